@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""facerec: local face recognition with PostgreSQL + pgvector.
+
+Run `python face_recognition.py` for the menu, or `--help` for the commands.
+"""
+
+import sys
+
+from facerec.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

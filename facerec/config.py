@@ -1,0 +1,98 @@
+"""Settings, read once from the environment and an optional `.env` file.
+
+This is the only module that reads `os.environ`. Everything else receives a
+`Settings` object. Precedence: command-line options (applied by the CLI with
+`dataclasses.replace`) > environment variables > `.env` in the current
+directory > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from facerec.errors import ConfigError
+
+DEFAULT_DETECTOR = "yunet"
+DEFAULT_EMBEDDER = "sface"
+
+
+def default_data_dir(env: dict[str, str]) -> Path:
+    """Per-user data directory: `$XDG_DATA_HOME/facerec` or `~/.local/share/facerec`."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "facerec"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program can be configured with.
+
+    `database_url` empty means: use the embedded PostgreSQL kept in `data_dir`.
+    `threshold` is a cosine *distance* (1 - cosine similarity); `None` means the
+    embedder's calibrated default (see `facerec.embedders`). `display` tells
+    whether a window can be opened (DISPLAY or WAYLAND_DISPLAY is set).
+    """
+
+    database_url: str = ""
+    data_dir: Path = field(default_factory=lambda: default_data_dir({}))
+    detector: str = DEFAULT_DETECTOR
+    embedder: str = DEFAULT_EMBEDDER
+    threshold: float | None = None
+    camera: str = "0"
+    log_level: str = "WARNING"
+    imgbeddings_model: str = ""
+    display: bool = False
+
+    @property
+    def pgdata(self) -> Path:
+        """Where the embedded PostgreSQL keeps its files."""
+        return self.data_dir / "pgdata"
+
+    @property
+    def captures_dir(self) -> Path:
+        """Registration captures (face images taken from the camera)."""
+        return self.data_dir / "captures"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Snapshots saved from the live window."""
+        return self.data_dir / "snapshots"
+
+
+def _float_or_none(name: str, value: str | None) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
+def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
+    """Build `Settings` from `env` (default: `os.environ`) layered over `.env`.
+
+    `.env` is only ever read, never written. Pass `env` explicitly in tests.
+    """
+    if env is None:
+        env = dict(os.environ)
+    path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
+    merged: dict[str, str] = {}
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(env)
+
+    data_dir = merged.get("FACEREC_DATA_DIR") or str(default_data_dir(merged))
+    return Settings(
+        database_url=merged.get("DATABASE_URL", "").strip(),
+        data_dir=Path(data_dir).expanduser().absolute(),
+        detector=merged.get("FACEREC_DETECTOR", DEFAULT_DETECTOR).strip() or DEFAULT_DETECTOR,
+        embedder=merged.get("FACEREC_EMBEDDER", DEFAULT_EMBEDDER).strip() or DEFAULT_EMBEDDER,
+        threshold=_float_or_none("FACEREC_THRESHOLD", merged.get("FACEREC_THRESHOLD")),
+        camera=merged.get("FACEREC_CAMERA", "0").strip() or "0",
+        log_level=merged.get("FACEREC_LOG_LEVEL", "WARNING").strip().upper() or "WARNING",
+        imgbeddings_model=merged.get("FACEREC_IMGBEDDINGS_MODEL", "").strip(),
+        display=bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")),
+    )

@@ -1,0 +1,73 @@
+"""The terminal: where output goes and how questions are asked.
+
+Commands write through a `Console` instead of `print`/`input`, so tests can
+swap the streams and `--json` changes every command's output in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+
+@dataclass
+class Console:
+    """stdin/stdout/stderr plus the output mode.
+
+    `json`: print JSON Lines (one object per result) instead of text.
+    `assume_yes`: answer yes to every confirmation (`--yes`).
+    """
+
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    json: bool = False
+    assume_yes: bool = False
+    prompting: bool | None = None
+
+    @property
+    def interactive(self) -> bool:
+        """True when a person can answer questions: stdin is a terminal, or we
+        are inside the menu (`prompting=True`), which is a conversation anyway."""
+        if self.prompting is not None:
+            return self.prompting
+        try:
+            return self.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def out(self, text: str = "") -> None:
+        """A line of text output (suppressed in JSON mode)."""
+        if not self.json:
+            print(text, file=self.stdout, flush=True)
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        """One JSON Lines record (JSON mode only)."""
+        if self.json:
+            print(json.dumps(obj, ensure_ascii=False), file=self.stdout, flush=True)
+
+    def info(self, text: str) -> None:
+        """Progress and messages: stderr, so they never mix with results."""
+        print(text, file=self.stderr, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"facerec: {text}", file=self.stderr, flush=True)
+
+    def ask(self, prompt: str) -> str | None:
+        """Read one line; None at end of input."""
+        print(prompt, end="", file=self.stdout, flush=True)
+        line = self.stdin.readline()
+        if not line:
+            return None
+        return line.rstrip("\r\n")
+
+    def confirm(self, question: str) -> bool:
+        """Yes/no in the terminal; `--yes` answers yes; no terminal answers no."""
+        if self.assume_yes:
+            return True
+        if not self.interactive:
+            return False
+        answer = self.ask(f"{question} [y/N] ")
+        return answer is not None and answer.strip().lower() in ("y", "yes")

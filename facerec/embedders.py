@@ -1,0 +1,109 @@
+"""Face embedders: (image, faces) in, one unit-norm vector per face out.
+
+Vectors of different embedders live in different spaces: the store keeps the
+embedder's name with every vector and never compares across names. Each
+embedder has a default threshold, a cosine *distance* (1 - cosine similarity)
+calibrated on the dev set (see README, "Calibration"): two faces at most this
+far apart are taken to be the same person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from facerec import modelfiles
+from facerec.errors import ModelError
+from facerec.types import Face, Image
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """What every embedder provides."""
+
+    name: str
+    dim: int
+
+    def embed(self, image: Image, faces: Sequence[Face]) -> np.ndarray:
+        """An (len(faces), dim) float32 array of unit-norm rows."""
+        ...
+
+
+def normalize(rows: np.ndarray) -> np.ndarray:
+    """Scale each row to unit length (rows of zeros stay zero)."""
+    rows = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.maximum(norms, 1e-12)
+
+
+def face_crop(image: Image, face: Face, margin: float = 0.0) -> Image:
+    """The face's box, grown by `margin` x its size on each side, clipped to the image."""
+    b = face.box
+    mx, my = int(b.w * margin), int(b.h * margin)
+    h, w = image.shape[:2]
+    return image[max(0, b.y - my) : min(h, b.y + b.h + my), max(0, b.x - mx) : min(w, b.x + b.w + mx)]
+
+
+class SFaceEmbedder:
+    """OpenCV SFace (`cv2.FaceRecognizerSF`): 128-d, on the face aligned to
+    112x112 by its five landmarks. Faces without landmarks (Haar boxes where
+    no landmarks were found) are embedded from the plain resized box, which is
+    less accurate."""
+
+    name = "sface"
+    dim = 128
+
+    def __init__(self) -> None:
+        try:
+            self._net = cv2.FaceRecognizerSF.create(str(modelfiles.model_path(modelfiles.SFACE)), "")
+        except cv2.error as exc:
+            raise ModelError(f"cannot load SFace model: {exc}") from None
+
+    def align(self, image: Image, face: Face) -> Image:
+        """The 112x112 aligned face SFace reads."""
+        if face.landmarks is None:
+            crop = face_crop(image, face)
+            return cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
+        b = face.box
+        row = np.concatenate([[b.x, b.y, b.w, b.h], face.landmarks.reshape(-1), [face.score]]).astype(np.float32)
+        return self._net.alignCrop(image, row.reshape(1, -1))
+
+    def embed(self, image: Image, faces: Sequence[Face]) -> np.ndarray:
+        out = np.zeros((len(faces), self.dim), np.float32)
+        for i, face in enumerate(faces):
+            out[i] = self._net.feature(self.align(image, face)).reshape(-1)
+        return normalize(out)
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """What the rest of the program needs to know about an embedder without loading it."""
+
+    name: str
+    dim: int
+    threshold: float
+    factory: Callable[[], Embedder]
+
+
+EMBEDDERS: dict[str, EmbedderSpec] = {
+    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, SFaceEmbedder),
+}
+
+
+def embedder_spec(name: str) -> EmbedderSpec:
+    """The spec of embedder `name`, or `ModelError` listing the known names."""
+    try:
+        return EMBEDDERS[name]
+    except KeyError:
+        raise ModelError(f"unknown embedder {name!r}; choose from: {', '.join(EMBEDDERS)}") from None
+
+
+def get_embedder(name: str) -> Embedder:
+    """Load embedder `name` (`sface`, ...)."""
+    return embedder_spec(name).factory()

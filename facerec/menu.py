@@ -1,0 +1,126 @@
+"""The interactive numbered menu. Each item asks for what it needs and calls
+the same function of `facerec.commands` as the matching subcommand."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from facerec import commands
+from facerec.app import FaceRec
+from facerec.console import Console
+from facerec.errors import FacerecError
+
+
+class _EndOfInput(Exception):
+    """Input ended (Ctrl-D or a closed pipe): leave the menu."""
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    label: str
+    action: Callable[[], object]
+
+
+class Menu:
+    """`Menu(app, console).run()` loops until 0, Ctrl-C or end of input; returns 0."""
+
+    def __init__(self, app: FaceRec, con: Console) -> None:
+        self.app = app
+        # The menu prints text; questions it asks itself must be answered in it.
+        self.con = dataclasses.replace(con, json=False, prompting=True)
+        self.items = [
+            Item("1", "Start Face Recognition", self.recognize),
+            Item("2", "Register a New User", self.register),
+            Item("3", "Manage User Database", self.manage),
+            Item("0", "Exit", lambda: None),
+        ]
+
+    def run(self) -> int:
+        try:
+            while True:
+                choice = self._choose("facerec - face recognition", self.items)
+                if choice.key == "0":
+                    break
+                self._do(choice.action)
+        except (_EndOfInput, KeyboardInterrupt):
+            self.con.out("")
+        self.con.out("bye")
+        return 0
+
+    # -- helpers ------------------------------------------------------------
+
+    def _ask(self, prompt: str) -> str:
+        answer = self.con.ask(prompt)
+        if answer is None:
+            raise _EndOfInput
+        return answer.strip()
+
+    def _choose(self, title: str, items: list[Item]) -> Item:
+        while True:
+            self.con.out("")
+            self.con.out(title)
+            for item in items:
+                self.con.out(f"  {item.key}. {item.label}")
+            answer = self._ask("Choose an option: ")
+            for item in items:
+                if answer == item.key:
+                    return item
+            self.con.out(f"'{answer}' is not an option; enter one of {', '.join(i.key for i in items)}")
+
+    def _do(self, action: Callable[[], object]) -> None:
+        """Run an action; its errors are shown and the menu goes on."""
+        try:
+            action()
+        except FacerecError as exc:
+            self.con.error(str(exc))
+        except KeyboardInterrupt:
+            self.con.out("")
+            self.con.out("cancelled")
+
+    # -- items --------------------------------------------------------------
+
+    def recognize(self) -> None:
+        self.con.out("Opening the camera: q or Esc closes the window.")
+        commands.live(self.app, self.con, None, window=True)
+
+    def register(self) -> None:
+        name = self._ask("Name of the new user (empty to go back): ")
+        if not name:
+            return
+        self.con.out("Look at the camera; good frames are captured automatically. Esc cancels.")
+        commands.register_camera(self.app, self.con, name, None, samples=5, window=True)
+
+    def manage(self) -> None:
+        items = [
+            Item("1", "List users", lambda: commands.users_list(self.app, self.con)),
+            Item("2", "Show a user", self._show),
+            Item("3", "Rename a user", self._rename),
+            Item("4", "Delete a user", self._delete),
+            Item("0", "Back", lambda: None),
+        ]
+        while True:
+            choice = self._choose("Manage User Database", items)
+            if choice.key == "0":
+                return
+            self._do(choice.action)
+
+    def _show(self) -> None:
+        name = self._ask("Name: ")
+        if name:
+            commands.users_show(self.app, self.con, name)
+
+    def _rename(self) -> None:
+        old = self._ask("Current name: ")
+        if not old:
+            return
+        self.app.store.person_id(old)
+        new = self._ask("New name: ")
+        commands.users_rename(self.app, self.con, old, new)
+
+    def _delete(self) -> None:
+        name = self._ask("Name to delete: ")
+        if name:
+            commands.users_delete(self.app, self.con, name)

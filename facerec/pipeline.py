@@ -1,0 +1,35 @@
+"""Detector + embedder, loaded once and used together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from facerec.detectors import Detector, get_detector
+from facerec.embedders import Embedder, get_embedder
+from facerec.types import EmbeddedFace, Face, Image
+
+
+@dataclass
+class Pipeline:
+    """Finds faces and embeds them. Build with `Pipeline.load(detector, embedder)`."""
+
+    detector: Detector
+    embedder: Embedder
+
+    @classmethod
+    def load(cls, detector: str, embedder: str, **detector_options: int | float | bool) -> Pipeline:
+        return cls(get_detector(detector, **detector_options), get_embedder(embedder))
+
+    def detect(self, image: Image) -> list[Face]:
+        return self.detector.detect(image)
+
+    def embed(self, image: Image, faces: Sequence[Face]) -> list[EmbeddedFace]:
+        if not faces:
+            return []
+        vectors = self.embedder.embed(image, faces)
+        return [EmbeddedFace(face, vec, self.embedder.name) for face, vec in zip(faces, vectors)]
+
+    def analyze(self, image: Image) -> list[EmbeddedFace]:
+        """Every face in `image` with its embedding, left to right."""
+        return self.embed(image, self.detect(image))

@@ -1,0 +1,376 @@
+"""All SQL lives here: connecting, migrating, and reading/writing people,
+pictures and faces in PostgreSQL + pgvector.
+
+Vectors of different embedders share the `faces.embedding` column; every
+query names the model and casts to that model's dimension, which is how the
+per-model partial HNSW indexes get used (see `sql/001_initial.sql`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from pgvector.psycopg2 import register_vector
+from psycopg2 import sql
+
+from facerec.config import Settings
+from facerec.embedded import EmbeddedServer
+from facerec.errors import DatabaseError, InvalidNameError, PersonExistsError, PersonNotFoundError
+from facerec.modelfiles import PROJECT_DIR
+from facerec.types import Box, Candidate, Face, Person
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = PROJECT_DIR / "sql"
+CONNECT_TIMEOUT_S = 5
+_MIGRATION_LOCK = 7_425_001  # pg_advisory_xact_lock key for schema changes
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One face to store as a registration sample of a person."""
+
+    picture: str
+    source: str  # 'file' or 'capture'
+    sha256: str | None
+    width: int
+    height: int
+    face: Face
+    embedding: np.ndarray
+    model: str
+    crop: str | None = None
+    size: int | None = None
+    mtime: float | None = None
+
+
+def describe_url(url: str) -> str:
+    """`user@host:port/db` for messages: never the password."""
+    try:
+        p = psycopg2.extensions.parse_dsn(url)
+    except psycopg2.ProgrammingError:
+        return "the DATABASE_URL server (unparseable URL)"
+    host = p.get("host", "localhost")
+    port = f":{p['port']}" if "port" in p else ""
+    user = f"{p['user']}@" if "user" in p else ""
+    return f"{user}{host}{port}/{p.get('dbname', '')}"
+
+
+def _redact(message: str, url: str) -> str:
+    """Remove the password of `url` from `message`, whatever the driver put in it."""
+    try:
+        password = psycopg2.extensions.parse_dsn(url).get("password")
+    except psycopg2.ProgrammingError:
+        password = None
+    if password:
+        message = message.replace(password, "***")
+    return re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", message)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Store:
+    """A connection to the facerec database. Use `Store.open(settings)` as a context manager."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, server: EmbeddedServer | None = None) -> None:
+        self.conn = conn
+        self._server = server
+
+    # -- connection ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> Store:
+        """Connect (starting the embedded server if `DATABASE_URL` is unset) and bring the schema up to date."""
+        server = None
+        if settings.database_url:
+            url = settings.database_url
+            where = describe_url(url)
+            try:
+                conn = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT_S, application_name="facerec")
+            except psycopg2.OperationalError as exc:
+                raise DatabaseError(f"cannot connect to {where}: {_redact(_first_line(exc), url)}") from None
+            except psycopg2.ProgrammingError as exc:
+                detail = _redact(_first_line(exc), url)
+                raise DatabaseError(f"DATABASE_URL is not a valid connection string: {detail}") from None
+        else:
+            server = EmbeddedServer(settings.data_dir)
+            info = server.acquire()
+            try:
+                conn = psycopg2.connect(
+                    host=info.host,
+                    port=info.port,
+                    user=info.user,
+                    dbname=info.dbname,
+                    connect_timeout=CONNECT_TIMEOUT_S,
+                    application_name="facerec",
+                )
+            except psycopg2.OperationalError as exc:
+                server.release()
+                raise DatabaseError(f"cannot connect to the embedded database: {_first_line(exc)}") from None
+        store = cls(conn, server)
+        try:
+            if migrate:
+                store.migrate()
+            register_vector(conn)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the connection; the embedded server stops when its last user closes."""
+        try:
+            self.conn.close()
+        finally:
+            if self._server is not None:
+                self._server.release()
+                self._server = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor whose statements commit together, or not at all."""
+        try:
+            with self.conn:
+                with self.conn.cursor() as cur:
+                    yield cur
+        except psycopg2.OperationalError as exc:
+            raise DatabaseError(f"database connection lost: {_first_line(exc)}") from None
+
+    # -- schema -------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply the `sql/NNN_*.sql` files not yet recorded in `schema_migrations`, in order.
+
+        Safe to run from several processes at once (an advisory lock serialises
+        them) and to run again (nothing is applied twice). Returns the versions applied.
+        """
+        files = sorted(SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+        applied_now: list[str] = []
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            try:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg2.Error as exc:
+                raise DatabaseError(
+                    f"the pgvector extension is not available on this server ({_first_line(exc)}); "
+                    "install pgvector there, or unset DATABASE_URL to use the embedded database"
+                ) from None
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+            for path in files:
+                version = path.stem
+                if version in done:
+                    continue
+                log.info("applying schema migration %s", version)
+                cur.execute(path.read_text(encoding="utf-8"))
+                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                applied_now.append(version)
+        return applied_now
+
+    def applied_migrations(self) -> list[str]:
+        with self.transaction() as cur:
+            cur.execute("SELECT version FROM schema_migrations ORDER BY version")
+            return [row[0] for row in cur.fetchall()]
+
+    # -- people -------------------------------------------------------------
+
+    def find_person(self, name: str) -> int | None:
+        with self.transaction() as cur:
+            cur.execute("SELECT id FROM people WHERE name = %s", (name,))
+            row = cur.fetchone()
+        return None if row is None else int(row[0])
+
+    def person_id(self, name: str) -> int:
+        """The id of `name`, or `PersonNotFoundError`."""
+        pid = self.find_person(name)
+        if pid is None:
+            raise PersonNotFoundError(f"no registered person named {name!r}")
+        return pid
+
+    def list_people(self, model: str) -> list[Person]:
+        """Everyone, by name, with their number of samples for `model`."""
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT p.id, p.name, count(f.id), p.created_at FROM people p"
+                " LEFT JOIN faces f ON f.person_id = p.id AND f.model = %s"
+                " GROUP BY p.id ORDER BY p.name",
+                (model,),
+            )
+            return [Person(int(i), n, int(c), t) for i, n, c, t in cur.fetchall()]
+
+    def get_person(self, name: str, model: str) -> Person:
+        """One person with the pictures their samples come from."""
+        pid = self.person_id(name)
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT pic.picture FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
+                " WHERE f.person_id = %s AND f.model = %s ORDER BY f.id",
+                (pid, model),
+            )
+            pictures = [row[0] for row in cur.fetchall()]
+            cur.execute("SELECT created_at FROM people WHERE id = %s", (pid,))
+            (created,) = cur.fetchone()
+        return Person(pid, name, len(pictures), created, pictures)
+
+    def add_samples(self, name: str, samples: Sequence[Sample], create: bool = True) -> int:
+        """Store `samples` as faces of `name` (created if new and `create`), all in one transaction.
+
+        Returns the person's id. A picture already known (same path) is reused.
+        """
+        try:
+            with self.transaction() as cur:
+                cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
+                row = cur.fetchone()
+                if row is None:
+                    if not create:
+                        raise PersonNotFoundError(f"no registered person named {name!r}")
+                    cur.execute(
+                        "INSERT INTO people (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
+                        " RETURNING id",
+                        (name,),
+                    )
+                    row = cur.fetchone()
+                person_id = int(row[0])
+                for s in samples:
+                    picture_id = self._upsert_picture(cur, s)
+                    cur.execute(
+                        "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (
+                            picture_id,
+                            person_id,
+                            s.model,
+                            s.face.box.as_list(),
+                            None if s.face.landmarks is None else s.face.landmarks.reshape(-1).tolist(),
+                            s.face.score,
+                            np.asarray(s.embedding, np.float32),
+                            s.crop,
+                        ),
+                    )
+        except psycopg2.errors.CheckViolation:
+            raise InvalidNameError(f"invalid name {name!r}") from None
+        return person_id
+
+    @staticmethod
+    def _upsert_picture(cur: psycopg2.extensions.cursor, s: Sample) -> int:
+        cur.execute(
+            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256"
+            " RETURNING id",
+            (s.picture, s.source, s.sha256, s.size, s.mtime, s.width, s.height),
+        )
+        return int(cur.fetchone()[0])
+
+    def rename_person(self, old: str, new: str) -> None:
+        """Rename; `PersonNotFoundError` / `PersonExistsError` as appropriate."""
+        try:
+            with self.transaction() as cur:
+                cur.execute("UPDATE people SET name = %s WHERE name = %s", (new, old))
+                if cur.rowcount == 0:
+                    raise PersonNotFoundError(f"no registered person named {old!r}")
+        except psycopg2.errors.UniqueViolation:
+            raise PersonExistsError(f"a person named {new!r} already exists") from None
+
+    def delete_person(self, name: str) -> list[str]:
+        """Delete `name`, every face of theirs (all models), and the sample
+        pictures left with no face. Returns the files (crops, captures) that
+        belonged only to them, for the caller to remove."""
+        with self.transaction() as cur:
+            cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
+            row = cur.fetchone()
+            if row is None:
+                raise PersonNotFoundError(f"no registered person named {name!r}")
+            pid = int(row[0])
+            cur.execute("SELECT DISTINCT crop FROM faces WHERE person_id = %s AND crop IS NOT NULL", (pid,))
+            files = [r[0] for r in cur.fetchall()]
+            cur.execute("SELECT DISTINCT picture_id FROM faces WHERE person_id = %s", (pid,))
+            pictures = [r[0] for r in cur.fetchall()]
+            cur.execute("DELETE FROM people WHERE id = %s", (pid,))  # faces cascade
+            cur.execute(
+                "DELETE FROM pictures pic WHERE pic.id = ANY(%s)"
+                " AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = pic.id)"
+                " RETURNING picture, source",
+                (pictures,),
+            )
+            files += [p for p, source in cur.fetchall() if source == "capture"]
+        return files
+
+    def count_rows_of_person(self, person_id: int) -> int:
+        """Faces still pointing at a person id (0 after a delete)."""
+        with self.transaction() as cur:
+            cur.execute("SELECT count(*) FROM faces WHERE person_id = %s", (person_id,))
+            return int(cur.fetchone()[0])
+
+    # -- search -------------------------------------------------------------
+
+    def nearest_people(self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int = 20) -> list[list[Candidate]]:
+        """For each query vector, the nearest registered people (best sample each), nearest first.
+
+        One round trip for all vectors; each looks at its `k` nearest samples
+        through the `faces_<model>_people_hnsw` index.
+        """
+        if not vectors:
+            return []
+        vtype = sql.SQL("vector({})").format(sql.Literal(dim))
+        query = sql.SQL(
+            "SET LOCAL hnsw.ef_search = {ef};"
+            " SELECT q.ord, m.person_id, p.name, m.distance"
+            " FROM unnest(%(vectors)s::vector[]) WITH ORDINALITY AS q(v, ord)"
+            " CROSS JOIN LATERAL ("
+            "   SELECT f.person_id, f.embedding::{vt} <=> q.v::{vt} AS distance"
+            "   FROM faces f WHERE f.model = %(model)s AND f.person_id IS NOT NULL"
+            "   ORDER BY f.embedding::{vt} <=> q.v::{vt} LIMIT %(k)s"
+            " ) m JOIN people p ON p.id = m.person_id"
+            " ORDER BY q.ord, m.distance"
+        ).format(vt=vtype, ef=sql.Literal(max(40, 2 * k)))
+        results: list[dict[int, Candidate]] = [{} for _ in vectors]
+        with self.transaction() as cur:
+            cur.execute(query, {"vectors": [np.asarray(v, np.float32) for v in vectors], "model": model, "k": k})
+            for ord_, person_id, name, distance in cur.fetchall():
+                best = results[ord_ - 1]
+                if person_id not in best:  # rows come nearest first
+                    best[person_id] = Candidate(int(person_id), name, float(distance))
+        return [sorted(r.values(), key=lambda c: c.distance) for r in results]
+
+    def explain_nearest_people(self, model: str, dim: int, vector: np.ndarray) -> str:
+        """The plan of the nearest-sample query, for tests and `db explain`."""
+        vtype = sql.SQL("vector({})").format(sql.Literal(dim))
+        query = sql.SQL(
+            "EXPLAIN SELECT f.person_id FROM faces f WHERE f.model = %(model)s AND f.person_id IS NOT NULL"
+            " ORDER BY f.embedding::{vt} <=> %(v)s::{vt} LIMIT 5"
+        ).format(vt=vtype)
+        with self.transaction() as cur:
+            cur.execute(query, {"model": model, "v": np.asarray(vector, np.float32)})
+            return "\n".join(r[0] for r in cur.fetchall())
+
+
+def box_from_list(values: Sequence[int]) -> Box:
+    x, y, w, h = (int(v) for v in values)
+    return Box(x, y, w, h)
+
+
+def crop_path(settings: Settings, relative: str) -> Path:
+    """Absolute path of a crop stored relative to the data directory."""
+    return settings.data_dir / relative
