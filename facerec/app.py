@@ -70,6 +70,7 @@ class FaceRec:
         self.settings = settings
         self.spec: EmbedderSpec = embedder_spec(settings.embedder)
         self._store = store
+        self._owns_store = store is None
         self._pipeline = pipeline
 
     # -- resources ----------------------------------------------------------
@@ -93,7 +94,8 @@ class FaceRec:
         return self.spec.threshold if t is None else t
 
     def close(self) -> None:
-        if self._store is not None:
+        """Close the database connection if this object opened it."""
+        if self._store is not None and self._owns_store:
             self._store.close()
             self._store = None
 

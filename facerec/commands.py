@@ -85,8 +85,17 @@ def register_images(app: FaceRec, con: Console, name: str, images: Sequence[str]
     return 0
 
 
+def _window_or_text(app: FaceRec, con: Console, window: bool) -> bool:
+    """Whether to open a window: asked for, and a display exists (else say so once)."""
+    if window and not app.settings.display:
+        con.info("no display available: running without a window (text output)")
+        return False
+    return window
+
+
 def register_camera(app: FaceRec, con: Console, name: str, source: str | None, samples: int, window: bool) -> int:
     """Guided registration from the camera (or a video / folder given as `source`)."""
+    window = _window_or_text(app, con, window)
     options = EnrollOptions(
         source=source or app.settings.camera,
         samples=samples,
@@ -147,9 +156,7 @@ def users_delete(app: FaceRec, con: Console, name: str) -> int:
 
 def live(app: FaceRec, con: Console, source: str | None, window: bool, max_frames: int | None = None) -> int:
     """Real-time recognition; headless (`window=False`) prints one line per event."""
-    if window and not app.settings.display:
-        con.info("no display available: running without a window (text output)")
-        window = False
+    window = _window_or_text(app, con, window)
 
     def on_event(e: LiveEvent) -> None:
         con.emit({"frame": e.frame, "track": e.track, "name": e.name, "distance": _distance(e.distance)})

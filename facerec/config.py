@@ -32,8 +32,9 @@ class Settings:
 
     `database_url` empty means: use the embedded PostgreSQL kept in `data_dir`.
     `threshold` is a cosine *distance* (1 - cosine similarity); `None` means the
-    embedder's calibrated default (see `facerec.embedders`). `display` tells
-    whether a window can be opened (DISPLAY or WAYLAND_DISPLAY is set).
+    embedder's calibrated default (see `facerec.embedders`). `display` is the
+    X11 display windows open on (`DISPLAY`; OpenCV's Qt windows need X11 or
+    XWayland); empty means no window can be opened.
     """
 
     database_url: str = ""
@@ -44,7 +45,7 @@ class Settings:
     camera: str = "0"
     log_level: str = "WARNING"
     imgbeddings_model: str = ""
-    display: bool = False
+    display: str = ""
 
     @property
     def pgdata(self) -> Path:
@@ -94,5 +95,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         camera=merged.get("FACEREC_CAMERA", "0").strip() or "0",
         log_level=merged.get("FACEREC_LOG_LEVEL", "WARNING").strip().upper() or "WARNING",
         imgbeddings_model=merged.get("FACEREC_IMGBEDDINGS_MODEL", "").strip(),
-        display=bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")),
+        display=env.get("DISPLAY", "").strip(),
     )

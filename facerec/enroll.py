@@ -19,7 +19,7 @@ import numpy as np
 
 from facerec import overlay
 from facerec.app import FaceRec, Registration, validate_name
-from facerec.camera import open_source
+from facerec.camera import FrameSource, open_source
 from facerec.errors import CameraError, Cancelled
 from facerec.types import EmbeddedFace, Image
 from facerec.window import KEY_ESC, Window
@@ -141,12 +141,13 @@ def run_enrollment(app: FaceRec, name: str, options: EnrollOptions) -> Registrat
     if exists and not options.confirm(f"{name!r} is already registered; add samples to them?"):
         raise Cancelled("nothing registered")
     enrollment = Enrollment(app, samples=options.samples)
-    window = Window(f"facerec - register {name}", app.settings.display) if options.window else None
-    try:
-        _collect(enrollment, options, window)
-    finally:
-        if window is not None:
-            window.close()
+    with open_source(options.source) as source:
+        window = Window(f"facerec - register {name}", app.settings.display) if options.window else None
+        try:
+            _collect(enrollment, source, options, window)
+        finally:
+            if window is not None:
+                window.close()
     lookalikes = app.lookalike_warnings(name, [f for _, f in enrollment.kept])
     if lookalikes:
         for w in lookalikes:
@@ -156,29 +157,28 @@ def run_enrollment(app: FaceRec, name: str, options: EnrollOptions) -> Registrat
     return app.register_frames(name, enrollment.kept)
 
 
-def _collect(enrollment: Enrollment, options: EnrollOptions, window: Window | None) -> None:
+def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, window: Window | None) -> None:
     last_kept = 0.0
-    with open_source(options.source) as source:
-        for frame in source.frames():
-            now = time.perf_counter()
-            verdict = None
-            key = window.key(1) if window is not None else -1
-            if key == KEY_ESC or (window is not None and window.closed()):
-                raise Cancelled("registration cancelled; nothing stored")
-            if not source.live or key == ord(" ") or now - last_kept >= options.interval_s:
-                verdict = enrollment.consider(frame.image)
-                if verdict.ok:
-                    last_kept = now
-                    options.on_message(f"sample {len(enrollment.kept)}/{enrollment.samples} kept")
-            if window is not None:
-                shown = frame.image.copy()
-                if verdict is not None and verdict.face is not None:
-                    overlay.draw_face(shown, verdict.face.face.box, "ok" if verdict.ok else verdict.reason, None)
-                overlay.draw_status(shown, enrollment.prompt)
-                overlay.draw_help(shown, "Esc cancel  space capture now  (good frames are taken automatically)")
-                window.show(shown)
-            if enrollment.done:
-                return
+    for frame in source.frames():
+        now = time.perf_counter()
+        verdict = None
+        key = window.key(1) if window is not None else -1
+        if key == KEY_ESC or (window is not None and window.closed()):
+            raise Cancelled("registration cancelled; nothing stored")
+        if not source.live or key == ord(" ") or now - last_kept >= options.interval_s:
+            verdict = enrollment.consider(frame.image)
+            if verdict.ok:
+                last_kept = now
+                options.on_message(f"sample {len(enrollment.kept)}/{enrollment.samples} kept")
+        if window is not None:
+            shown = frame.image.copy()
+            if verdict is not None and verdict.face is not None:
+                overlay.draw_face(shown, verdict.face.face.box, "ok" if verdict.ok else verdict.reason, None)
+            overlay.draw_status(shown, enrollment.prompt)
+            overlay.draw_help(shown, "Esc cancel  space capture now  (good frames are taken automatically)")
+            window.show(shown)
+        if enrollment.done:
+            return
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(enrollment.rejected.items())) or "no frames"
     raise CameraError(
         f"the source ended with {len(enrollment.kept)} of {enrollment.samples} good samples "

@@ -139,14 +139,15 @@ class LiveOptions:
 
 def run_live(app: FaceRec, options: LiveOptions) -> LiveReport:
     """Run recognition until the source ends or the user quits; returns the report."""
-    window = Window("facerec - live", app.settings.display) if options.window else None
-    session = _Session(app, LiveLoop(app), options, window)
-    try:
-        with open_source(options.source) as source:
+    loop = LiveLoop(app)
+    with open_source(options.source) as source:
+        window = Window("facerec - live", app.settings.display) if options.window else None
+        session = _Session(app, loop, options, window)
+        try:
             session.run(source)
-    finally:
-        if window is not None:
-            window.close()
+        finally:
+            if window is not None:
+                window.close()
     return session.report
 
 

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import psycopg2
@@ -26,7 +25,7 @@ from facerec.config import Settings
 from facerec.embedded import EmbeddedServer
 from facerec.errors import DatabaseError, InvalidNameError, PersonExistsError, PersonNotFoundError
 from facerec.modelfiles import PROJECT_DIR
-from facerec.types import Box, Candidate, Face, Person
+from facerec.types import Candidate, Face, Person
 
 log = logging.getLogger(__name__)
 
@@ -331,12 +330,23 @@ class Store:
         One round trip for all vectors; each looks at its `k` nearest samples
         through the `faces_<model>_people_hnsw` index.
         """
-        if not vectors:
+        if not len(vectors):
             return []
-        vtype = sql.SQL("vector({})").format(sql.Literal(dim))
-        query = sql.SQL(
-            "SET LOCAL hnsw.ef_search = {ef};"
-            " SELECT q.ord, m.person_id, p.name, m.distance"
+        results: list[dict[int, Candidate]] = [{} for _ in vectors]
+        with self.transaction() as cur:
+            cur.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(40, 2 * k)),))
+            cur.execute(self._nearest_people_sql(dim), self._nearest_people_params(model, vectors, k))
+            for ord_, person_id, name, distance in cur.fetchall():
+                best = results[ord_ - 1]
+                if person_id not in best:  # rows come nearest first
+                    best[person_id] = Candidate(int(person_id), name, float(distance))
+        return [sorted(r.values(), key=lambda c: c.distance) for r in results]
+
+    @staticmethod
+    def _nearest_people_sql(dim: int) -> sql.Composed:
+        vt = sql.SQL("vector({})").format(sql.Literal(dim))
+        return sql.SQL(
+            "SELECT q.ord, m.person_id, p.name, m.distance"
             " FROM unnest(%(vectors)s::vector[]) WITH ORDINALITY AS q(v, ord)"
             " CROSS JOIN LATERAL ("
             "   SELECT f.person_id, f.embedding::{vt} <=> q.v::{vt} AS distance"
@@ -344,33 +354,16 @@ class Store:
             "   ORDER BY f.embedding::{vt} <=> q.v::{vt} LIMIT %(k)s"
             " ) m JOIN people p ON p.id = m.person_id"
             " ORDER BY q.ord, m.distance"
-        ).format(vt=vtype, ef=sql.Literal(max(40, 2 * k)))
-        results: list[dict[int, Candidate]] = [{} for _ in vectors]
-        with self.transaction() as cur:
-            cur.execute(query, {"vectors": [np.asarray(v, np.float32) for v in vectors], "model": model, "k": k})
-            for ord_, person_id, name, distance in cur.fetchall():
-                best = results[ord_ - 1]
-                if person_id not in best:  # rows come nearest first
-                    best[person_id] = Candidate(int(person_id), name, float(distance))
-        return [sorted(r.values(), key=lambda c: c.distance) for r in results]
+        ).format(vt=vt)
 
-    def explain_nearest_people(self, model: str, dim: int, vector: np.ndarray) -> str:
-        """The plan of the nearest-sample query, for tests and `db explain`."""
-        vtype = sql.SQL("vector({})").format(sql.Literal(dim))
-        query = sql.SQL(
-            "EXPLAIN SELECT f.person_id FROM faces f WHERE f.model = %(model)s AND f.person_id IS NOT NULL"
-            " ORDER BY f.embedding::{vt} <=> %(v)s::{vt} LIMIT 5"
-        ).format(vt=vtype)
+    @staticmethod
+    def _nearest_people_params(model: str, vectors: Sequence[np.ndarray], k: int) -> dict[str, object]:
+        return {"vectors": [np.asarray(v, np.float32) for v in vectors], "model": model, "k": k}
+
+    def explain_nearest_people(self, model: str, dim: int, vectors: Sequence[np.ndarray]) -> str:
+        """The plan of the query `nearest_people` runs (for tests and troubleshooting)."""
         with self.transaction() as cur:
-            cur.execute(query, {"model": model, "v": np.asarray(vector, np.float32)})
+            cur.execute(
+                sql.SQL("EXPLAIN ") + self._nearest_people_sql(dim), self._nearest_people_params(model, vectors, 20)
+            )
             return "\n".join(r[0] for r in cur.fetchall())
-
-
-def box_from_list(values: Sequence[int]) -> Box:
-    x, y, w, h = (int(v) for v in values)
-    return Box(x, y, w, h)
-
-
-def crop_path(settings: Settings, relative: str) -> Path:
-    """Absolute path of a crop stored relative to the data directory."""
-    return settings.data_dir / relative

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import socket
+
 import cv2
 
 from facerec.errors import DisplayError
@@ -10,12 +13,38 @@ from facerec.types import Image
 KEY_ESC = 27
 
 
+def check_display(display: str) -> None:
+    """Raise `DisplayError` unless the X11 display `display` accepts connections.
+
+    OpenCV's Qt backend aborts the whole process when it cannot connect, so
+    this must be checked before the first window is created.
+    """
+    if not display:
+        raise DisplayError("no display available (DISPLAY is not set); use --no-window for text output")
+    match = re.fullmatch(r"(?P<host>[^:]*):(?P<num>\d+)(?:\.\d+)?", display)
+    if match is None:
+        raise DisplayError(f"cannot use display {display!r}: not an X11 display name")
+    host, num = match["host"], int(match["num"])
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(2)
+                path = f"/tmp/.X11-unix/X{num}"
+                try:
+                    sock.connect(path)
+                except OSError:
+                    sock.connect("\0" + path)  # Linux abstract socket
+        else:
+            socket.create_connection((host, 6000 + num), timeout=2).close()
+    except OSError:
+        raise DisplayError(f"cannot connect to display {display!r}; use --no-window for text output") from None
+
+
 class Window:
     """An OpenCV window. `key(ms)` shows pending frames and returns the key pressed (or -1)."""
 
-    def __init__(self, title: str, display_available: bool) -> None:
-        if not display_available:
-            raise DisplayError("no display available (DISPLAY is not set); use --no-window for text output")
+    def __init__(self, title: str, display: str) -> None:
+        check_display(display)
         self.title = title
         try:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)

@@ -1,0 +1,166 @@
+"""Shared fixtures: one real embedded PostgreSQL + pgvector for the session,
+an empty database per test, the real models, and the dev face photos.
+
+The photos are third-party test data outside the project: set
+FACEREC_TEST_FACES (default ../shared/faces/dev). Without them, photo tests
+skip; under CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from facerec.app import FaceRec
+from facerec.config import Settings, load_settings
+from facerec.embedded import EmbeddedServer
+from facerec.pipeline import Pipeline
+from facerec.store import Store
+
+PROJECT = Path(__file__).resolve().parent.parent
+FACES_DIR = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))
+
+
+@dataclass(frozen=True)
+class Photo:
+    path: Path
+    person: str
+    kind: str
+    faces_in_photo: int | None
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """The dev photo set, read from its manifest."""
+
+    root: Path
+    photos: list[Photo]
+
+    def of_kind(self, kind: str) -> list[Photo]:
+        return [p for p in self.photos if p.kind == kind]
+
+    def people(self) -> dict[str, list[Path]]:
+        """person -> their photos in people/, in name order."""
+        out: dict[str, list[Path]] = {}
+        for p in sorted(self.of_kind("face"), key=lambda p: str(p.path)):
+            out.setdefault(p.person, []).append(p.path)
+        return out
+
+    def photo(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def _load_faces() -> FaceSet | None:
+    manifest = FACES_DIR / "manifest.csv"
+    if not manifest.is_file():
+        return None
+    with manifest.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    photos = [
+        Photo(FACES_DIR / r["path"], r["person"], r["kind"], int(r["faces_in_photo"]) if r["faces_in_photo"] else None)
+        for r in rows
+    ]
+    return FaceSet(FACES_DIR, photos)
+
+
+@pytest.fixture(scope="session")
+def faces() -> FaceSet:
+    found = _load_faces()
+    if found is None:
+        reason = f"dev face photos not found at {FACES_DIR} (set FACEREC_TEST_FACES)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + " - required under CI")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("facerec-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    no_dotenv = tmp_path_factory.mktemp("no-dotenv") / ".env"
+    return load_settings({"FACEREC_DATA_DIR": str(data_dir)}, dotenv_path=no_dotenv)
+
+
+@pytest.fixture(scope="session")
+def session_store(settings: Settings) -> Iterator[Store]:
+    store = Store.open(settings)
+    yield store
+    store.close()
+    EmbeddedServer(settings.data_dir).stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Pipeline:
+    return Pipeline.load("yunet", "sface")
+
+
+def wipe(store: Store, settings: Settings) -> None:
+    """Empty every table and the stored images: each test starts from nothing."""
+    with store.transaction() as cur:
+        cur.execute("TRUNCATE people, pictures, faces RESTART IDENTITY CASCADE")
+    for sub in ("captures", "snapshots"):
+        shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
+
+
+@pytest.fixture
+def store(session_store: Store, settings: Settings) -> Store:
+    wipe(session_store, settings)
+    return session_store
+
+
+@pytest.fixture
+def app(store: Store, settings: Settings, pipeline: Pipeline) -> Iterator[FaceRec]:
+    with FaceRec(settings, store=store, pipeline=pipeline) as a:
+        yield a
+
+
+def count(store: Store, sql: str, *params: object) -> int:
+    """A single number from the database (test assertions only)."""
+    with store.transaction() as cur:
+        cur.execute(sql, params)
+        return int(cur.fetchone()[0])
+
+
+@dataclass
+class CLI:
+    """Runs `python face_recognition.py` as a user would, against the test database."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(PROJECT / "face_recognition.py"), *args],
+            capture_output=True,
+            text=True,
+            input=input if input is not None else "",
+            env={**self.env, **env},
+            cwd=self.cwd,
+            timeout=timeout,
+        )
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEREC_") and k not in ("DISPLAY", "DATABASE_URL")}
+    env["FACEREC_DATA_DIR"] = str(settings.data_dir)
+    return env
+
+
+@pytest.fixture
+def cli(store: Store, settings: Settings, tmp_path: Path) -> CLI:
+    """The CLI, run from an empty directory (no .env), with no display."""
+    return CLI(cli_env(settings), tmp_path)

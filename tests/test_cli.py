@@ -1,0 +1,144 @@
+"""The command-line contract, run as a user runs it: a subprocess, real database, real photos."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import CLI, FaceSet, count
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def assert_one_clean_error(result, fragment: str) -> None:
+    err = lines(result.stderr)
+    assert len(err) == 1, result.stderr
+    assert fragment in err[0], err[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_register_then_recognize_in_text_and_json(cli: CLI, faces: FaceSet):
+    people = faces.people()
+    r = cli("register", "obama", str(people["barack_obama"][0]))
+    assert r.returncode == 0, r.stderr
+    assert "registered 'obama': 1 sample(s)" in r.stdout
+    assert cli("register", "biden", str(people["joe_biden"][0])).returncode == 0
+
+    group = str(faces.photo("groups/fr_two_people.jpg"))
+    r = cli("recognize", group)
+    assert r.returncode == 0
+    assert "obama (distance" in r.stdout and "biden (distance" in r.stdout
+
+    for args in (["--json", "recognize", group], ["recognize", group, "--json"]):
+        r = cli(*args)
+        assert r.returncode == 0
+        records = [json.loads(line) for line in lines(r.stdout)]
+        assert {rec["name"] for rec in records} == {"obama", "biden"}
+        for rec in records:
+            assert set(rec) == {"image", "box", "name", "distance"}
+            assert rec["image"] == group and len(rec["box"]) == 4 and 0 <= rec["distance"] < 0.57
+
+
+def test_unknown_faces_are_a_success_with_a_null_name(cli: CLI, faces: FaceSet):
+    cli("register", "obama", str(faces.people()["barack_obama"][0]))
+    r = cli("--json", "recognize", str(faces.photo("distractors/amy_adams.jpg")))
+    assert r.returncode == 0
+    (rec,) = [json.loads(line) for line in lines(r.stdout)]
+    assert rec["name"] is None and rec["distance"] > 0.57
+    assert "Unknown (distance" in cli("recognize", str(faces.photo("distractors/amy_adams.jpg"))).stdout
+
+
+def test_a_missing_image_fails_that_image_with_exit_1_and_a_json_error(cli: CLI, faces: FaceSet, tmp_path):
+    good = str(faces.people()["barack_obama"][0])
+    missing = str(tmp_path / "nope.jpg")
+    r = cli("--json", "recognize", missing, good)
+    assert r.returncode == 1
+    records = [json.loads(line) for line in lines(r.stdout)]
+    assert records[0] == {"image": missing, "error": f"{missing}: no such file"}
+    assert records[1]["image"] == good and records[1]["name"] is None
+    assert_one_clean_error(r, "no such file")
+
+
+def test_registering_a_photo_without_a_face_is_refused_and_writes_nothing(cli: CLI, faces: FaceSet, store):
+    r = cli("register", "nobody", str(faces.of_kind("noface")[0].path))
+    assert r.returncode == 1
+    assert_one_clean_error(r, "no face found")
+    assert count(store, "SELECT count(*) FROM people") == 0
+    assert count(store, "SELECT count(*) FROM pictures") == 0
+
+
+def test_a_corrupt_image_and_a_text_file_get_one_line_each(cli: CLI, faces: FaceSet, tmp_path):
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(faces.people()["barack_obama"][0].read_bytes()[:2000])
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    for path, fragment in ((truncated, "corrupt or truncated"), (text, "not an image")):
+        r = cli("recognize", str(path))
+        assert r.returncode == 1
+        assert_one_clean_error(r, fragment)
+
+
+def test_embed_prints_a_unit_vector_per_face_and_stores_nothing(cli: CLI, faces: FaceSet, store):
+    group = str(faces.photo("groups/fr_two_people.jpg"))
+    r = cli("embed", group, "--json")
+    assert r.returncode == 0
+    records = [json.loads(line) for line in lines(r.stdout)]
+    assert len(records) == 2
+    for rec in records:
+        assert rec["model"] == "sface" and len(rec["embedding"]) == 128
+        assert abs(sum(v * v for v in rec["embedding"]) - 1.0) < 1e-3
+    text = cli("embed", group)
+    assert text.stdout.count("sface 128-d") == 2
+    assert count(store, "SELECT count(*) FROM faces") == 0
+
+
+def test_users_list_show_rename_delete(cli: CLI, faces: FaceSet, store):
+    people = faces.people()
+    cli("register", "Zoë O'Brien", *map(str, people["deepface_scarlett"][:2]))
+    r = cli("users")
+    assert r.returncode == 0 and "Zoë O'Brien" in r.stdout and "2" in r.stdout
+    assert json.loads(cli("users", "list", "--json").stdout) == {"name": "Zoë O'Brien", "samples": 2}
+    show = cli("users", "show", "Zoë O'Brien")
+    assert show.returncode == 0 and str(people["deepface_scarlett"][0]) in show.stdout
+
+    assert cli("users", "rename", "Zoë O'Brien", "Scarlett").returncode == 0
+    r = cli("users", "delete", "Scarlett")
+    assert r.returncode == 1
+    assert_one_clean_error(r, "pass --yes")
+    assert count(store, "SELECT count(*) FROM people") == 1
+
+    r = cli("users", "delete", "Scarlett", "--yes")
+    assert r.returncode == 0, r.stderr
+    assert count(store, "SELECT count(*) FROM people") + count(store, "SELECT count(*) FROM faces") == 0
+
+    r = cli("users", "show", "Scarlett")
+    assert r.returncode == 1
+    assert_one_clean_error(r, "no registered person named 'Scarlett'")
+
+
+def test_bad_names_are_refused(cli: CLI, faces: FaceSet):
+    photo = str(faces.people()["barack_obama"][0])
+    for name, fragment in (("   ", "cannot be empty"), ("x" * 101, "at most 100"), ("a\nb", "control characters")):
+        r = cli("register", name, photo)
+        assert r.returncode == 1
+        assert_one_clean_error(r, fragment)
+
+
+def test_usage_errors_exit_2(cli: CLI):
+    assert cli("recognize").returncode == 2
+    assert cli("no-such-command").returncode == 2
+    assert cli("--threshold", "abc", "users").returncode == 2
+
+
+def test_no_arguments_opens_the_menu_and_end_of_input_leaves_cleanly(cli: CLI):
+    r = cli(input="")
+    assert r.returncode == 0
+    assert "1. Start Face Recognition" in r.stdout and "3. Manage User Database" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_a_bad_threshold_setting_is_one_line(cli: CLI):
+    r = cli("users", FACEREC_THRESHOLD="loose")
+    assert r.returncode == 1
+    assert_one_clean_error(r, "FACEREC_THRESHOLD must be a number")

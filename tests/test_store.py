@@ -1,0 +1,69 @@
+"""The database layer against the real embedded PostgreSQL + pgvector."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from facerec.config import Settings
+from facerec.errors import DatabaseError
+from facerec.store import SQL_DIR, Store, describe_url
+from tests.conftest import count
+
+
+def test_migrations_are_recorded_and_a_second_run_changes_nothing(store: Store):
+    versions = sorted(p.stem for p in SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    assert store.applied_migrations() == versions
+    tables_before = count(store, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+    assert store.migrate() == []
+    assert store.applied_migrations() == versions
+    assert count(store, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == tables_before
+
+
+def test_nearest_sample_search_uses_the_hnsw_index(app, faces):
+    app.register_files("obama", [faces.people()["barack_obama"][0]])
+    vectors = [np.ones(128, np.float32) / np.sqrt(128), np.eye(128, dtype=np.float32)[0]]
+    plan = app.store.explain_nearest_people("sface", 128, vectors)
+    assert "Index Scan using faces_sface_people_hnsw" in plan, plan
+    assert "Seq Scan on faces" not in plan
+
+
+def test_vectors_of_another_model_are_never_compared(store: Store, app, faces):
+    app.register_files("obama", [faces.people()["barack_obama"][0]])
+    query = app.analyze_file(faces.people()["barack_obama"][1])[1][0].embedding
+    assert store.nearest_people("sface", 128, [query])[0][0].name == "obama"
+    assert store.nearest_people("other-model", 128, [query]) == [[]]
+
+
+def test_the_embedded_server_listens_on_a_unix_socket_only(store: Store, settings: Settings):
+    with store.transaction() as cur:
+        cur.execute("SHOW listen_addresses")
+        assert cur.fetchone()[0] == ""
+        cur.execute("SELECT inet_server_addr()")
+        assert cur.fetchone()[0] is None  # connected through the Unix socket
+    pgdata = settings.pgdata
+    assert stat.S_IMODE(pgdata.stat().st_mode) == 0o700
+
+
+def test_the_data_directory_is_private(store: Store, settings: Settings):
+    mode = stat.S_IMODE(settings.data_dir.stat().st_mode)
+    # 0700; 0711 when running as root, so the database user can pass through (no read).
+    assert mode in ((0o711,) if os.geteuid() == 0 else (0o700,)), oct(mode)
+
+
+def test_an_unreachable_database_url_fails_fast_with_one_clear_line(settings: Settings):
+    url = "postgresql://alice:s3cret-pw@127.0.0.1:1/facerec"
+    with pytest.raises(DatabaseError) as err:
+        Store.open(dataclasses.replace(settings, database_url=url))
+    message = str(err.value)
+    assert "cannot connect to alice@127.0.0.1:1/facerec" in message
+    assert "s3cret-pw" not in message
+    assert "\n" not in message
+
+
+def test_describe_url_never_shows_the_password():
+    assert describe_url("postgres://u:pw@h.example:5432/db?sslmode=require") == "u@h.example:5432/db"
