@@ -26,14 +26,26 @@ from facerec.types import Image
 
 log = logging.getLogger(__name__)
 
+# OpenCV prints its own multi-line warnings when a camera is missing; our
+# CameraError says it in one line instead.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame: its number in the source (0-based) and its BGR pixels."""
+    """One frame of a source.
+
+    `index`: 0-based frame number. `timestamp`: seconds on the source's own
+    clock (the video's timeline for files, wall time for cameras), which is
+    what tracking timers use, so a file gives the same result however fast it
+    is processed. `read_at`: `time.perf_counter()` when the frame was read,
+    for measuring latency.
+    """
 
     index: int
     image: Image
-    captured_at: float
+    timestamp: float
+    read_at: float
 
 
 class FrameSource:
@@ -41,9 +53,18 @@ class FrameSource:
 
     description = "source"
     live = False
+    fps = 30.0
 
     def read(self) -> Image | None:
         raise NotImplementedError
+
+    def playback_delay_ms(self, frame_started: float) -> int:
+        """How long a window should wait for a key after showing a frame whose
+        processing began at `frame_started` (perf_counter): files play at their
+        own frame rate, cameras as fast as frames come."""
+        if self.live:
+            return 1
+        return max(1, int((1.0 / self.fps - (time.perf_counter() - frame_started)) * 1000))
 
     def close(self) -> None:
         pass
@@ -81,15 +102,12 @@ class CaptureSource(FrameSource):
             if not self.live and not Path(spec).is_file():
                 raise CameraError(f"{spec}: no such video file, image folder or camera")
             self._cap = cv2.VideoCapture(spec)
+        reported = self._cap.get(cv2.CAP_PROP_FPS) if self._cap.isOpened() else 0
+        self.fps = reported if reported and 0 < reported <= 240 else 30.0
         if not self._cap.isOpened():
             self._cap.release()
             hint = "; pass --source with another camera index, a video file or an image folder"
             raise CameraError(f"{self.description} could not be opened{hint}")
-
-    @property
-    def fps(self) -> float:
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        return fps if fps and fps > 0 else 30.0
 
     def read(self) -> Image | None:
         ok, frame = self._cap.read()
@@ -104,7 +122,6 @@ class FolderSource(FrameSource):
 
     def __init__(self, folder: Path) -> None:
         self.description = f"folder {folder}"
-        self.fps = 30.0
         self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not self._files:
             raise CameraError(f"{folder}: no images in this folder")
@@ -153,7 +170,8 @@ class _Reader:
                 image = self.source.read()
                 if image is None:
                     break
-                frame = Frame(index, image, time.perf_counter())
+                now = time.perf_counter()
+                frame = Frame(index, image, now if self.source.live else index / self.source.fps, now)
                 index += 1
                 if self.source.live:
                     self._put_latest(frame)

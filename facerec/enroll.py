@@ -139,7 +139,7 @@ def run_enrollment(app: FaceRec, name: str, options: EnrollOptions) -> Registrat
     name = validate_name(name)
     exists = app.store.find_person(name) is not None
     if exists and not options.confirm(f"{name!r} is already registered; add samples to them?"):
-        raise Cancelled("nothing registered")
+        raise Cancelled(f"{name!r} is already registered; nothing stored (answer yes, or pass --yes, to add samples)")
     enrollment = Enrollment(app, samples=options.samples)
     with open_source(options.source) as source:
         window = Window(f"facerec - register {name}", app.settings.display) if options.window else None
@@ -153,18 +153,16 @@ def run_enrollment(app: FaceRec, name: str, options: EnrollOptions) -> Registrat
         for w in lookalikes:
             options.on_message(f"warning: {w}")
         if not options.confirm("store these samples anyway?"):
-            raise Cancelled("nothing registered")
+            raise Cancelled("samples look like someone else; nothing stored (answer yes, or pass --yes, to store)")
     return app.register_frames(name, enrollment.kept)
 
 
 def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, window: Window | None) -> None:
     last_kept = 0.0
+    key = -1
     for frame in source.frames():
         now = time.perf_counter()
         verdict = None
-        key = window.key(1) if window is not None else -1
-        if key == KEY_ESC or (window is not None and window.closed()):
-            raise Cancelled("registration cancelled; nothing stored")
         if not source.live or key == ord(" ") or now - last_kept >= options.interval_s:
             verdict = enrollment.consider(frame.image)
             if verdict.ok:
@@ -177,6 +175,9 @@ def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions
             overlay.draw_status(shown, enrollment.prompt)
             overlay.draw_help(shown, "Esc cancel  space capture now  (good frames are taken automatically)")
             window.show(shown)
+            key = window.key(source.playback_delay_ms(now))
+            if key == KEY_ESC or window.closed():
+                raise Cancelled("registration cancelled; nothing stored")
         if enrollment.done:
             return
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(enrollment.rejected.items())) or "no frames"

@@ -89,8 +89,8 @@ class LiveLoop:
         t0 = time.perf_counter()
         faces = self.detector.detect(frame.image)
         t1 = time.perf_counter()
-        now = frame.captured_at
-        self.visible = self.tracker.update(faces, now)
+        now = frame.timestamp
+        self.visible = self.tracker.update(faces, now, frame.image)
         due = list(self.visible) if self.naive else self.tracker.due(self.visible, now)
         events: list[LiveEvent] = []
         t2 = t3 = t1
@@ -101,7 +101,8 @@ class LiveLoop:
             t3 = time.perf_counter()
             for track, rec in zip(due, results):
                 if self.tracker.set_identity(track, rec.name, rec.distance, now):
-                    events.append(LiveEvent(frame.index, track.id, rec.name, rec.distance, (t3 - now) * 1000))
+                    latency = (t3 - frame.read_at) * 1000
+                    events.append(LiveEvent(frame.index, track.id, rec.name, rec.distance, latency))
         report.stage_ms["detect"] += (t1 - t0) * 1000
         report.stage_ms["embed"] += (t2 - t1) * 1000
         report.stage_ms["search"] += (t3 - t2) * 1000
@@ -162,7 +163,6 @@ class _Session:
     def run(self, source: FrameSource) -> None:
         report, window = self.report, self.window
         start = time.perf_counter()
-        frame_period = 1.0 / getattr(source, "fps", 30.0)
         last: Frame | None = None
         frames = source.frames()
         while True:
@@ -180,9 +180,7 @@ class _Session:
                 fps = report.frames / (time.perf_counter() - start)
                 drawn = self._draw(frame, f"{fps:5.1f} FPS  {len(self.loop.visible)} face(s)")
                 report.stage_ms["draw"] += (time.perf_counter() - t_draw) * 1000
-                # Files play at their own frame rate; cameras as fast as they come.
-                delay = 1 if source.live else max(1, int((frame_period - (time.perf_counter() - t_wait)) * 1000))
-                action = self._key(window.key(delay), frame, drawn)
+                action = self._key(window.key(source.playback_delay_ms(t_wait)), frame, drawn)
                 if action == "pause":
                     action = self._still(frame, drawn, until="pause")
                 if action == "quit" or window.closed():

@@ -164,3 +164,11 @@ def cli_env(settings: Settings) -> dict[str, str]:
 def cli(store: Store, settings: Settings, tmp_path: Path) -> CLI:
     """The CLI, run from an empty directory (no .env), with no display."""
     return CLI(cli_env(settings), tmp_path)
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """A virtual X display (Xvfb) for one test; yields its DISPLAY value."""
+    from tests.gui import start_xvfb
+
+    yield from start_xvfb()

@@ -1,0 +1,80 @@
+"""Driving real OpenCV windows on a virtual X display (Xvfb + xdotool)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facerec.config import Settings
+from tests.conftest import PROJECT, cli_env
+
+
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        reason = f"{tool} is not installed (apt-get install xvfb xdotool)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + " - required under CI")
+        pytest.skip(reason)
+    return path
+
+
+def start_xvfb() -> Iterator[str]:
+    """A virtual X display for the duration of a test; yields its DISPLAY."""
+    _need("xdotool")
+    xvfb_bin = _need("Xvfb")
+    for number in range(90, 130):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    display = f":{number}"
+    proc = subprocess.Popen(
+        [xvfb_bin, display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert time.time() < deadline and proc.poll() is None, "Xvfb did not start"
+        time.sleep(0.1)
+    yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def xdotool(display: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True)
+
+
+def wait_for_window(display: str, title: str, proc: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = xdotool(display, "search", "--name", title).stdout.split()
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    raise AssertionError(f"no window named {title!r} appeared")
+
+
+def press(display: str, window: str, key: str) -> None:
+    xdotool(display, "windowfocus", "--sync", window)
+    xdotool(display, "key", key)
+
+
+def spawn(settings: Settings, display: str, *args: str) -> subprocess.Popen:
+    env = {**cli_env(settings), "DISPLAY": display}
+    return subprocess.Popen(
+        [sys.executable, str(PROJECT / "face_recognition.py"), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )

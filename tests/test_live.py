@@ -1,0 +1,132 @@
+"""Live recognition on test videos built from the dev photos: headless event
+stream, tracking, the real window under Xvfb, and the error paths."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facerec.app import FaceRec
+from facerec.camera import Frame
+from facerec.live import LiveLoop, LiveReport
+from facerec.overlay import KNOWN_COLOR
+from tests.conftest import CLI, FaceSet
+from tests.gui import press, spawn, wait_for_window
+from tests.media import blank, pan_zoom, write_video
+
+
+@pytest.fixture
+def person_then_stranger_then_nobody(faces: FaceSet, tmp_path: Path) -> Path:
+    """2 s of Obama (not the registration photo), 2 s of a distractor, 1 s of nobody, at 15 FPS."""
+    frames = (
+        pan_zoom(faces.people()["barack_obama"][1], 30)
+        + pan_zoom(faces.photo("distractors/amy_adams.jpg"), 30)
+        + blank(15)
+    )
+    return write_video(tmp_path / "scene.avi", frames)
+
+
+def test_headless_live_names_the_person_and_calls_the_stranger_unknown(
+    cli: CLI, faces: FaceSet, person_then_stranger_then_nobody: Path
+):
+    assert cli("register", "obama", str(faces.people()["barack_obama"][0])).returncode == 0
+    r = cli("live", "--source", str(person_then_stranger_then_nobody), "--json")
+    assert r.returncode == 0, r.stderr
+    assert "no display available: running without a window" in r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    events, summary = records[:-1], records[-1]
+    by_track: dict[int, list] = {}
+    for e in events:
+        assert set(e) == {"frame", "track", "name", "distance"}
+        by_track.setdefault(e["track"], []).append(e)
+    assert len(by_track) == 2, events
+    first, second = (by_track[t] for t in sorted(by_track))
+    assert [e["name"] for e in first] == ["obama"] and first[0]["frame"] < 3
+    assert [e["name"] for e in second] == [None] and 30 <= second[0]["frame"] < 33
+    assert all(e["frame"] < 60 for e in events)  # nobody in the last second
+    assert summary["frames"] == 75 and summary["fps"] > 0
+
+    text = cli("live", "--source", str(person_then_stranger_then_nobody), "--no-window")
+    assert text.stdout.splitlines()[0].startswith("frame 0 track 1: obama 0.")
+    assert "75 frames in" in text.stdout
+
+
+def test_a_face_is_embedded_once_then_rarely_not_every_frame(app: FaceRec, faces: FaceSet):
+    app.register_files("obama", [faces.people()["barack_obama"][0]])
+    frames = pan_zoom(faces.people()["barack_obama"][1], 60)  # 2 s at 30 FPS
+    tracked, naive = LiveLoop(app), LiveLoop(app, naive=True)
+    reports = LiveReport(), LiveReport()
+    identifications = []
+    for loop, report in zip((tracked, naive), reports):
+        for i, image in enumerate(frames):
+            loop.step(Frame(i, image, i / 30, time.perf_counter()), report)
+        identifications.append(len(loop.visible[0].history))
+    assert identifications[1] == 60  # naive: every frame
+    assert identifications[0] <= 3  # tracked: once, then a refresh per second
+    assert [t.name for t in tracked.visible] == ["obama"]
+
+
+def test_a_camera_that_cannot_be_opened_is_one_line_and_exit_1(cli: CLI):
+    r = cli("live", "--source", "7", "--no-window")
+    assert r.returncode == 1
+    expected = "camera 7 could not be opened; pass --source with another camera index, a video file or an image folder"
+    assert r.stderr.strip().splitlines() == [f"facerec: {expected}"]
+
+
+def test_a_display_that_cannot_be_reached_is_one_line_and_exit_1(cli: CLI, person_then_stranger_then_nobody: Path):
+    r = cli("live", "--source", str(person_then_stranger_then_nobody), DISPLAY=":77")
+    assert r.returncode == 1
+    expected = "cannot connect to display ':77'; use --no-window for text output"
+    assert r.stderr.strip().splitlines() == [f"facerec: {expected}"]
+
+
+def test_an_image_folder_is_a_frame_source(cli: CLI, faces: FaceSet, tmp_path: Path):
+    cli("register", "obama", str(faces.people()["barack_obama"][0]))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(pan_zoom(faces.people()["barack_obama"][2], 5)):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    r = cli("live", "--source", str(folder), "--json")
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert records[0]["name"] == "obama" and records[-1]["frames"] == 5
+
+
+# -- the real window, under Xvfb ------------------------------------------------
+
+
+def test_the_live_window_saves_a_snapshot_with_boxes_and_names_and_quits_on_q(
+    cli: CLI, faces: FaceSet, settings, xvfb: str, tmp_path: Path
+):
+    cli("register", "obama", str(faces.people()["barack_obama"][0]))
+    video = write_video(tmp_path / "obama.avi", pan_zoom(faces.people()["barack_obama"][1], 150))  # 10 s
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.0)
+        press(xvfb, window, "s")
+        deadline = time.time() + 10
+        while not (settings.snapshots_dir.exists() and any(settings.snapshots_dir.iterdir())):
+            assert time.time() < deadline, "no snapshot was written"
+            time.sleep(0.1)
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "frame 0 track 1: obama" in out
+    (snapshot,) = settings.snapshots_dir.iterdir()
+    assert oct(snapshot.stat().st_mode & 0o777) == "0o600"
+    image = cv2.imread(str(snapshot))
+    assert image.shape == (480, 640, 3)
+    green = np.all(np.abs(image.astype(int) - np.array(KNOWN_COLOR)) <= 8, axis=2)
+    ys, xs = np.nonzero(green)
+    # A box outline plus a filled name label: hundreds of pixels of the "known" colour...
+    assert green.sum() > 800, green.sum()
+    # ...framing the face, with white label text drawn on the green label.
+    label = image[ys.min() : ys.min() + 18, xs.min() : xs.max()]
+    assert (label.min(axis=2) > 200).sum() > 20
