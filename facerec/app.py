@@ -18,6 +18,7 @@ from facerec.embedded import make_private_dir
 from facerec.embedders import EmbedderSpec, embedder_spec, face_crop
 from facerec.errors import FacerecError, InvalidNameError, MultipleFacesError, NoFaceError
 from facerec.images import LoadedImage, load_image, save_private_image
+from facerec.paths import path_key
 from facerec.pipeline import Pipeline
 from facerec.store import Sample, Store
 from facerec.types import Candidate, EmbeddedFace, Image, Person, Recognition
@@ -164,7 +165,7 @@ class FaceRec:
             self._sample(
                 image.pixels,
                 face,
-                picture=str(image.path.resolve()),
+                picture=path_key(image.path),
                 sha256=image.sha256,
                 size=image.size,
                 mtime=image.path.stat().st_mtime,

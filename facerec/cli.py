@@ -111,6 +111,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-window", action="store_true", help="no window: print one line per recognition event")
     p.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
 
+    p = add("index", "index photo folders: every face of every photo (incremental, resumable)")
+    p.add_argument("folders", nargs="+")
+    p.add_argument("--workers", type=_positive_int, help="worker processes (default: number of CPU cores)")
+    p.add_argument("--prune", action="store_true", help="forget indexed photos under these folders that are gone")
+
+    p = add("search", "find the library photos that contain the person in a query photo")
+    p.add_argument("image")
+    p.add_argument("--limit", type=_positive_int, default=20, help="at most this many photos (default 20)")
+    p.add_argument("--face", type=_positive_int, help="which face of the query photo (1 = leftmost; default: largest)")
+    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+
+    p = add("photos", "every library photo that contains a registered person")
+    p.add_argument("name")
+    p.add_argument("--limit", type=_positive_int, help="at most this many photos")
+    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+
+    p = add("people", "group unnamed faces of the library into people; name, merge, split groups")
+    p.add_argument("--min-faces", type=_positive_int, default=2, help="smallest group listed (default 2)")
+    p.add_argument("--max-distance", type=_distance, default=0.5, help="link faces closer than this (default 0.5)")
+    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+    people = p.add_subparsers(dest="people_command", metavar="action")
+    q = people.add_parser("show", help="the faces of one group", parents=[common])
+    q.add_argument("group", type=int)
+    q = people.add_parser("name", help="make a group a registered person", parents=[common])
+    q.add_argument("group", type=int)
+    q.add_argument("name")
+    q = people.add_parser("merge", help="merge B into A (group numbers or names)", parents=[common])
+    q.add_argument("a")
+    q.add_argument("b")
+    q = people.add_parser("split", help='"not this person": take a face out of its group or person', parents=[common])
+    q.add_argument("face", type=int)
+
     return parser
 
 
@@ -154,6 +186,23 @@ def _dispatch(args: argparse.Namespace, app: FaceRec, con: Console) -> int:
         return handlers[action]()
     if cmd == "live":
         return commands.live(app, con, args.source, not args.no_window, args.max_frames)
+    if cmd == "index":
+        return commands.index(app, con, args.folders, args.workers, args.prune)
+    if cmd == "search":
+        return commands.search(app, con, args.image, args.limit, args.face, args.export)
+    if cmd == "photos":
+        return commands.photos(app, con, args.name, args.limit, args.export)
+    if cmd == "people":
+        action = args.people_command
+        if action == "show":
+            return commands.people_show(app, con, args.group)
+        if action == "name":
+            return commands.people_name(app, con, args.group, args.name)
+        if action == "merge":
+            return commands.people_merge(app, con, args.a, args.b)
+        if action == "split":
+            return commands.people_split(app, con, args.face)
+        return commands.people_list(app, con, args.min_faces, args.max_distance, args.export)
     raise AssertionError(cmd)
 
 

@@ -8,13 +8,21 @@ into one line by the caller.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
 
 from facerec.app import FaceRec
 from facerec.console import Console
+from facerec.contactsheet import Tile, make_sheet
 from facerec.enroll import EnrollOptions, run_enrollment
 from facerec.errors import Cancelled, FacerecError
+from facerec.indexer import Indexer, Progress
 from facerec.live import LiveEvent, LiveOptions, run_live
+from facerec.people import People
+from facerec.search import PhotoMatch, photos_of, search_photo
+from facerec.store_library import LibraryStore
 from facerec.types import Box, Recognition
 
 
@@ -178,4 +186,145 @@ def live(app: FaceRec, con: Console, source: str | None, window: bool, max_frame
     summary = {"frames": report.frames, "seconds": round(report.seconds, 3), "fps": round(report.fps, 2)}
     con.emit(summary)
     con.out(f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} FPS)")
+    return 0
+
+
+# -- photo library ------------------------------------------------------------
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most 5 times a second (terminals only)."""
+
+    def __init__(self, con: Console) -> None:
+        self.con = con
+        self.enabled = con.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.2 and p.done < p.total):
+            return
+        self._last = now
+        filled = int(30 * p.done / max(1, p.total))
+        bar = "#" * filled + "." * (30 - filled)
+        line = (
+            f"\r[{bar}] {p.done}/{p.total} photos  {p.photos_per_s:.1f} photos/s  "
+            f"{p.faces_per_s:.1f} faces/s  ETA {p.eta_s:.0f} s "
+        )
+        self.con.stderr.write(line)
+        self.con.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self._last:
+            self.con.stderr.write("\n")
+            self.con.stderr.flush()
+
+
+def index(app: FaceRec, con: Console, folders: Sequence[str], workers: int | None, prune: bool) -> int:
+    """Index photo folders (incremental); prints a summary. Exit 130 if interrupted."""
+    bar = _ProgressBar(con)
+    report = Indexer(app, workers, on_progress=bar).run(folders, prune=prune)
+    bar.done()
+    con.emit(report.as_json())
+    rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
+    con.out(
+        f"seen {report.seen}, indexed {report.indexed}, skipped {report.skipped} (unchanged), "
+        f"moved {report.moved}, copies {report.copied}, pruned {report.pruned}; "
+        f"{report.faces} faces in {report.seconds:.1f} s ({rate:.1f} photos/s)"
+    )
+    for picture, error in report.failed:
+        con.out(f"  failed: {picture}: {error}")
+    if report.interrupted:
+        con.info("interrupted: what was indexed is kept; run index again to continue")
+        return 130
+    return 1 if report.failed and not (report.indexed or report.skipped or report.moved or report.copied) else 0
+
+
+def _photo_matches(con: Console, matches: Sequence[PhotoMatch], empty: str, export: str | None, stem: str) -> int:
+    if not matches:
+        con.out(empty)
+    for n, m in enumerate(matches, 1):
+        con.emit(m.as_json())
+        who = f"  {m.name}" if m.name else ""
+        con.out(f"{n:3d}. {m.picture}  distance {m.distance:.3f}  face at {_box(m.hit.box)}{who}")
+    if export and matches:
+        tiles = [Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name) for m in matches]
+        sheet = make_sheet(tiles, _sheet_path(export, stem))
+        con.info(f"contact sheet: {sheet.path} ({sheet.tiles} photos)")
+    return 0
+
+
+def _sheet_path(folder: str, stem: str) -> Path:
+    directory = Path(folder)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.jpg"
+
+
+def search(app: FaceRec, con: Console, image: str, limit: int | None, face: int | None, export: str | None) -> int:
+    """The library photos that contain the person in `image`."""
+    query, matches = search_photo(app, image, limit, face)
+    con.info(f"query: the face at {_box(query.face.box)} in {image}")
+    return _photo_matches(con, matches, "no photos of this person", export, "search")
+
+
+def photos(app: FaceRec, con: Console, name: str, limit: int | None, export: str | None) -> int:
+    """Every library photo of a registered person."""
+    matches = photos_of(app, name, limit)
+    return _photo_matches(con, matches, f"no photos of {name!r} in the library", export, "photos")
+
+
+def people_list(app: FaceRec, con: Console, min_faces: int, max_distance: float, export: str | None) -> int:
+    """Group the unnamed faces again and list the groups (and the registered people)."""
+    people = People(app)
+    groups = people.regroup(max_distance=max_distance, min_faces=min_faces)
+    named = LibraryStore(app.store).people_photo_counts()
+    for g in groups:
+        con.emit(g.as_json())
+    if named:
+        con.out("registered people (library photos where they are named):")
+        for name, n in named:
+            con.out(f"  {name}: {n}")
+    if not groups:
+        con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
+    for g in groups:
+        pictures = sorted({f.picture for f in g.faces})
+        con.out(f"group {g.id}: {len(g.faces)} faces in {len(pictures)} photos")
+        for p in pictures[:3]:
+            con.out(f"    {p}")
+        if len(pictures) > 3:
+            con.out(f"    ... and {len(pictures) - 3} more")
+    if export and groups:
+        tiles = [Tile(f.picture, f.box, f"group {g.id} face {f.face_id}") for g in groups for f in g.faces[:8]]
+        sheet = make_sheet(tiles, _sheet_path(export, "people"))
+        con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces)")
+    return 0
+
+
+def people_show(app: FaceRec, con: Console, group: int) -> int:
+    g = People(app).group(group)
+    con.emit(g.as_json())
+    con.out(f"group {g.id}: {len(g.faces)} faces")
+    for f in g.faces:
+        con.out(f"  face {f.face_id}: {f.picture} at {_box(f.box)}")
+    return 0
+
+
+def people_name(app: FaceRec, con: Console, group: int, name: str) -> int:
+    n = People(app).name(group, name)
+    con.emit({"group": group, "name": name.strip(), "faces": n})
+    con.out(f"group {group}: {n} faces are now {name.strip()!r}")
+    return 0
+
+
+def people_merge(app: FaceRec, con: Console, a: str, b: str) -> int:
+    message = People(app).merge(a, b)
+    con.emit({"merged": b, "into": a})
+    con.out(message)
+    return 0
+
+
+def people_split(app: FaceRec, con: Console, face: int) -> int:
+    message = People(app).split(face)
+    con.emit({"split": face})
+    con.out(message)
     return 0

@@ -85,7 +85,11 @@ def load_image(path: Path | str, reduce_to: int | None = None) -> LoadedImage:
     image must be multiplied by `LoadedImage.scale`.
     """
     path = Path(path)
-    data = read_bytes(path)
+    return image_from_bytes(path, read_bytes(path), reduce_to)
+
+
+def image_from_bytes(path: Path, data: bytes, reduce_to: int | None = None) -> LoadedImage:
+    """`load_image` for bytes already read (e.g. to hash them first)."""
     if not data:
         raise ImageError(f"{path}: empty file")
     digest = hashlib.sha256(data).hexdigest()

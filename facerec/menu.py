@@ -11,6 +11,7 @@ from facerec import commands
 from facerec.app import FaceRec
 from facerec.console import Console
 from facerec.errors import FacerecError
+from facerec.people import MAX_DISTANCE
 
 
 class _EndOfInput(Exception):
@@ -35,6 +36,10 @@ class Menu:
             Item("1", "Start Face Recognition", self.recognize),
             Item("2", "Register a New User", self.register),
             Item("3", "Manage User Database", self.manage),
+            Item("4", "Index a photo folder", self.index),
+            Item("5", "Find photos of a person (from a photo)", self.search),
+            Item("6", "Photos of a registered person", self.photos),
+            Item("7", "People in the photo library", self.people),
             Item("0", "Exit", lambda: None),
         ]
 
@@ -92,6 +97,35 @@ class Menu:
             return
         self.con.out("Look at the camera; good frames are captured automatically. Esc cancels.")
         commands.register_camera(self.app, self.con, name, None, samples=5, window=True)
+
+    def index(self) -> None:
+        folder = self._ask("Folder of photos (empty to go back): ")
+        if folder:
+            commands.index(self.app, self.con, [folder], workers=None, prune=False)
+
+    def search(self) -> None:
+        image = self._ask("Photo of the person (empty to go back): ")
+        if image:
+            commands.search(self.app, self.con, image, limit=20, face=None, export=None)
+
+    def photos(self) -> None:
+        name = self._ask("Registered person's name (empty to go back): ")
+        if name:
+            commands.photos(self.app, self.con, name, limit=None, export=None)
+
+    def people(self) -> None:
+        commands.people_list(self.app, self.con, min_faces=2, max_distance=MAX_DISTANCE, export=None)
+        while True:
+            answer = self._ask("Name a group? Enter its number (empty to go back): ")
+            if not answer:
+                return
+            if not answer.isdigit():
+                self.con.out("enter a group number")
+                continue
+            name = self._ask(f"Name for group {answer}: ")
+            if name:
+                group = int(answer)
+                self._do(lambda: commands.people_name(self.app, self.con, group, name))  # noqa: B023 (called now)
 
     def manage(self) -> None:
         items = [

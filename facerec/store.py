@@ -25,7 +25,7 @@ from facerec.config import Settings
 from facerec.embedded import EmbeddedServer
 from facerec.errors import DatabaseError, InvalidNameError, PersonExistsError, PersonNotFoundError
 from facerec.modelfiles import PROJECT_DIR
-from facerec.types import Candidate, Face, Person
+from facerec.types import Box, Candidate, Face, Person
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,8 @@ class Store:
                 person_id = int(row[0])
                 for s in samples:
                     picture_id = self._upsert_picture(cur, s)
+                    if self._attach_indexed_face(cur, picture_id, person_id, s):
+                        continue
                     cur.execute(
                         "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -270,6 +272,23 @@ class Store:
         except psycopg2.errors.CheckViolation:
             raise InvalidNameError(f"invalid name {name!r}") from None
         return person_id
+
+    @staticmethod
+    def _attach_indexed_face(cur: psycopg2.extensions.cursor, picture_id: int, person_id: int, s: Sample) -> bool:
+        """If the photo library already holds this face (same picture, model, and
+        a box overlapping by IoU >= 0.5, unnamed), attach it instead of storing a twin."""
+        cur.execute(
+            "SELECT id, box FROM faces WHERE picture_id = %s AND model = %s AND person_id IS NULL",
+            (picture_id, s.model),
+        )
+        for face_id, box in cur.fetchall():
+            if Box(*box).iou(s.face.box) >= 0.5:
+                cur.execute(
+                    "UPDATE faces SET person_id = %s, crop = %s, cluster_id = NULL WHERE id = %s",
+                    (person_id, s.crop, face_id),
+                )
+                return True
+        return False
 
     @staticmethod
     def _upsert_picture(cur: psycopg2.extensions.cursor, s: Sample) -> int:
@@ -307,8 +326,10 @@ class Store:
             cur.execute("SELECT DISTINCT picture_id FROM faces WHERE person_id = %s", (pid,))
             pictures = [r[0] for r in cur.fetchall()]
             cur.execute("DELETE FROM people WHERE id = %s", (pid,))  # faces cascade
+            # Library photos stay (marked indexed, so they are not re-analysed);
+            # registration-only pictures with no face left go.
             cur.execute(
-                "DELETE FROM pictures pic WHERE pic.id = ANY(%s)"
+                "DELETE FROM pictures pic WHERE pic.id = ANY(%s) AND pic.indexed_at IS NULL"
                 " AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = pic.id)"
                 " RETURNING picture, source",
                 (pictures,),

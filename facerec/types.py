@@ -54,6 +54,15 @@ class Face:
     score: float
     landmarks: NDArray[np.float32] | None = None
 
+    def scaled(self, factor: float) -> Face:
+        """The same face in an image `factor` times larger (e.g. back to the original after a reduced decode)."""
+        if factor == 1.0:
+            return self
+        b = self.box
+        box = Box(round(b.x * factor), round(b.y * factor), round(b.w * factor), round(b.h * factor))
+        points = None if self.landmarks is None else (self.landmarks * np.float32(factor)).astype(np.float32)
+        return Face(box, self.score, points)
+
     def shifted(self, dx: int, dy: int) -> Face:
         """The same face in a crop whose top-left corner was at (dx, dy)."""
         b = self.box

@@ -58,7 +58,9 @@ def wait_for_window(display: str, title: str, proc: subprocess.Popen, timeout: f
         found = xdotool(display, "search", "--name", title).stdout.split()
         if found:
             return found[0]
-        assert proc.poll() is None, proc.communicate()
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"exited with {proc.returncode} before its window appeared: {out!r} {err!r}")
         time.sleep(0.2)
     raise AssertionError(f"no window named {title!r} appeared")
 

@@ -99,8 +99,8 @@ def test_a_face_that_matches_someone_else_is_warned_about_before_storing(
 
 
 def test_escape_in_the_registration_window_stores_nothing(faces: FaceSet, store, settings, xvfb: str, tmp_path: Path):
-    # 10 s of an empty scene, then the person: Esc comes before any sample.
-    video = write_video(tmp_path / "late.avi", blank(150) + angelina_frames(faces))
+    # 30 s of an empty scene, then the person: Esc comes before any sample.
+    video = write_video(tmp_path / "late.avi", blank(450) + angelina_frames(faces))
     proc = spawn(settings, xvfb, "register", "Angelina", "--camera", "--source", str(video))
     try:
         window = wait_for_window(xvfb, "facerec - register Angelina", proc)

@@ -40,8 +40,8 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("3. Manage User Database")
     menu.expect_exact("0. Exit")
 
-    choose(menu, "7")
-    menu.expect_exact("'7' is not an option")
+    choose(menu, "9")
+    menu.expect_exact("'9' is not an option")
 
     choose(menu, "2")
     menu.expect_exact("Name of the new user")
@@ -102,3 +102,41 @@ def test_end_of_input_leaves_cleanly(menu: pexpect.spawn):
     menu.expect(pexpect.EOF)
     menu.close()
     assert menu.exitstatus == 0
+
+
+def test_index_search_and_people_from_the_menu(menu: pexpect.spawn, faces: FaceSet, tmp_path: Path):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for person in ("deepface_jennifer", "deepface_mark"):
+        for photo in faces.people()[person][:3]:
+            (folder / f"{person}_{photo.name}").write_bytes(photo.read_bytes())
+
+    choose(menu, "4")
+    menu.expect_exact("Folder of photos")
+    menu.sendline(str(folder))
+    menu.expect(r"seen 6, indexed 6, skipped 0 \(unchanged\)")
+
+    choose(menu, "5")
+    menu.expect_exact("Photo of the person")
+    menu.sendline(str(faces.people()["deepface_mark"][3]))
+    for _ in range(3):
+        menu.expect(r"\d\. \S+deepface_mark_\d\.jpg  distance 0\.\d+")
+
+    choose(menu, "7")
+    menu.expect(r"group (\d+): 3 faces in 3 photos")
+    group = menu.match.group(1)
+    menu.expect_exact("Name a group?")
+    menu.sendline(group)
+    menu.expect_exact(f"Name for group {group}: ")
+    menu.sendline("First Person")
+    menu.expect_exact(f"group {group}: 3 faces are now 'First Person'")
+    menu.expect_exact("Name a group?")
+    menu.sendline("")
+
+    choose(menu, "6")
+    menu.expect_exact("Registered person's name")
+    menu.sendline("First Person")
+    menu.expect(r"3\. \S+\.jpg  distance 0\.\d+  face at [\d,]+  First Person")
+
+    choose(menu, "0")
+    menu.expect_exact("bye")

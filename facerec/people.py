@@ -1,0 +1,233 @@
+"""People: grouping the library's unnamed faces into likely persons, like the
+People view of a photo app, and letting the user name, merge and split groups.
+
+Grouping is Chinese Whispers (the algorithm dlib uses for face clustering)
+over a graph whose edges join faces closer than `max_distance`. It needs no
+number of groups and does not chain two people together through one
+ambiguous face as easily as connected components do. What the user said is
+kept as links between faces ('same' after a merge, 'different' after a
+split) and every re-grouping obeys them. A group's id is the smallest face id
+in it, so it stays the same while the group does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from facerec.app import FaceRec, validate_name
+from facerec.errors import FacerecError, PersonNotFoundError
+from facerec.store_library import FaceRow, LibraryStore
+
+MAX_DISTANCE = 0.5
+"""Faces closer than this (cosine distance) are linked when grouping. Stricter
+than the recognition threshold: a wrong link merges two people's groups."""
+
+MIN_FACES = 2
+"""Groups with fewer faces are not listed (a face seen once is not yet a person)."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of unnamed faces that look like one person."""
+
+    id: int
+    faces: list[FaceRow]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "group": self.id,
+            "faces": [{"face": f.face_id, "picture": f.picture, "box": f.box.as_list()} for f in self.faces],
+        }
+
+
+def similarity_edges(vectors: np.ndarray, max_distance: float, block: int = 2048) -> list[tuple[int, int, float]]:
+    """(i, j, similarity) for every pair i < j of unit vectors closer than `max_distance`."""
+    edges: list[tuple[int, int, float]] = []
+    n = len(vectors)
+    floor = 1.0 - max_distance
+    for start in range(0, n, block):
+        sims = vectors[start : start + block] @ vectors.T
+        rows, cols = np.nonzero(sims >= floor)
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            i = start + r
+            if c > i:
+                edges.append((i, c, float(sims[r, c])))
+    return edges
+
+
+def chinese_whispers(n: int, edges: Sequence[tuple[int, int, float]], iterations: int = 30, seed: int = 0) -> list[int]:
+    """Label each of `n` nodes: every node repeatedly takes the label with the
+    most edge weight among its neighbours. Deterministic for a given seed."""
+    neighbours: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for i, j, w in edges:
+        neighbours[i].append((j, w))
+        neighbours[j].append((i, w))
+    labels = list(range(n))
+    rng = np.random.default_rng(seed)
+    for _ in range(iterations):
+        changed = False
+        for node in rng.permutation(n).tolist():
+            if not neighbours[node]:
+                continue
+            weight: dict[int, float] = defaultdict(float)
+            for other, w in neighbours[node]:
+                weight[labels[other]] += w
+            best = min(weight, key=lambda label: (-weight[label], label))
+            if best != labels[node]:
+                labels[node] = best
+                changed = True
+        if not changed:
+            break
+    return labels
+
+
+def group_faces(
+    ids: Sequence[int],
+    vectors: np.ndarray,
+    links: Sequence[tuple[int, int, str]] = (),
+    max_distance: float = MAX_DISTANCE,
+) -> dict[int, int]:
+    """face id -> group id (the smallest face id of its group), obeying the user's links."""
+    if not len(ids):
+        return {}
+    index = {face_id: i for i, face_id in enumerate(ids)}
+    different = {(index[a], index[b]) for a, b, k in links if k == "different" and a in index and b in index}
+    different |= {(b, a) for a, b in different}
+    edges = [e for e in similarity_edges(vectors, max_distance) if (e[0], e[1]) not in different]
+    labels = chinese_whispers(len(ids), edges)
+
+    # 'same' links join whole groups (union-find over labels).
+    parent = {label: label for label in labels}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, kind in links:
+        if kind == "same" and a in index and b in index:
+            ra, rb = find(labels[index[a]]), find(labels[index[b]])
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    labels = [find(label) for label in labels]
+
+    # 'different' links win: eject the less connected face of a violating pair.
+    strength: dict[int, float] = defaultdict(float)
+    for i, j, w in edges:
+        strength[i] += w
+        strength[j] += w
+    for i, j in sorted(different):
+        if labels[i] == labels[j]:
+            loser = i if strength[i] <= strength[j] else j
+            labels[loser] = len(labels) + loser  # a label of its own
+
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        members[label].append(i)
+    out: dict[int, int] = {}
+    for nodes in members.values():
+        group_id = min(ids[i] for i in nodes)
+        for i in nodes:
+            out[ids[i]] = group_id
+    return out
+
+
+class People:
+    """The people commands over one application."""
+
+    def __init__(self, app: FaceRec) -> None:
+        self.app = app
+        self.library = LibraryStore(app.store)
+        self.model = app.spec.name
+
+    def regroup(self, max_distance: float = MAX_DISTANCE, min_faces: int = MIN_FACES) -> list[Group]:
+        """Group the unnamed library faces again and store the result; returns
+        the groups of at least `min_faces`, largest first. Faces that already
+        match a registered person are not grouped: they are that person."""
+        ids, vectors = self.library.unnamed_faces(self.model)
+        keep = [i for i, known in enumerate(self._matches_someone(vectors)) if not known]
+        ids = [ids[i] for i in keep]
+        vectors = vectors[keep] if keep else vectors[:0]
+        assignment = group_faces(ids, vectors, self.library.links(), max_distance)
+        self.library.set_clusters(self.model, assignment)
+        return self.groups(min_faces)
+
+    def _matches_someone(self, vectors: np.ndarray, batch: int = 500) -> list[bool]:
+        out: list[bool] = []
+        for start in range(0, len(vectors), batch):
+            chunk = list(vectors[start : start + batch])
+            for cands in self.app.store.nearest_people(self.model, self.app.spec.dim, chunk, k=1):
+                out.append(bool(cands) and cands[0].distance <= self.app.threshold)
+        return out
+
+    def groups(self, min_faces: int = MIN_FACES) -> list[Group]:
+        """The stored groups (as last computed), largest first."""
+        groups = [Group(gid, faces) for gid, faces in self.library.groups(self.model).items()]
+        return sorted((g for g in groups if len(g.faces) >= min_faces), key=lambda g: (-len(g.faces), g.id))
+
+    def group(self, group_id: int) -> Group:
+        faces = self.library.groups(self.model).get(group_id)
+        if not faces:
+            raise FacerecError(f"no group {group_id}; run 'people' to list the current groups")
+        return Group(group_id, faces)
+
+    def name(self, group_id: int, name: str) -> int:
+        """Attach every face of a group to person `name` (created if new); returns faces attached.
+
+        The faces become samples of that person: recognition and `photos`
+        use them from now on.
+        """
+        name = validate_name(name)
+        return self.library.attach([f.face_id for f in self.group(group_id).faces], name)
+
+    def merge(self, a: str, b: str) -> str:
+        """Merge B into A. Each is a group number or a registered person's name:
+        group+group stay together from now on; group+person names the group;
+        person+person moves B's faces to A and removes B."""
+        ga, gb = self._as_group(a), self._as_group(b)
+        if ga is not None and gb is not None:
+            self.library.link(ga, gb, "same")
+            self.library.set_group(gb, ga)
+            return f"group {gb} merged into group {ga}"
+        if ga is not None or gb is not None:
+            group, person = (ga, b) if ga is not None else (gb, a)
+            assert group is not None
+            self.app.store.person_id(person)
+            n = self.name(group, person)
+            return f"group {group} ({n} faces) is now {person!r}"
+        self.app.store.person_id(a)
+        self.app.store.person_id(b)
+        if a == b:
+            raise FacerecError("cannot merge a person with themselves")
+        moved = self.library.merge_people(a, b)
+        return f"{b!r} merged into {a!r} ({moved} faces moved)"
+
+    def _as_group(self, ref: str) -> int | None:
+        """A group number if `ref` names a current group, else None (a person's name)."""
+        if ref.isdigit() and int(ref) in self.library.groups(self.model):
+            return int(ref)
+        if ref.isdigit() and self.app.store.find_person(ref) is None:
+            raise FacerecError(f"no group {ref}; run 'people' to list the current groups")
+        if self.app.store.find_person(ref) is None:
+            raise PersonNotFoundError(f"no registered person named {ref!r} and no such group")
+        return None
+
+    def split(self, face_id: int) -> str:
+        """ "Not this person": take one face out of its group or away from its
+        person, and remember it so later groupings keep it apart."""
+        face = self.library.face(face_id)
+        if face is None:
+            raise FacerecError(f"no face {face_id}")
+        if face.person is not None:
+            self.library.detach(face_id)
+            return f"face {face_id} is no longer {face.person!r}"
+        if face.cluster_id is None:
+            raise FacerecError(f"face {face_id} is not in a group; run 'people' first")
+        others = [f.face_id for f in self.library.groups(self.model).get(face.cluster_id, [])]
+        self.library.separate(face_id, others)
+        return f"face {face_id} taken out of group {face.cluster_id}"
