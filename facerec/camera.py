@@ -49,11 +49,17 @@ class Frame:
 
 
 class FrameSource:
-    """Base class: `read()` gives the next frame or None at the end."""
+    """Base class: `read()` gives the next frame or None at the end.
+
+    `live`: frames come in real time (a camera, a stream, or a file played
+    with `realtime=True`); a slow consumer gets the newest frame and the
+    others are dropped, as with a real camera.
+    """
 
     description = "source"
     live = False
     fps = 30.0
+    paced = False  # a file played in real time: the reader waits 1/fps between frames
 
     def read(self) -> Image | None:
         raise NotImplementedError
@@ -138,15 +144,20 @@ class FolderSource(FrameSource):
         return None
 
 
-def open_source(spec: str | int) -> FrameSource:
-    """Open a camera index ("0"), a video file, an image folder or a stream URL."""
+def open_source(spec: str | int, realtime: bool = False) -> FrameSource:
+    """Open a camera index ("0"), a video file, an image folder or a stream URL.
+
+    `realtime=True` plays a file or folder like a camera: at its frame rate,
+    dropping frames the consumer is too slow for (for latency measurements).
+    """
     spec = str(spec).strip()
     if not spec:
         raise CameraError("empty source; pass a camera index, a video file, an image folder or a URL")
     path = Path(spec)
-    if not spec.isdigit() and path.is_dir():
-        return FolderSource(path)
-    return CaptureSource(spec)
+    source: FrameSource = FolderSource(path) if not spec.isdigit() and path.is_dir() else CaptureSource(spec)
+    if realtime and not source.live:
+        source.live = source.paced = True
+    return source
 
 
 _END = object()
@@ -165,8 +176,11 @@ class _Reader:
 
     def _run(self) -> None:
         index = 0
+        started = time.perf_counter()
         try:
             while not self._stop.is_set():
+                if self.source.paced:
+                    time.sleep(max(0.0, started + index / self.source.fps - time.perf_counter()))
                 image = self.source.read()
                 if image is None:
                     break

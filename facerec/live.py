@@ -128,11 +128,17 @@ class LiveLoop:
 @dataclass
 class LiveOptions:
     """How `run_live` behaves. `ask_name` is called (in the terminal) when `r`
-    is pressed; return None to cancel. `on_event` receives every event."""
+    is pressed; return None to cancel. `on_event` receives every event.
+    `naive`, `draw` and `realtime` are for the benchmark: no tracking (embed
+    and search every face of every frame), draw the overlays even without a
+    window, and play a file like a camera (see `open_source`)."""
 
     source: str
     window: bool = True
     max_frames: int | None = None
+    naive: bool = False
+    draw: bool = False
+    realtime: bool = False
     on_event: Callable[[LiveEvent], None] = lambda e: None
     ask_name: Callable[[], str | None] = lambda: None
     on_message: Callable[[str], None] = lambda m: None
@@ -140,8 +146,8 @@ class LiveOptions:
 
 def run_live(app: FaceRec, options: LiveOptions) -> LiveReport:
     """Run recognition until the source ends or the user quits; returns the report."""
-    loop = LiveLoop(app)
-    with open_source(options.source) as source:
+    loop = LiveLoop(app, naive=options.naive)
+    with open_source(options.source, realtime=options.realtime) as source:
         window = Window("facerec - live", app.settings.display) if options.window else None
         session = _Session(app, loop, options, window)
         try:
@@ -175,11 +181,12 @@ class _Session:
             for event in self.loop.step(frame, report):
                 self.options.on_event(event)
             report.frames += 1
-            if window is not None:
+            if window is not None or self.options.draw:
                 t_draw = time.perf_counter()
                 fps = report.frames / (time.perf_counter() - start)
                 drawn = self._draw(frame, f"{fps:5.1f} FPS  {len(self.loop.visible)} face(s)")
                 report.stage_ms["draw"] += (time.perf_counter() - t_draw) * 1000
+            if window is not None:
                 action = self._key(window.key(source.playback_delay_ms(t_wait)), frame, drawn)
                 if action == "pause":
                     action = self._still(frame, drawn, until="pause")
@@ -193,9 +200,9 @@ class _Session:
             self._still(last, self._draw(last, "end of video - press q to close"), until="quit")
 
     def _draw(self, frame: Frame, status: str) -> Image:
-        assert self.window is not None
         drawn = self.loop.draw(frame.image, status, HELP if self.show_help else None)
-        self.window.show(drawn)
+        if self.window is not None:
+            self.window.show(drawn)
         return drawn
 
     def _still(self, frame: Frame, drawn: Image, until: str) -> str:
