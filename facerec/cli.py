@@ -143,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = people.add_parser("split", help='"not this person": take a face out of its group or person', parents=[common])
     q.add_argument("face", type=int)
 
+    p = add("evaluate", "measure accuracy on a labelled folder, or run the LFW pairs protocol")
+    p.add_argument("folder", nargs="?", help="a folder with people/<name>/<images> and optionally distractors/")
+    p.add_argument("--samples", type=_positive_int, default=1, help="photos registered per person (default 1)")
+    p.add_argument("--plot", metavar="FILE", help="write the threshold sweep as a PNG chart")
+    p.add_argument("--pairs", metavar="PAIRS_TXT", help="LFW pairs.txt: run the 10-fold verification protocol")
+    p.add_argument("--images", metavar="DIR", help="with --pairs: the LFW image folder (DIR/name/name_0001.jpg)")
+
     return parser
 
 
@@ -203,6 +210,14 @@ def _dispatch(args: argparse.Namespace, app: FaceRec, con: Console) -> int:
         if action == "split":
             return commands.people_split(app, con, args.face)
         return commands.people_list(app, con, args.min_faces, args.max_distance, args.export)
+    if cmd == "evaluate":
+        if args.pairs:
+            if not args.images:
+                raise FacerecError("--pairs needs --images DIR (the folder of LFW images)")
+            return commands.verify_pairs(app, con, args.pairs, args.images)
+        if not args.folder:
+            raise FacerecError("give a folder with people/<name>/<images>, or --pairs and --images")
+        return commands.evaluate(app, con, args.folder, args.samples, args.plot)
     raise AssertionError(cmd)
 
 

@@ -18,9 +18,11 @@ from facerec.console import Console
 from facerec.contactsheet import Tile, make_sheet
 from facerec.enroll import EnrollOptions, run_enrollment
 from facerec.errors import Cancelled, FacerecError
+from facerec.evaluate import evaluate_folder, lfw_verification
 from facerec.indexer import Indexer, Progress
 from facerec.live import LiveEvent, LiveOptions, run_live
 from facerec.people import People
+from facerec.plot import line_chart
 from facerec.search import PhotoMatch, photos_of, search_photo
 from facerec.store_library import LibraryStore
 from facerec.types import Box, Recognition
@@ -327,4 +329,62 @@ def people_split(app: FaceRec, con: Console, face: int) -> int:
     message = People(app).split(face)
     con.emit({"split": face})
     con.out(message)
+    return 0
+
+
+# -- accuracy -------------------------------------------------------------------
+
+
+def evaluate(app: FaceRec, con: Console, folder: str, samples: int, plot: str | None) -> int:
+    """Accuracy on a labelled folder (people/<name>/..., distractors/...), in a throw-away database."""
+    report = evaluate_folder(app.settings, Path(folder), samples, app.pipeline)
+    con.emit(report.as_json())
+    con.out(
+        f"{report.detector} + {report.embedder}, {report.samples} sample(s) per person, threshold {report.threshold}"
+    )
+    con.out(f"  people {report.people}, photos recognized {report.probes}, distractors {report.distractors}")
+    con.out(
+        f"  rank-1 identification: {report.identification_rate:.1%} ({report.identified}/{report.probes}) "
+        "named correctly within the threshold"
+    )
+    con.out(
+        f"  false accepts: {report.false_accepts} ({report.distractors_named} of {report.distractors} distractors "
+        f"named, {report.wrong_names} faces given the wrong name)"
+    )
+    con.out(f"  detection misses: {len(report.detection_misses)}; {report.seconds_per_photo * 1000:.0f} ms per photo")
+    for miss in report.detection_misses:
+        con.out(f"    no face: {miss}")
+    if report.calibrated_threshold is not None:
+        con.out(
+            f"  threshold for at most 1% false accepts: {report.calibrated_threshold:.2f} "
+            f"(identification {report.calibrated_rate:.1%})"
+        )
+    con.out("  sweep (threshold: identification rate, false accepts):")
+    for p in report.sweep[::5]:
+        con.out(f"    {p.threshold:.2f}: {p.identification_rate:6.1%}  {p.false_accepts}")
+    if plot:
+        line_chart(
+            Path(plot),
+            f"{report.detector} + {report.embedder}: threshold sweep",
+            [p.threshold for p in report.sweep],
+            {
+                "identification rate": [p.identification_rate for p in report.sweep],
+                "false-accept rate": [p.false_accept_rate for p in report.sweep],
+            },
+            "threshold (cosine distance)",
+            "rate",
+            marker=report.calibrated_threshold,
+        )
+        con.info(f"plot: {plot}")
+    return 0
+
+
+def verify_pairs(app: FaceRec, con: Console, pairs: str, images: str) -> int:
+    """The LFW verification protocol (10 folds, threshold chosen on the other 9)."""
+    report = lfw_verification(app.pipeline, Path(pairs), Path(images))
+    con.emit(report.as_json())
+    con.out(
+        f"{app.settings.detector} + {app.spec.name}: {report.pairs} pairs, {report.folds} folds: "
+        f"accuracy {report.accuracy:.2%} +/- {report.std:.2%} ({report.no_face} images without a detected face)"
+    )
     return 0

