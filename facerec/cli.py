@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-window", action="store_true", help="no window: print one line per recognition event")
     p.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
 
+    add("reembed", "give every stored face a vector of the --embedder model, so switching models keeps everyone")
+
     return parser
 
 
@@ -154,6 +156,8 @@ def _dispatch(args: argparse.Namespace, app: FaceRec, con: Console) -> int:
         return handlers[action]()
     if cmd == "live":
         return commands.live(app, con, args.source, not args.no_window, args.max_frames)
+    if cmd == "reembed":
+        return commands.reembed(app, con)
     raise AssertionError(cmd)
 
 
