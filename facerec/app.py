@@ -16,7 +16,7 @@ from pathlib import Path
 from facerec.config import Settings
 from facerec.embedded import make_private_dir
 from facerec.embedders import EmbedderSpec, embedder_spec, face_crop
-from facerec.errors import FacerecError, InvalidNameError, MultipleFacesError, NoFaceError
+from facerec.errors import FacerecError, InvalidNameError, ModelError, MultipleFacesError, NoFaceError
 from facerec.images import LoadedImage, load_image, save_private_image
 from facerec.paths import path_key
 from facerec.pipeline import Pipeline
@@ -85,7 +85,7 @@ class FaceRec:
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            self._pipeline = Pipeline.load(self.settings.detector, self.settings.embedder)
+            self._pipeline = Pipeline.from_settings(self.settings)
         return self._pipeline
 
     @property
@@ -157,6 +157,8 @@ class FaceRec:
         for p in paths:
             try:
                 chosen.append(self.sample_from_file(p, use_largest))
+            except ModelError:
+                raise  # not about this image: say it once
             except FacerecError as exc:
                 problems.append(str(exc))
         if problems:

@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="write the threshold sweep as a PNG chart")
     p.add_argument("--pairs", metavar="PAIRS_TXT", help="LFW pairs.txt: run the 10-fold verification protocol")
     p.add_argument("--images", metavar="DIR", help="with --pairs: the LFW image folder (DIR/name/name_0001.jpg)")
+    add("reembed", "give every stored face a vector of the --embedder model, so switching models keeps everyone")
 
     return parser
 
@@ -218,6 +219,8 @@ def _dispatch(args: argparse.Namespace, app: FaceRec, con: Console) -> int:
         if not args.folder:
             raise FacerecError("give a folder with people/<name>/<images>, or --pairs and --images")
         return commands.evaluate(app, con, args.folder, args.samples, args.plot)
+    if cmd == "reembed":
+        return commands.reembed(app, con)
     raise AssertionError(cmd)
 
 

@@ -17,12 +17,14 @@ from facerec.app import FaceRec
 from facerec.console import Console
 from facerec.contactsheet import Tile, make_sheet
 from facerec.enroll import EnrollOptions, run_enrollment
-from facerec.errors import Cancelled, FacerecError
+from facerec.errors import Cancelled, FacerecError, ModelError
 from facerec.evaluate import evaluate_folder, lfw_verification
 from facerec.indexer import Indexer, Progress
 from facerec.live import LiveEvent, LiveOptions, run_live
 from facerec.people import People
 from facerec.plot import line_chart
+from facerec.reembed import ReembedReport
+from facerec.reembed import reembed as run_reembed
 from facerec.search import PhotoMatch, photos_of, search_photo
 from facerec.store_library import LibraryStore
 from facerec.types import Box, Recognition
@@ -41,7 +43,10 @@ def _distance(d: float | None) -> float | None:
 
 
 def _failed(con: Console, image: str, exc: FacerecError) -> int:
-    """Report one failed image (stderr, and a JSON record); returns exit status 1."""
+    """Report one failed image (stderr, and a JSON record); returns exit status 1.
+    A model that cannot load stops the whole command instead (one line, not one per image)."""
+    if isinstance(exc, ModelError):
+        raise exc
     con.emit({"image": image, "error": str(exc)})
     con.error(str(exc))
     return 1
@@ -388,3 +393,22 @@ def verify_pairs(app: FaceRec, con: Console, pairs: str, images: str) -> int:
         f"accuracy {report.accuracy:.2%} +/- {report.std:.2%} ({report.no_face} images without a detected face)"
     )
     return 0
+
+
+def reembed(app: FaceRec, con: Console) -> int:
+    """Compute the chosen embedder's vectors for every stored face that has none yet.
+
+    Faces whose photo and crop are gone are reported (stderr, and a JSON
+    record each) and skipped; the exit status is then 1.
+    """
+
+    def progress(report: ReembedReport) -> None:
+        con.info(f"{report.added} {report.model} vector(s) added so far")
+
+    report = run_reembed(app, on_batch=progress)
+    for skipped in report.skipped:
+        con.emit({"skipped": skipped})
+        con.error(f"skipped {skipped}")
+    con.emit({"model": report.model, "added": report.added, "skipped": len(report.skipped)})
+    con.out(f"{report.model}: {report.added} vector(s) added, {len(report.skipped)} face(s) skipped")
+    return 1 if report.skipped else 0

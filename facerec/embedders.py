@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from facerec import modelfiles
+from facerec.config import Settings
 from facerec.errors import ModelError
 from facerec.types import Face, Image
 
@@ -113,12 +114,22 @@ class EmbedderSpec:
     name: str
     dim: int
     threshold: float
-    factory: Callable[[], Embedder]
+    factory: Callable[[Settings], Embedder]
+
+
+def _imgbeddings(settings: Settings) -> Embedder:
+    # Imported here: the imgbeddings package pulls in transformers and onnxruntime.
+    from facerec.imgbeddings_embedder import ImgbeddingsEmbedder
+
+    return ImgbeddingsEmbedder(settings.imgbeddings_model)
 
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
-    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, SFaceEmbedder),
-    "sface-flip": EmbedderSpec("sface-flip", SFaceEmbedder.dim, 0.56, SFaceFlipEmbedder),
+    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder()),
+    "sface-flip": EmbedderSpec("sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder()),
+    # 768-d CLIP image features (the tutorial's model). 0.10 is provisional, not
+    # calibrated: see facerec/imgbeddings_embedder.py and the README.
+    "imgbeddings": EmbedderSpec("imgbeddings", 768, 0.10, _imgbeddings),
 }
 
 
@@ -130,6 +141,7 @@ def embedder_spec(name: str) -> EmbedderSpec:
         raise ModelError(f"unknown embedder {name!r}; choose from: {', '.join(EMBEDDERS)}") from None
 
 
-def get_embedder(name: str) -> Embedder:
-    """Load embedder `name` (`sface`, ...)."""
-    return embedder_spec(name).factory()
+def get_embedder(name: str, settings: Settings | None = None) -> Embedder:
+    """Load embedder `name` (`sface`, `imgbeddings`); `settings` says where its model
+    files are (`FACEREC_IMGBEDDINGS_MODEL`); the defaults when omitted."""
+    return embedder_spec(name).factory(settings if settings is not None else Settings())

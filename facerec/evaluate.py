@@ -202,9 +202,7 @@ def _run(app: FaceRec, people: dict[str, list[Path]], distractors: list[Path], s
         (candidates,) = app.store.nearest_people(app.spec.name, app.spec.dim, [face.embedding])
         best = candidates[0] if candidates else None
         second = candidates[1].distance if len(candidates) > 1 else None
-        trials.append(
-            Trial(str(path), truth, best.name if best else None, best.distance if best else None, second)
-        )
+        trials.append(Trial(str(path), truth, best.name if best else None, best.distance if best else None, second))
     elapsed = time.perf_counter() - started
     identified, wrong, named = score(trials, app.threshold)
     points = sweep(trials)

@@ -169,7 +169,7 @@ def _init_worker(settings: Settings, known_hashes: frozenset[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     try:
-        _worker = (Pipeline.load(settings.detector, settings.embedder), known_hashes)
+        _worker = (Pipeline.from_settings(settings), known_hashes)
     except Exception as exc:
         _worker = f"worker could not start: {exc}"
 

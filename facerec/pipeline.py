@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from facerec.config import Settings
 from facerec.detectors import Detector, get_detector
 from facerec.embedders import Embedder, get_embedder
 from facerec.types import EmbeddedFace, Face, Image
@@ -18,8 +19,15 @@ class Pipeline:
     embedder: Embedder
 
     @classmethod
-    def load(cls, detector: str, embedder: str, **detector_options: int | float | bool) -> Pipeline:
-        return cls(get_detector(detector, **detector_options), get_embedder(embedder))
+    def load(
+        cls, detector: str, embedder: str, settings: Settings | None = None, **detector_options: int | float | bool
+    ) -> Pipeline:
+        return cls(get_detector(detector, **detector_options), get_embedder(embedder, settings))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pipeline:
+        """The detector and embedder `settings` name (with the embedder's own settings)."""
+        return cls.load(settings.detector, settings.embedder, settings)
 
     def detect(self, image: Image) -> list[Face]:
         return self.detector.detect(image)

@@ -388,3 +388,72 @@ class Store:
                 sql.SQL("EXPLAIN ") + self._nearest_people_sql(dim), self._nearest_people_params(model, vectors, 20)
             )
             return "\n".join(r[0] for r in cur.fetchall())
+
+    # -- re-embedding with another model (`reembed`) -------------------------
+
+    def faces_to_reembed(self, model: str, after_id: int, limit: int) -> list[StoredFace]:
+        """Stored faces that have no `model` vector yet, one per detected face (a
+        face is its picture and box; the row of the lowest id stands for it),
+        by id, after `after_id`. Page with the last id returned."""
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, f.person_id, f.box, f.landmarks, f.score, f.crop, pic.picture, pic.source, pic.sha256"
+                " FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
+                " WHERE f.model <> %(model)s AND f.id > %(after)s"
+                " AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
+                "   AND (g.model = %(model)s OR g.id < f.id))"
+                " ORDER BY f.id LIMIT %(limit)s",
+                {"model": model, "after": after_id, "limit": limit},
+            )
+            rows = cur.fetchall()
+        return [
+            StoredFace(
+                id=int(i),
+                person_id=None if pid is None else int(pid),
+                face=Face(
+                    Box(*box),
+                    float(score),
+                    None if landmarks is None else np.asarray(landmarks, np.float32).reshape(5, 2),
+                ),
+                crop=crop,
+                picture=picture,
+                source=source,
+                sha256=sha256,
+            )
+            for i, pid, box, landmarks, score, crop, picture, source, sha256 in rows
+        ]
+
+    def add_reembedded(self, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+        """For each (stored face id, vector), a new `model` row copying that face's
+        picture, person, box, landmarks, score and crop; all in one transaction.
+        A face that already has a `model` vector is left alone (so running
+        twice, or twice at once, adds nothing). Returns the rows added."""
+        added = 0
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_MIGRATION_LOCK, model))
+            for face_id, vector in vectors:
+                cur.execute(
+                    "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
+                    " SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score, %(v)s, f.crop"
+                    " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
+                    "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
+                    "   AND g.model = %(model)s)",
+                    {"model": model, "v": np.asarray(vector, np.float32), "id": face_id},
+                )
+                added += cur.rowcount
+        return added
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face already in the database, as `reembed` needs it: where its pixels
+    are (`crop`, relative to the data directory, or the `picture` file) and
+    where the face is in that picture."""
+
+    id: int
+    person_id: int | None
+    face: Face
+    crop: str | None
+    picture: str
+    source: str  # 'file' or 'capture' (then `picture` is the crop itself and `face` is in its pixels)
+    sha256: str | None
