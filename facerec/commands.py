@@ -359,6 +359,13 @@ def evaluate(app: FaceRec, con: Console, folder: str, samples: int, plot: str | 
     con.out(f"  detection misses: {len(report.detection_misses)}; {report.seconds_per_photo * 1000:.0f} ms per photo")
     for miss in report.detection_misses:
         con.out(f"    no face: {miss}")
+    m = report.margins()
+    if m["right_min"] is not None:
+        wrong = "none" if m["wrong_max"] is None else f"max {m['wrong_max']:.3f}"
+        con.out(
+            f"  best-vs-second person margin: right accepts min {m['right_min']:.3f}, "
+            f"median {m['right_median']:.3f}; wrong accepts {wrong}"
+        )
     if report.calibrated_threshold is not None:
         con.out(
             f"  threshold for at most 1% false accepts: {report.calibrated_threshold:.2f} "

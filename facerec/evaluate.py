@@ -89,6 +89,21 @@ class EvaluationReport:
     def false_accepts(self) -> int:
         return self.wrong_names + self.distractors_named
 
+    def margins(self) -> dict[str, float | None]:
+        """Best-vs-second-best person margin (second distance - best distance) of
+        the accepted faces, right and wrong: a margin rule only helps if wrong
+        accepts have smaller margins than right ones."""
+        right, wrong = [], []
+        for t in self.trials:
+            if t.distance is None or t.second is None or t.distance > self.threshold:
+                continue
+            (right if t.truth is not None and t.best == t.truth else wrong).append(t.second - t.distance)
+        return {
+            "right_min": round(min(right), 4) if right else None,
+            "right_median": round(float(np.median(right)), 4) if right else None,
+            "wrong_max": round(max(wrong), 4) if wrong else None,
+        }
+
     def as_json(self) -> dict[str, object]:
         return {
             "detector": self.detector,
@@ -108,6 +123,7 @@ class EvaluationReport:
             "seconds_per_photo": round(self.seconds_per_photo, 4),
             "calibrated_threshold": self.calibrated_threshold,
             "calibrated_identification_rate": None if self.calibrated_rate is None else round(self.calibrated_rate, 4),
+            "margins": self.margins(),
             "sweep": [dataclasses.asdict(p) for p in self.sweep],
         }
 
