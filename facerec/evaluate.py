@@ -93,7 +93,8 @@ class EvaluationReport:
         """Best-vs-second-best person margin (second distance - best distance) of
         the accepted faces, right and wrong: a margin rule only helps if wrong
         accepts have smaller margins than right ones."""
-        right, wrong = [], []
+        right: list[float] = []
+        wrong: list[float] = []
         for t in self.trials:
             if t.distance is None or t.second is None or t.distance > self.threshold:
                 continue
