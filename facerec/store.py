@@ -51,6 +51,12 @@ class Sample:
     mtime: float | None = None
 
 
+def face_values(model: str, face: Face, embedding: np.ndarray) -> tuple[object, ...]:
+    """The (model, box, landmarks, score, embedding) column values of a face row."""
+    landmarks = None if face.landmarks is None else face.landmarks.reshape(-1).tolist()
+    return (model, face.box.as_list(), landmarks, face.score, np.asarray(embedding, np.float32))
+
+
 def describe_url(url: str) -> str:
     """`user@host:port/db` for messages: never the password."""
     try:
@@ -258,16 +264,7 @@ class Store:
                     cur.execute(
                         "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (
-                            picture_id,
-                            person_id,
-                            s.model,
-                            s.face.box.as_list(),
-                            None if s.face.landmarks is None else s.face.landmarks.reshape(-1).tolist(),
-                            s.face.score,
-                            np.asarray(s.embedding, np.float32),
-                            s.crop,
-                        ),
+                        (picture_id, person_id, *face_values(s.model, s.face, s.embedding), s.crop),
                     )
         except psycopg2.errors.CheckViolation:
             raise InvalidNameError(f"invalid name {name!r}") from None

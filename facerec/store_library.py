@@ -13,7 +13,7 @@ import numpy as np
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from facerec.store import Store
+from facerec.store import Store, face_values
 from facerec.types import Box, EmbeddedFace
 
 MAX_CANDIDATES = 100_000
@@ -125,14 +125,7 @@ class LibraryStore:
                 cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
                 kept = [_box(r[0]) for r in cur.fetchall()]
                 rows = [
-                    (
-                        picture_id,
-                        f.model,
-                        f.face.box.as_list(),
-                        None if f.face.landmarks is None else f.face.landmarks.reshape(-1).tolist(),
-                        f.face.score,
-                        np.asarray(f.embedding, np.float32),
-                    )
+                    (picture_id, *face_values(f.model, f.face, f.embedding))
                     for f in photo.faces
                     if not _overlaps(f.face.box, kept)
                 ]

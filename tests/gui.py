@@ -10,19 +10,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from facerec.config import Settings
-from tests.conftest import PROJECT, cli_env
+from tests.conftest import PROJECT, cli_env, skip_or_fail
 
 
 def _need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        reason = f"{tool} is not installed (apt-get install xvfb xdotool)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason + " - required under CI")
-        pytest.skip(reason)
+        skip_or_fail(f"{tool} is not installed (apt-get install xvfb xdotool)")
+    assert path is not None
     return path
 
 
