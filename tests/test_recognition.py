@@ -154,3 +154,14 @@ def test_the_haar_detector_also_recognizes(app: FaceRec, faces: FaceSet, setting
     haar.register_files("biden", [people["joe_biden"][0]], use_largest=True)
     names = {r.name for r in haar.recognize_file(faces.photo("groups/fr_two_people.jpg"))}
     assert {"obama", "biden"} <= names
+
+
+def test_a_heic_photo_from_a_phone_is_read(app: FaceRec, faces: FaceSet, tmp_path):
+    from PIL import Image
+
+    people = faces.people()
+    app.register_files("obama", [people["barack_obama"][0]])
+    heic = tmp_path / "IMG_0001.HEIC"
+    Image.open(people["barack_obama"][1]).save(heic, format="HEIF", quality=90)
+    (result,) = app.recognize_file(heic)
+    assert result.name == "obama"
