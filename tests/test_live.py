@@ -15,7 +15,7 @@ from facerec.app import FaceRec
 from facerec.camera import Frame
 from facerec.live import LiveLoop, LiveReport
 from facerec.overlay import KNOWN_COLOR
-from tests.conftest import CLI, FaceSet
+from tests.conftest import CLI, FaceSet, count
 from tests.gui import press, spawn, wait_for_window
 from tests.media import blank, pan_zoom, write_video
 
@@ -130,3 +130,33 @@ def test_the_live_window_saves_a_snapshot_with_boxes_and_names_and_quits_on_q(
     # ...framing the face, with white label text drawn on the green label.
     label = image[ys.min() : ys.min() + 18, xs.min() : xs.max()]
     assert (label.min(axis=2) > 200).sum() > 20
+
+
+def test_r_in_the_live_window_registers_the_face_in_view_under_the_name_typed(
+    faces: FaceSet, store, settings, xvfb: str, tmp_path: Path
+):
+    video = write_video(tmp_path / "jack.avi", pan_zoom(faces.people()["deepface_jack"][0], 150))
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.0)
+        press(xvfb, window, "r")
+        assert proc.stdin is not None
+        proc.stdin.write("Jack\n")
+        proc.stdin.flush()
+        deadline = time.time() + 20
+        while (
+            count(store, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Jack'") == 0
+        ):
+            assert time.time() < deadline, "nothing was registered"
+            time.sleep(0.2)
+        press(xvfb, window, "p")  # pause and resume: still answers keys
+        press(xvfb, window, "p")
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "registered a sample of Jack" in err
+    # Once registered, the face in view is re-identified as Jack.
+    assert "track 1: Unknown" in out and "track 1: Jack" in out
