@@ -20,6 +20,7 @@ import numpy as np
 
 from facerec.app import FaceRec, validate_name
 from facerec.errors import FacerecError, PersonNotFoundError
+from facerec.search import known_as
 from facerec.store_library import FaceRow, LibraryStore
 
 MAX_DISTANCE = 0.5
@@ -150,20 +151,12 @@ class People:
         the groups of at least `min_faces`, largest first. Faces that already
         match a registered person are not grouped: they are that person."""
         ids, vectors = self.library.unnamed_faces(self.model)
-        keep = [i for i, known in enumerate(self._matches_someone(vectors)) if not known]
+        keep = [i for i, name in enumerate(known_as(self.app, self.library, ids, vectors)) if name is None]
         ids = [ids[i] for i in keep]
         vectors = vectors[keep] if keep else vectors[:0]
         assignment = group_faces(ids, vectors, self.library.links(), max_distance)
         self.library.set_clusters(self.model, assignment)
         return self.groups(min_faces)
-
-    def _matches_someone(self, vectors: np.ndarray, batch: int = 500) -> list[bool]:
-        out: list[bool] = []
-        for start in range(0, len(vectors), batch):
-            chunk = list(vectors[start : start + batch])
-            for cands in self.app.store.nearest_people(self.model, self.app.spec.dim, chunk, k=1):
-                out.append(bool(cands) and cands[0].distance <= self.app.threshold)
-        return out
 
     def groups(self, min_faces: int = MIN_FACES) -> list[Group]:
         """The stored groups (as last computed), largest first."""

@@ -63,15 +63,35 @@ def _find(app: FaceRec, vectors: Sequence[np.ndarray], limit: int | None) -> lis
     return _label(app, library, matches)
 
 
+def known_as(
+    app: FaceRec,
+    library: LibraryStore,
+    face_ids: Sequence[int],
+    vectors: Sequence[np.ndarray] | np.ndarray,
+    batch: int = 500,
+) -> list[str | None]:
+    """For each stored face, the registered person it matches (within the
+    threshold), or None; a person the user said this face is not is skipped."""
+    refused = library.not_person()
+    out: list[str | None] = []
+    for start in range(0, len(face_ids), batch):
+        chunk = list(vectors[start : start + batch])
+        for face_id, cands in zip(
+            face_ids[start : start + batch], app.store.nearest_people(app.spec.name, app.spec.dim, chunk)
+        ):
+            allowed = (c for c in cands if c.distance <= app.threshold and (face_id, c.person_id) not in refused)
+            out.append(next((c.name for c in allowed), None))
+    return out
+
+
 def _label(app: FaceRec, library: LibraryStore, matches: list[PhotoMatch]) -> list[PhotoMatch]:
     """Show each unnamed matching face as the registered person it matches, if any."""
     unnamed = [m for m in matches if m.name is None]
     if not unnamed:
         return matches
-    vectors = library.face_vectors([m.hit.face_id for m in unnamed])
-    candidates = app.store.nearest_people(app.spec.name, app.spec.dim, vectors)
-    names = {m.hit.face_id: c[0].name for m, c in zip(unnamed, candidates) if c and c[0].distance <= app.threshold}
-    return [replace(m, name=names.get(m.hit.face_id, m.name)) for m in matches]
+    ids = [m.hit.face_id for m in unnamed]
+    names = dict(zip(ids, known_as(app, library, ids, library.face_vectors(ids))))
+    return [replace(m, name=names.get(m.hit.face_id) or m.name) for m in matches]
 
 
 def search_photo(
