@@ -9,6 +9,8 @@ authentication for local connections and every network login refused.
 Several facerec processes share one server: each registers its pid in
 `<data dir>/pgserver.pids` under a file lock, and the last one to leave stops
 the server (a crashed process is pruned by the next one to start or stop).
+Within one process, every `acquire` is counted, so the pid stays registered
+until its last user there has released it.
 
 PostgreSQL refuses to run as root. When facerec runs as root, the server runs
 as the system user `facerec` (created if missing), which owns `pgdata`; the
@@ -53,6 +55,10 @@ SERVER_SETTINGS = {
     "max_wal_size": "'2GB'",
     "logging_collector": "off",
 }
+
+
+_acquired_here: dict[Path, int] = {}
+"""pgdata -> how many `acquire`s this process holds (several stores may share a server)."""
 
 
 @dataclass(frozen=True)
@@ -123,14 +129,21 @@ class EmbeddedServer:
             pids[str(os.getpid())] = _process_start(os.getpid()) or "?"
             self._save_users(pids)
             self._joined = True
+            _acquired_here[self.pgdata] = _acquired_here.get(self.pgdata, 0) + 1
             return info
 
     def release(self) -> None:
-        """Stop counting this process; stop the server if no live process uses it any more."""
+        """Stop counting this user; once this process has no user left, stop the
+        server if no live process uses it any more."""
         if not self._joined:
             return
         self._joined = False
         with self._locked():
+            left_here = _acquired_here.get(self.pgdata, 1) - 1
+            if left_here > 0:
+                _acquired_here[self.pgdata] = left_here
+                return
+            _acquired_here.pop(self.pgdata, None)
             pids = self._users()
             pids.pop(str(os.getpid()), None)
             self._save_users(pids)
@@ -145,6 +158,7 @@ class EmbeddedServer:
         """Stop the server now, whoever uses it (for `db stop` and test teardown)."""
         with self._locked():
             self._save_users({})
+            _acquired_here.pop(self.pgdata, None)
             if self._running_info() is not None:
                 self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
 
