@@ -27,6 +27,7 @@ import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -254,6 +255,11 @@ class EmbeddedServer:
         tag = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
         short = Path(tempfile.gettempdir()) / f"facerec-{os.getuid()}-{tag}"
         short.mkdir(mode=0o700, exist_ok=True)
+        # Its name can be guessed: refuse one that someone else made or can write into.
+        info = short.lstat()
+        owners = {os.getuid()} | ({self._run_as.pw_uid} if self._run_as is not None else set())
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners or info.st_mode & 0o077:
+            raise DatabaseError(f"{short} (the database socket's folder) is not private to you; remove it")
         if self._run_as is not None:
             os.chown(short, self._run_as.pw_uid, self._run_as.pw_gid)
         return short
@@ -263,7 +269,10 @@ class EmbeddedServer:
         # written at each start into a file that postgresql.conf includes.
         sock = str(self._socket_dir()).replace("'", "''")
         conf = self.pgdata / "facerec_socket.conf"
-        conf.write_text(f"unix_socket_directories = '{sock}'\n")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"unix_socket_directories = '{sock}'\n")
+        os.chmod(conf, 0o600)  # also when an older version created it 0644
         if self._run_as is not None:
             os.chown(conf, self._run_as.pw_uid, self._run_as.pw_gid)
         self._pg_ctl(["start", "-w", "-t", "60", "-l", str(self.pgdata / "server.log")])
@@ -290,8 +299,11 @@ class EmbeddedServer:
 
 def make_private_dir(path: Path, traversable: bool = False) -> None:
     """Create `path` (and parents) readable by the owner only: 0700, or 0711 when
-    another user (the root case's service user) must pass through it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    another user (the root case's service user) must pass through it. Missing
+    parents are created 0700 too (`mkdir(parents=True)` would make them 0755:
+    e.g. the data directory, when a crop is the first thing written there)."""
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        missing.mkdir(mode=0o700, exist_ok=True)
     mode = 0o711 if traversable else 0o700
     if path.stat().st_mode & 0o777 != mode:
         path.chmod(mode)
