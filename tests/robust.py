@@ -10,7 +10,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import time
 import traceback
 import zlib
@@ -38,6 +37,17 @@ class Result:
 
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def in_process(store: Any, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_main` uses the test database (the `store` fixture's, emptied), from a
+    folder without a `.env`. Import it into a test module to use it."""
+    for key in list(os.environ):
+        if key.startswith("FACEREC_") or key in ("DATABASE_URL", "DISPLAY"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("FACEREC_DATA_DIR", str(settings.data_dir))
+    monkeypatch.chdir(tmp_path)
 
 
 def run_main(*args: str) -> Result:
@@ -175,6 +185,3 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: flo
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(poll)
 
-
-def python() -> str:
-    return sys.executable

@@ -30,7 +30,14 @@ from facerec.indexer import Candidate, analyze_file
 from facerec.store import Store
 from facerec.types import Box
 from tests.conftest import CLI, PROJECT, FaceSet, count
-from tests.robust import Result, run_main, shared_tmp_dir, unprivileged, write_huge_png
+from tests.robust import (
+    Result,
+    in_process,  # noqa: F401 - a fixture
+    run_main,
+    shared_tmp_dir,
+    unprivileged,
+    write_huge_png,
+)
 
 # -- files that are not (usable) images -----------------------------------------------
 
@@ -74,16 +81,6 @@ def portrait(faces: FaceSet) -> Path:
     return faces.people()["barack_obama"][0]
 
 
-@pytest.fixture
-def in_process(store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`run_main` uses the test database, from a folder without a `.env`."""
-    for key in list(os.environ):
-        if key.startswith("FACEREC_") or key in ("DATABASE_URL", "DISPLAY"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("FACEREC_DATA_DIR", str(settings.data_dir))
-    monkeypatch.chdir(tmp_path)
-
-
 def assert_one_line(result: Result, *fragments: str) -> None:
     lines = result.error_lines()
     assert len(lines) == 1, result.stderr
@@ -98,8 +95,9 @@ def nothing_stored(store: Store, settings: Settings) -> bool:
     return rows == 0 and (not captures.exists() or not any(captures.iterdir()))
 
 
+@pytest.mark.usefixtures("in_process")
 @pytest.mark.parametrize("kind", BAD_KINDS)
-def test_recognizing_a_bad_file_is_one_clear_line_and_exit_1(kind, in_process, portrait, tmp_path):
+def test_recognizing_a_bad_file_is_one_clear_line_and_exit_1(kind, portrait, tmp_path):
     path = make_bad_file(kind, tmp_path, portrait)
     result = run_main("recognize", str(path))
     assert result.returncode == 1
@@ -107,8 +105,9 @@ def test_recognizing_a_bad_file_is_one_clear_line_and_exit_1(kind, in_process, p
     assert result.stdout == ""
 
 
+@pytest.mark.usefixtures("in_process")
 @pytest.mark.parametrize("kind", BAD_KINDS)
-def test_registering_a_bad_file_with_a_good_one_stores_nothing(kind, in_process, portrait, store, settings, tmp_path):
+def test_registering_a_bad_file_with_a_good_one_stores_nothing(kind, portrait, store, settings, tmp_path):
     path = make_bad_file(kind, tmp_path, portrait)
     result = run_main("register", "obama", str(portrait), str(path))
     assert result.returncode == 1
@@ -194,7 +193,8 @@ def test_a_30000x30000_png_is_refused_before_it_is_decoded(cli: CLI, tmp_path):
     assert elapsed < 10, elapsed
 
 
-def test_an_unreadable_file_is_permission_denied_for_recognize_and_index(portrait, in_process):
+@pytest.mark.usefixtures("in_process")
+def test_an_unreadable_file_is_permission_denied_for_recognize_and_index(portrait):
     with shared_tmp_dir() as folder:
         locked, readable = folder / "locked.jpg", folder / "readable.jpg"
         shutil.copy(portrait, locked)
@@ -398,7 +398,8 @@ def test_unicode_names_are_kept_exactly(app: FaceRec, portrait: Path, faces: Fac
         ("caf\udce9", "valid UTF-8"),  # an argument in Latin-1 on a UTF-8 system
     ],
 )
-def test_bad_names_are_refused_before_anything_is_stored(name, fragment, in_process, portrait, store, settings):
+@pytest.mark.usefixtures("in_process")
+def test_bad_names_are_refused_before_anything_is_stored(name, fragment, portrait, store, settings):
     with pytest.raises(InvalidNameError, match=fragment):
         validate_name(name)
     result = run_main("register", name, str(portrait))
