@@ -69,7 +69,7 @@ class Sample:
 @dataclass(frozen=True)
 class StoredSamples:
     """What `add_samples` did: the person, the faces added (not counting samples
-    already stored, which are updated), and crop files no face refers to any more."""
+    already stored), and the new crop files no face refers to (samples already stored)."""
 
     person_id: int
     added: int
@@ -222,6 +222,8 @@ class Store:
         server restarted): then it reconnects first. `work` must be safe to run
         twice (the whole transaction is rolled back or was committed once)."""
         for attempt in range(1, attempts + 1):
+            if self.conn.closed:
+                self._reconnect()  # outside the `try`: a server that does not come back ends here
             try:
                 with self.transaction() as cur:
                     return work(cur)
@@ -343,7 +345,7 @@ class Store:
         A picture already known (same path) is reused. A face already stored
         in it (same model, box overlapping by IoU >= 0.5) is not stored twice:
         an unnamed library face is attached to the person, and the person's
-        own sample is updated, so registering the same photo again (e.g. after
+        own sample is kept, so registering the same photo again (e.g. after
         a run killed before it could report) adds nothing.
         """
         ordered = sorted(samples, key=lambda s: s.picture)  # rows locked in one order: no deadlock between processes
@@ -364,9 +366,9 @@ class Store:
             added, unused = 0, []
             for s in ordered:
                 picture_id = self._upsert_picture(cur, s)
-                found, old_crop = self._reuse_stored_face(cur, picture_id, person_id, s)
-                if old_crop is not None and old_crop != s.crop:
-                    unused.append(old_crop)
+                found, spare_crop = self._reuse_stored_face(cur, picture_id, person_id, s)
+                if spare_crop is not None:
+                    unused.append(spare_crop)
                 if found:
                     continue
                 cur.execute(
@@ -388,8 +390,10 @@ class Store:
     ) -> tuple[bool, str | None]:
         """If the picture already holds this face (same model, a box overlapping by
         IoU >= 0.5) as a sample of this person, or unnamed in the photo library,
-        give it this sample's crop (and the person) instead of storing a twin.
-        Returns (done, the crop it had)."""
+        use that face (attached to the person; given this sample's crop if it
+        has none) instead of storing a twin. Returns (done, this sample's crop
+        if it was not needed: the face kept the crop it had, which rows of other
+        models may share)."""
         cur.execute(
             "SELECT id, box, crop FROM faces WHERE picture_id = %s AND model = %s"
             " AND (person_id = %s OR person_id IS NULL) ORDER BY person_id NULLS LAST, id",
@@ -398,10 +402,11 @@ class Store:
         for face_id, box, crop in cur.fetchall():
             if Box(*box).iou(s.face.box) >= 0.5:
                 cur.execute(
-                    "UPDATE faces SET person_id = %s, crop = %s, cluster_id = NULL WHERE id = %s",
+                    "UPDATE faces SET person_id = %s, crop = COALESCE(crop, %s), cluster_id = NULL WHERE id = %s",
                     (person_id, s.crop, face_id),
                 )
-                return True, crop
+                spare = s.crop if crop is not None and crop != s.crop else None
+                return True, spare
         return False, None
 
     @staticmethod
