@@ -161,6 +161,8 @@ class EmbeddedServer:
             self._save_users({})
             _acquired_here.pop(self.pgdata, None)
             if self._running_info() is not None:
+                if os.geteuid() == 0:  # pg_ctl refuses to run as root
+                    self._run_as = _service_user()
                 self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
 
     # -- internals ----------------------------------------------------------

@@ -251,6 +251,12 @@ def test_the_embedded_server_is_shared_by_processes_and_stops_when_the_last_one_
     a.close()
     assert not server.is_running()
 
+    # `stop` (test teardown) stops it whoever uses it, also from a fresh object as root.
+    user = start()
+    EmbeddedServer(own_settings.data_dir).stop()
+    assert not server.is_running()
+    user.communicate("bye\n", timeout=30)
+
 
 # -- SIGKILL ---------------------------------------------------------------------------
 
