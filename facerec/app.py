@@ -7,6 +7,7 @@ models. It raises `FacerecError`s; it never prints or asks questions.
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -26,6 +27,9 @@ from facerec.types import Candidate, EmbeddedFace, Image, Person, Recognition
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 100
+ORPHAN_MIN_AGE_S = 600.0
+"""A crop file in `captures/` that no stored face refers to is removed once it is
+this old (seconds): a younger one may belong to a registration still running."""
 CROP_MARGIN = 0.5
 """Registration crops keep half a face of margin on each side (the same
 margin `face_crop` uses), enough for any detector to find the face again
@@ -35,17 +39,21 @@ when the samples are re-embedded."""
 def validate_name(name: str) -> str:
     """The name as it will be stored: surrounding whitespace removed, otherwise exact.
 
-    Refused: empty, longer than `MAX_NAME_LENGTH` characters, or containing
-    control characters (newlines, tabs, NUL). Quotes, SQL text and any
-    Unicode are fine: names only ever reach SQL as parameters.
+    Refused: empty, longer than `MAX_NAME_LENGTH` characters, containing
+    control characters or line breaks (newlines, tabs, NUL, U+2028), or bytes
+    that are not text (a command-line argument that is not valid UTF-8 arrives
+    as lone surrogates). Quotes, SQL text and any other Unicode are fine:
+    names only ever reach SQL as parameters.
     """
     cleaned = name.strip()
     if not cleaned:
         raise InvalidNameError("a name cannot be empty")
     if len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"a name can have at most {MAX_NAME_LENGTH} characters (this one has {len(cleaned)})")
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in cleaned):
         raise InvalidNameError("a name cannot contain control characters (newlines, tabs, ...)")
+    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):
+        raise InvalidNameError("a name must be valid UTF-8 text")
     return cleaned
 
 
@@ -220,14 +228,34 @@ class FaceRec:
         )
 
     def _store_samples(self, name: str, samples: list[Sample], faces: Sequence[EmbeddedFace]) -> Registration:
-        warnings = self.lookalike_warnings(name, faces)
-        existed = self.store.find_person(name) is not None
         try:
-            self.store.add_samples(name, samples)
+            warnings = self.lookalike_warnings(name, faces)
+            existed = self.store.find_person(name) is not None
+            stored = self.store.add_samples(name, samples)
         except BaseException:
             self._remove_files([s.crop for s in samples if s.crop])
             raise
-        return Registration(name, len(samples), not existed, warnings)
+        self._remove_files(stored.unused_files)
+        self.remove_orphan_crops()
+        return Registration(name, stored.added, not existed, warnings)
+
+    def remove_orphan_crops(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> int:
+        """Remove files in `captures/` that no stored face refers to and that are
+        older than `min_age_s`; returns how many. A registration writes its crops
+        just before the transaction that stores its faces, so a process killed
+        in between (kill -9, power loss) leaves crops of nobody behind."""
+        cutoff = time.time() - min_age_s
+        try:
+            old = [p for p in self.settings.captures_dir.iterdir() if p.lstat().st_mtime < cutoff]
+        except FileNotFoundError:
+            return 0
+        if not old:
+            return 0
+        kept = self.store.referenced_files([f"captures/{p.name}" for p in old] + [str(p) for p in old])
+        orphans = [str(p) for p in old if f"captures/{p.name}" not in kept and str(p) not in kept and not p.is_dir()]
+        if orphans:
+            log.info("removing %d crop file(s) left by interrupted registrations", len(orphans))
+        return self._remove_files(orphans)
 
     def lookalike_warnings(self, name: str, faces: Sequence[EmbeddedFace]) -> list[str]:
         """Warnings for faces that already match a different registered person."""

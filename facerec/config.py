@@ -81,8 +81,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         env = dict(os.environ)
     path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     merged: dict[str, str] = {}
-    if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    try:
+        if path.is_file():
+            merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     merged.update(env)
 
     data_dir = merged.get("FACEREC_DATA_DIR") or str(default_data_dir(merged))

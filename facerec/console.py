@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from facerec.paths import printable
+
 
 @dataclass
 class Console:
@@ -41,23 +43,23 @@ class Console:
     def out(self, text: str = "") -> None:
         """A line of text output (suppressed in JSON mode)."""
         if not self.json:
-            print(text, file=self.stdout, flush=True)
+            print(printable(text), file=self.stdout, flush=True)
 
     def emit(self, obj: dict[str, Any]) -> None:
         """One JSON Lines record (JSON mode only)."""
         if self.json:
-            print(json.dumps(obj, ensure_ascii=False), file=self.stdout, flush=True)
+            print(json.dumps(_printable(obj), ensure_ascii=False), file=self.stdout, flush=True)
 
     def info(self, text: str) -> None:
         """Progress and messages: stderr, so they never mix with results."""
-        print(text, file=self.stderr, flush=True)
+        print(printable(text), file=self.stderr, flush=True)
 
     def error(self, text: str) -> None:
-        print(f"facerec: {text}", file=self.stderr, flush=True)
+        print(f"facerec: {printable(text)}", file=self.stderr, flush=True)
 
     def ask(self, prompt: str) -> str | None:
         """Read one line; None at end of input."""
-        print(prompt, end="", file=self.stdout, flush=True)
+        print(printable(prompt), end="", file=self.stdout, flush=True)
         line = self.stdin.readline()
         if not line:
             return None
@@ -71,3 +73,14 @@ class Console:
             return False
         answer = self.ask(f"{question} [y/N] ")
         return answer is not None and answer.strip().lower() in ("y", "yes")
+
+
+def _printable(value: Any) -> Any:
+    """`value` with every string made `printable` (file names that are not UTF-8), for JSON."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value

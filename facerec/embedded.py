@@ -9,6 +9,8 @@ authentication for local connections and every network login refused.
 Several facerec processes share one server: each registers its pid in
 `<data dir>/pgserver.pids` under a file lock, and the last one to leave stops
 the server (a crashed process is pruned by the next one to start or stop).
+Within one process, every `acquire` is counted, so the pid stays registered
+until its last user there has released it.
 
 PostgreSQL refuses to run as root. When facerec runs as root, the server runs
 as the system user `facerec` (created if missing), which owns `pgdata`; the
@@ -25,6 +27,7 @@ import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -53,6 +56,10 @@ SERVER_SETTINGS = {
     "max_wal_size": "'2GB'",
     "logging_collector": "off",
 }
+
+
+_acquired_here: dict[Path, int] = {}
+"""pgdata -> how many `acquire`s this process holds (several stores may share a server)."""
 
 
 @dataclass(frozen=True)
@@ -123,14 +130,21 @@ class EmbeddedServer:
             pids[str(os.getpid())] = _process_start(os.getpid()) or "?"
             self._save_users(pids)
             self._joined = True
+            _acquired_here[self.pgdata] = _acquired_here.get(self.pgdata, 0) + 1
             return info
 
     def release(self) -> None:
-        """Stop counting this process; stop the server if no live process uses it any more."""
+        """Stop counting this user; once this process has no user left, stop the
+        server if no live process uses it any more."""
         if not self._joined:
             return
         self._joined = False
         with self._locked():
+            left_here = _acquired_here.get(self.pgdata, 1) - 1
+            if left_here > 0:
+                _acquired_here[self.pgdata] = left_here
+                return
+            _acquired_here.pop(self.pgdata, None)
             pids = self._users()
             pids.pop(str(os.getpid()), None)
             self._save_users(pids)
@@ -145,7 +159,10 @@ class EmbeddedServer:
         """Stop the server now, whoever uses it (for `db stop` and test teardown)."""
         with self._locked():
             self._save_users({})
+            _acquired_here.pop(self.pgdata, None)
             if self._running_info() is not None:
+                if os.geteuid() == 0:  # pg_ctl refuses to run as root
+                    self._run_as = _service_user()
                 self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
 
     # -- internals ----------------------------------------------------------
@@ -240,6 +257,11 @@ class EmbeddedServer:
         tag = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
         short = Path(tempfile.gettempdir()) / f"facerec-{os.getuid()}-{tag}"
         short.mkdir(mode=0o700, exist_ok=True)
+        # Its name can be guessed: refuse one that someone else made or can write into.
+        info = short.lstat()
+        owners = {os.getuid()} | ({self._run_as.pw_uid} if self._run_as is not None else set())
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners or info.st_mode & 0o077:
+            raise DatabaseError(f"{short} (the database socket's folder) is not private to you; remove it")
         if self._run_as is not None:
             os.chown(short, self._run_as.pw_uid, self._run_as.pw_gid)
         return short
@@ -249,7 +271,10 @@ class EmbeddedServer:
         # written at each start into a file that postgresql.conf includes.
         sock = str(self._socket_dir()).replace("'", "''")
         conf = self.pgdata / "facerec_socket.conf"
-        conf.write_text(f"unix_socket_directories = '{sock}'\n")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"unix_socket_directories = '{sock}'\n")
+        os.chmod(conf, 0o600)  # also when an older version created it 0644
         if self._run_as is not None:
             os.chown(conf, self._run_as.pw_uid, self._run_as.pw_gid)
         self._pg_ctl(["start", "-w", "-t", "60", "-l", str(self.pgdata / "server.log")])
@@ -276,8 +301,11 @@ class EmbeddedServer:
 
 def make_private_dir(path: Path, traversable: bool = False) -> None:
     """Create `path` (and parents) readable by the owner only: 0700, or 0711 when
-    another user (the root case's service user) must pass through it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    another user (the root case's service user) must pass through it. Missing
+    parents are created 0700 too (`mkdir(parents=True)` would make them 0755:
+    e.g. the data directory, when a crop is the first thing written there)."""
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        missing.mkdir(mode=0o700, exist_ok=True)
     mode = 0o711 if traversable else 0o700
     if path.stat().st_mode & 0o777 != mode:
         path.chmod(mode)

@@ -43,6 +43,11 @@ class DatabaseError(FacerecError):
     """The database cannot be reached or refused an operation."""
 
 
+class DatabaseConflict(DatabaseError):
+    """PostgreSQL aborted a transaction to resolve a deadlock or a serialization
+    conflict with another session; nothing of it was written, and running it again is safe."""
+
+
 class ModelError(FacerecError):
     """A model file is missing or corrupt, or a model name is unknown."""
 

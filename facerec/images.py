@@ -120,10 +120,17 @@ def decode(data: bytes, label: str = "image", reduce_to: int | None = None) -> t
         raise ImageError(f"{label}: corrupt or truncated image ({exc})") from None
     except PILImage.DecompressionBombError as exc:  # pragma: no cover - MAX_IMAGE_PIXELS is None
         raise ImageError(f"{label}: image too large ({exc})") from None
+    except MemoryError:
+        raise ImageError(f"{label}: image too large to decode in the memory available") from None
 
     if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: the original's sides swap
         width, height = height, width
-    rgb = _to_rgb_array(upright)
+    try:
+        rgb = _to_rgb_array(upright)
+    except (ValueError, OSError) as exc:  # a pixel format Pillow cannot convert to RGB
+        raise ImageError(f"{label}: unsupported image mode {upright.mode} ({exc})") from None
+    except MemoryError:
+        raise ImageError(f"{label}: image too large to decode in the memory available") from None
     scale = max(width, height) / max(rgb.shape[0], rgb.shape[1])
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), width, height, scale
 
@@ -137,8 +144,8 @@ def _to_rgb_array(img: PILImage.Image) -> np.ndarray:
             arr = arr >> 8 if mode != "I" else arr * 255 // max(int(arr.max()), 1)
         gray = np.clip(arr, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.stack([gray] * 3, axis=-1))
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
+    if mode == "F":  # floats: 0..1 or 0..255; NaN and infinities (corrupt data) become black / white
+        arr = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=255.0), 0.0, None)
         gray = np.clip(arr if arr.max(initial=0) > 1.0 else arr * 255, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.stack([gray] * 3, axis=-1))
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):

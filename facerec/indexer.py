@@ -109,11 +109,13 @@ class Candidate:
 
 
 def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterator[Candidate]:
-    """Image files under `folders`, recursively, in a stable order.
+    """Image files under `folders`, recursively, in a stable order, each once
+    (folders may overlap: `index photos photos/2024`).
 
     Symbolic links to files are followed; links to folders are not (no loops).
     A broken link, a link loop or an unreadable folder is added to `failed`.
     """
+    seen: set[str] = set()
     for folder in folders:
         root = os.fspath(folder)
         if not os.path.isdir(root):
@@ -129,18 +131,22 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
                 if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
                     continue
                 path = os.path.join(dirpath, name)
+                key = path_key(path)
+                if key in seen:
+                    continue
+                seen.add(key)
                 try:
                     st = os.stat(path)
                 except OSError as exc:
                     reason = "broken symbolic link" if os.path.islink(path) else f"cannot read ({exc.strerror})"
                     if exc.errno == 40:  # ELOOP
                         reason = "symbolic link loop"
-                    failed.append((path_key(path), reason))
+                    failed.append((key, reason))
                     continue
                 if not stat.S_ISREG(st.st_mode):
-                    failed.append((path_key(path), "not a regular file"))
+                    failed.append((key, "not a regular file"))
                     continue
-                yield Candidate(path_key(path), path, st.st_size, st.st_mtime)
+                yield Candidate(key, path, st.st_size, st.st_mtime)
 
 
 # -- worker processes ------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 import re
 
 _ESCAPED = re.compile(r"\\x([0-9a-f]{2})")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def path_key(path: str | os.PathLike[str]) -> str:
@@ -31,3 +32,14 @@ def key_path(key: str) -> str:
         return key
     candidate = _ESCAPED.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), key)
     return candidate if os.path.lexists(candidate) else key
+
+
+def printable(text: str) -> str:
+    """`text` safe to write as UTF-8: an undecodable byte of a file name or an
+    argument (a surrogate escape) is spelled `\\xNN`, as in `path_key`."""
+    return _SURROGATE.sub(_spell, text)
+
+
+def _spell(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"

@@ -9,10 +9,13 @@ per-model partial HNSW indexes get used (see `sql/001_initial.sql`).
 from __future__ import annotations
 
 import logging
+import random
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import psycopg2
@@ -23,7 +26,13 @@ from psycopg2 import sql
 
 from facerec.config import Settings
 from facerec.embedded import EmbeddedServer
-from facerec.errors import DatabaseError, InvalidNameError, PersonExistsError, PersonNotFoundError
+from facerec.errors import (
+    DatabaseConflict,
+    DatabaseError,
+    InvalidNameError,
+    PersonExistsError,
+    PersonNotFoundError,
+)
 from facerec.modelfiles import PROJECT_DIR
 from facerec.types import Box, Candidate, Face, Person
 
@@ -31,6 +40,12 @@ log = logging.getLogger(__name__)
 
 SQL_DIR = PROJECT_DIR / "sql"
 CONNECT_TIMEOUT_S = 5
+RECONNECT_S = 20.0
+"""How long a lost connection is tried again (a server restart takes a few seconds)."""
+RETRY_ATTEMPTS = 5
+"""How many times a transaction aborted by a deadlock or a dropped connection is run."""
+
+T = TypeVar("T")
 _MIGRATION_LOCK = 7_425_001  # pg_advisory_xact_lock key for schema changes
 
 
@@ -55,6 +70,16 @@ def face_values(model: str, face: Face, embedding: np.ndarray) -> tuple[object, 
     """The (model, box, landmarks, score, embedding) column values of a face row."""
     landmarks = None if face.landmarks is None else face.landmarks.reshape(-1).tolist()
     return (model, face.box.as_list(), landmarks, face.score, np.asarray(embedding, np.float32))
+
+
+@dataclass(frozen=True)
+class StoredSamples:
+    """What `add_samples` did: the person, the faces added (not counting samples
+    already stored), and the new crop files no face refers to (samples already stored)."""
+
+    person_id: int
+    added: int
+    unused_files: list[str]
 
 
 def describe_url(url: str) -> str:
@@ -88,9 +113,15 @@ def _first_line(exc: BaseException) -> str:
 class Store:
     """A connection to the facerec database. Use `Store.open(settings)` as a context manager."""
 
-    def __init__(self, conn: psycopg2.extensions.connection, server: EmbeddedServer | None = None) -> None:
+    def __init__(
+        self,
+        conn: psycopg2.extensions.connection,
+        server: EmbeddedServer | None = None,
+        connect: Callable[[], psycopg2.extensions.connection] | None = None,
+    ) -> None:
         self.conn = conn
         self._server = server
+        self._connect = connect
 
     # -- connection ---------------------------------------------------------
 
@@ -101,29 +132,40 @@ class Store:
         if settings.database_url:
             url = settings.database_url
             where = describe_url(url)
-            try:
-                conn = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT_S, application_name="facerec")
-            except psycopg2.OperationalError as exc:
-                raise DatabaseError(f"cannot connect to {where}: {_redact(_first_line(exc), url)}") from None
-            except psycopg2.ProgrammingError as exc:
-                detail = _redact(_first_line(exc), url)
-                raise DatabaseError(f"DATABASE_URL is not a valid connection string: {detail}") from None
+
+            def connect() -> psycopg2.extensions.connection:
+                try:
+                    return psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT_S, application_name="facerec")
+                except psycopg2.OperationalError as exc:
+                    raise DatabaseError(f"cannot connect to {where}: {_redact(_first_line(exc), url)}") from None
+                except psycopg2.ProgrammingError as exc:
+                    detail = _redact(_first_line(exc), url)
+                    raise DatabaseError(f"DATABASE_URL is not a valid connection string: {detail}") from None
+
         else:
             server = EmbeddedServer(settings.data_dir)
             info = server.acquire()
-            try:
-                conn = psycopg2.connect(
-                    host=info.host,
-                    port=info.port,
-                    user=info.user,
-                    dbname=info.dbname,
-                    connect_timeout=CONNECT_TIMEOUT_S,
-                    application_name="facerec",
-                )
-            except psycopg2.OperationalError as exc:
+
+            def connect() -> psycopg2.extensions.connection:
+                try:
+                    return psycopg2.connect(
+                        host=info.host,
+                        port=info.port,
+                        user=info.user,
+                        dbname=info.dbname,
+                        connect_timeout=CONNECT_TIMEOUT_S,
+                        application_name="facerec",
+                    )
+                except psycopg2.OperationalError as exc:
+                    raise DatabaseError(f"cannot connect to the embedded database: {_first_line(exc)}") from None
+
+        try:
+            conn = connect()
+        except BaseException:
+            if server is not None:
                 server.release()
-                raise DatabaseError(f"cannot connect to the embedded database: {_first_line(exc)}") from None
-        store = cls(conn, server)
+            raise
+        store = cls(conn, server, connect)
         try:
             if migrate:
                 store.migrate()
@@ -150,13 +192,72 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
-        """A cursor whose statements commit together, or not at all."""
+        """A cursor whose statements commit together, or not at all.
+
+        A connection found closed (the server restarted since the last
+        transaction) is opened again first. `DatabaseConflict` means
+        PostgreSQL aborted the transaction to break a deadlock; `retrying`
+        runs such work again.
+        """
+        if self.conn.closed:
+            self._reconnect()
         try:
             with self.conn:
                 with self.conn.cursor() as cur:
                     yield cur
-        except psycopg2.OperationalError as exc:
+        except psycopg2.extensions.TransactionRollbackError as exc:
+            raise DatabaseConflict(
+                f"the database aborted a change that collided with another facerec process ({_first_line(exc)}); "
+                "nothing was written, run it again"
+            ) from None
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             raise DatabaseError(f"database connection lost: {_first_line(exc)}") from None
+        except UnicodeEncodeError:
+            # A parameter with undecodable bytes: a name typed (or a file named) in another encoding.
+            raise InvalidNameError("a name must be valid UTF-8 text") from None
+
+    def retrying(self, work: Callable[[psycopg2.extensions.cursor], T], attempts: int = RETRY_ATTEMPTS) -> T:
+        """`work(cursor)` in one transaction, run again if PostgreSQL aborts it to
+        break a deadlock with another process, or if the connection drops (the
+        server restarted): then it reconnects first. `work` must be safe to run
+        twice (the whole transaction is rolled back or was committed once)."""
+        for attempt in range(1, attempts + 1):
+            if self.conn.closed:
+                self._reconnect()  # outside the `try`: a server that does not come back ends here
+            try:
+                with self.transaction() as cur:
+                    return work(cur)
+            except DatabaseConflict:
+                if attempt == attempts:
+                    raise
+                log.info("transaction aborted by a conflict with another process; running it again")
+                time.sleep(random.uniform(0.01, 0.1) * attempt)
+            except DatabaseError:
+                if not self.conn.closed or self._connect is None or attempt == attempts:
+                    raise
+                log.warning("database connection lost; reconnecting")
+        raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        """Open the connection again, trying for up to `RECONNECT_S` seconds."""
+        if self._connect is None:
+            raise DatabaseError("database connection lost")
+        deadline = time.monotonic() + RECONNECT_S
+        while True:
+            try:
+                conn = self._connect()
+                register_vector(conn)
+                break
+            except (DatabaseError, psycopg2.Error) as exc:
+                if time.monotonic() >= deadline:
+                    raise DatabaseError(f"database connection lost, not back in {RECONNECT_S:.0f} s: {exc}") from None
+                time.sleep(0.5)
+        try:
+            self.conn.close()
+        except psycopg2.Error:
+            pass
+        self.conn = conn
+        log.info("reconnected to the database")
 
     # -- schema -------------------------------------------------------------
 
@@ -238,54 +339,75 @@ class Store:
             (created,) = cur.fetchone()
         return Person(pid, name, len(pictures), created, pictures)
 
-    def add_samples(self, name: str, samples: Sequence[Sample], create: bool = True) -> int:
+    def add_samples(self, name: str, samples: Sequence[Sample], create: bool = True) -> StoredSamples:
         """Store `samples` as faces of `name` (created if new and `create`), all in one transaction.
 
-        Returns the person's id. A picture already known (same path) is reused.
+        A picture already known (same path) is reused. A face already stored
+        in it (same model, box overlapping by IoU >= 0.5) is not stored twice:
+        an unnamed library face is attached to the person, and the person's
+        own sample is kept, so registering the same photo again (e.g. after
+        a run killed before it could report) adds nothing.
         """
-        try:
-            with self.transaction() as cur:
-                cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
+        ordered = sorted(samples, key=lambda s: s.picture)  # rows locked in one order: no deadlock between processes
+
+        def store(cur: psycopg2.extensions.cursor) -> StoredSamples:
+            cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
+            row = cur.fetchone()
+            if row is None:
+                if not create:
+                    raise PersonNotFoundError(f"no registered person named {name!r}")
+                cur.execute(
+                    "INSERT INTO people (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
+                    " RETURNING id",
+                    (name,),
+                )
                 row = cur.fetchone()
-                if row is None:
-                    if not create:
-                        raise PersonNotFoundError(f"no registered person named {name!r}")
-                    cur.execute(
-                        "INSERT INTO people (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
-                        " RETURNING id",
-                        (name,),
-                    )
-                    row = cur.fetchone()
-                person_id = int(row[0])
-                for s in samples:
-                    picture_id = self._upsert_picture(cur, s)
-                    if self._attach_indexed_face(cur, picture_id, person_id, s):
-                        continue
-                    cur.execute(
-                        "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (picture_id, person_id, *face_values(s.model, s.face, s.embedding), s.crop),
-                    )
+            person_id = int(row[0])
+            added, unused = 0, []
+            for s in ordered:
+                picture_id = self._upsert_picture(cur, s)
+                found, spare_crop = self._reuse_stored_face(cur, picture_id, person_id, s)
+                if spare_crop is not None:
+                    unused.append(spare_crop)
+                if found:
+                    continue
+                cur.execute(
+                    "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (picture_id, person_id, *face_values(s.model, s.face, s.embedding), s.crop),
+                )
+                added += 1
+            return StoredSamples(person_id, added, unused)
+
+        try:
+            return self.retrying(store)
         except psycopg2.errors.CheckViolation:
             raise InvalidNameError(f"invalid name {name!r}") from None
-        return person_id
 
     @staticmethod
-    def _attach_indexed_face(cur: psycopg2.extensions.cursor, picture_id: int, person_id: int, s: Sample) -> bool:
-        """If the photo library already holds this face (same picture, model, and
-        a box overlapping by IoU >= 0.5, unnamed), attach it instead of storing a twin."""
+    def _reuse_stored_face(
+        cur: psycopg2.extensions.cursor, picture_id: int, person_id: int, s: Sample
+    ) -> tuple[bool, str | None]:
+        """If the picture already holds this face (same model, a box overlapping by
+        IoU >= 0.5) as a sample of this person, or unnamed in the photo library,
+        use that face (attached to the person; given this sample's crop if it
+        has none) instead of storing a twin. Returns (done, this sample's crop
+        if it was not needed: the face kept the crop it had, which rows of other
+        models may share)."""
         cur.execute(
-            "SELECT id, box FROM faces WHERE picture_id = %s AND model = %s AND person_id IS NULL",
-            (picture_id, s.model),
+            "SELECT id, box, crop FROM faces WHERE picture_id = %s AND model = %s"
+            " AND (person_id = %s OR person_id IS NULL) ORDER BY person_id NULLS LAST, id",
+            (picture_id, s.model, person_id),
         )
-        for face_id, box in cur.fetchall():
+        for face_id, box, crop in cur.fetchall():
             if Box(*box).iou(s.face.box) >= 0.5:
                 cur.execute(
-                    "UPDATE faces SET person_id = %s, crop = %s, cluster_id = NULL WHERE id = %s",
+                    "UPDATE faces SET person_id = %s, crop = COALESCE(crop, %s), cluster_id = NULL WHERE id = %s",
                     (person_id, s.crop, face_id),
                 )
-                return True
-        return False
+                spare = s.crop if crop is not None and crop != s.crop else None
+                return True, spare
+        return False, None
 
     @staticmethod
     def _upsert_picture(cur: psycopg2.extensions.cursor, s: Sample) -> int:
@@ -333,6 +455,17 @@ class Store:
             )
             files += [p for p, source in cur.fetchall() if source == "capture"]
         return files
+
+    def referenced_files(self, names: Sequence[str]) -> set[str]:
+        """The `names` (crop paths relative to the data directory, or capture
+        pictures' absolute paths) that a stored face or picture still refers to."""
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT crop FROM faces WHERE crop = ANY(%(names)s)"
+                " UNION SELECT picture FROM pictures WHERE source = 'capture' AND picture = ANY(%(names)s)",
+                {"names": list(names)},
+            )
+            return {row[0] for row in cur.fetchall()}
 
     def count_rows_of_person(self, person_id: int) -> int:
         """Faces still pointing at a person id (0 after a delete)."""

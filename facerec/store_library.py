@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg2.extensions
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
@@ -103,60 +104,68 @@ class LibraryStore:
         A photo indexed before (changed file) has its unnamed faces of this
         model replaced. Faces already attached to a person in that picture (a
         registration sample from the same file) are kept, and a detection
-        overlapping one of them is not stored twice.
+        overlapping one of them is not stored twice. Photos are written in key
+        order, so two runs over the same folder lock rows in the same order
+        (no deadlock); a transaction aborted anyway, or cut by a server
+        restart, is run again (`Store.retrying`).
         """
-        written = 0
-        with self.store.transaction() as cur:
-            for photo in photos:
-                cur.execute(
-                    "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
-                    " VALUES (%s, 'file', %s, %s, %s, %s, %s, now())"
-                    " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-                    " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, indexed_at = now()"
-                    " RETURNING id",
-                    (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height),
-                )
-                picture_id = int(cur.fetchone()[0])
-                models = {f.model for f in photo.faces}
-                cur.execute(
-                    "DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL AND model = ANY(%s)",
-                    (picture_id, list(models) or [""]),
-                )
-                cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
-                kept = [_box(r[0]) for r in cur.fetchall()]
-                rows = [
-                    (picture_id, *face_values(f.model, f.face, f.embedding))
-                    for f in photo.faces
-                    if not _overlaps(f.face.box, kept)
-                ]
-                if rows:
-                    execute_values(
-                        cur,
-                        "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding) VALUES %s",
-                        rows,
-                        template="(%s, %s, %s, %s, %s, %s)",
-                    )
-                written += len(rows)
-        return written
+        ordered = sorted(photos, key=lambda p: p.picture)
+        return self.store.retrying(lambda cur: sum(self._save_photo(cur, photo) for photo in ordered))
+
+    @staticmethod
+    def _save_photo(cur: psycopg2.extensions.cursor, photo: IndexedPhoto) -> int:
+        cur.execute(
+            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
+            " VALUES (%s, 'file', %s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
+            " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, indexed_at = now()"
+            " RETURNING id",
+            (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height),
+        )
+        picture_id = int(cur.fetchone()[0])
+        models = {f.model for f in photo.faces}
+        cur.execute(
+            "DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL AND model = ANY(%s)",
+            (picture_id, list(models) or [""]),
+        )
+        cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
+        kept = [_box(r[0]) for r in cur.fetchall()]
+        rows = [
+            (picture_id, *face_values(f.model, f.face, f.embedding))
+            for f in photo.faces
+            if not _overlaps(f.face.box, kept)
+        ]
+        if rows:
+            execute_values(
+                cur,
+                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding) VALUES %s",
+                rows,
+                template="(%s, %s, %s, %s, %s, %s)",
+            )
+        return len(rows)
 
     def touch(self, picture_id: int, size: int, mtime: float) -> None:
         """Same content, new size/mtime facts (a `touch`, a copy with preserved bytes)."""
-        with self.store.transaction() as cur:
-            cur.execute("UPDATE pictures SET size = %s, mtime = %s WHERE id = %s", (size, mtime, picture_id))
+        query = "UPDATE pictures SET size = %s, mtime = %s WHERE id = %s"
+        self.store.retrying(lambda cur: cur.execute(query, (size, mtime, picture_id)))
 
     def move(self, picture_id: int, new_key: str, size: int, mtime: float) -> None:
         """A file moved or renamed: only its path changes; its faces stay as they are."""
-        with self.store.transaction() as cur:
+
+        def move(cur: psycopg2.extensions.cursor) -> None:
             cur.execute("DELETE FROM pictures WHERE picture = %s AND id <> %s", (new_key, picture_id))
             cur.execute(
                 "UPDATE pictures SET picture = %s, size = %s, mtime = %s WHERE id = %s",
                 (new_key, size, mtime, picture_id),
             )
 
+        self.store.retrying(move)
+
     def copy(self, source_id: int, new_key: str, size: int, mtime: float) -> int:
         """A second file with the same bytes: copy the picture's faces instead of
         analysing it again. Returns the faces copied."""
-        with self.store.transaction() as cur:
+
+        def copy(cur: psycopg2.extensions.cursor) -> int:
             cur.execute(
                 "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
                 " SELECT %s, 'file', sha256, %s, %s, width, height, now() FROM pictures WHERE id = %s"
@@ -172,7 +181,9 @@ class LibraryStore:
                 " SELECT %s, person_id, model, box, landmarks, score, embedding FROM faces WHERE picture_id = %s",
                 (new_id, source_id),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
+
+        return self.store.retrying(copy)
 
     def indexed_under(self, roots: Sequence[str]) -> list[str]:
         """Keys of library pictures inside any of the folders `roots` (absolute, no trailing slash)."""
