@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 from facerec.errors import ConfigError
 
 DEFAULT_DETECTOR = "yunet"
+DEFAULT_DETECT_SIZE = 640
 DEFAULT_EMBEDDER = "sface"
 
 
@@ -45,6 +46,7 @@ class Settings:
     camera: str = "0"
     log_level: str = "WARNING"
     imgbeddings_model: str = ""
+    detect_size: int = DEFAULT_DETECT_SIZE
     display: str = ""
 
     @property
@@ -70,6 +72,18 @@ def _float_or_none(name: str, value: str | None) -> float | None:
         return float(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
+def _size(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        size = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of pixels, got {value!r}") from None
+    if not 160 <= size <= 4096:
+        raise ConfigError(f"{name} must be between 160 and 4096 pixels, got {size}")
+    return size
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
@@ -98,5 +112,6 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         camera=merged.get("FACEREC_CAMERA", "0").strip() or "0",
         log_level=merged.get("FACEREC_LOG_LEVEL", "WARNING").strip().upper() or "WARNING",
         imgbeddings_model=merged.get("FACEREC_IMGBEDDINGS_MODEL", "").strip(),
+        detect_size=_size("FACEREC_DETECT_SIZE", merged.get("FACEREC_DETECT_SIZE"), DEFAULT_DETECT_SIZE),
         display=env.get("DISPLAY", "").strip(),
     )

@@ -27,7 +27,7 @@ class Pipeline:
     @classmethod
     def from_settings(cls, settings: Settings) -> Pipeline:
         """The detector and embedder `settings` name (with the embedder's own settings)."""
-        return cls.load(settings.detector, settings.embedder, settings)
+        return cls.load(settings.detector, settings.embedder, settings, max_side=settings.detect_size)
 
     def detect(self, image: Image) -> list[Face]:
         return self.detector.detect(image)
