@@ -47,9 +47,22 @@ SERVER_SETTINGS = {
     # No TCP listener at all: only the Unix socket.
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
-    # Room for HNSW builds and bulk inserts (defaults are 64MB / 128MB).
-    "maintenance_work_mem": "'512MB'",
-    "shared_buffers": "'256MB'",
+    # Sized for libraries up to about a million faces (docs/benchmarks.md; PostgreSQL's
+    # defaults are 64MB / 128MB). Both are caps, not reservations: shared memory pages are
+    # only taken as they are used (a fresh server with 1GB uses about 46 MB), so a small
+    # library costs no more than before.
+    # - An HNSW build keeps its graph in maintenance_work_mem, about 1.2 kB per 128-d face.
+    #   512MB held about 420k faces; past that pgvector goes on on disk, about 10x slower
+    #   (a 1M-face build had done 54% after 7 minutes); with 2GB it took 6 minutes. Only
+    #   index builds over existing rows use this much (REINDEX, a migration adding an index);
+    #   a parallel build reserves all of it in /dev/shm while it runs.
+    # - Searches are fast while the HNSW index stays in shared_buffers: at 1M faces it is
+    #   800 MB, and with 256MB a top-5 query at 1M took 2.3x as long (ef_search 200: 13 ms
+    #   instead of 5.4 ms p50).
+    # These are written into postgresql.conf when the data directory is created; for an
+    # existing one: ALTER SYSTEM SET shared_buffers = '1GB' (applies at the next server start).
+    "maintenance_work_mem": "'2GB'",
+    "shared_buffers": "'1GB'",
     "max_wal_size": "'2GB'",
     "logging_collector": "off",
 }
