@@ -34,6 +34,7 @@ if __package__ in (None, ""):  # run as `python bench/scale.py`: make `bench` an
 
 import numpy as np
 import psycopg2.extensions
+from psycopg2 import sql
 
 from bench import loading
 from bench.search import INDEX, ITERATIVE_MODES, Run, Search, explain, recall, run_queries, uses_index
@@ -71,7 +72,7 @@ class Config:
     ef_search: tuple[int, ...] = (40, 64, 100, 200, 300, 400)
     queries: int = 200  # top-5 queries per ef_search value (half known identities, half unknown)
     filtered_queries: int = 100
-    warmup: int = 200  # untimed queries first, so the index is in memory as in a running app
+    warmup: int = 200  # untimed index queries before the timed ones, so the index is in memory as in a running app
     one_by_one: int = 2_000  # rows inserted one INSERT at a time (and with the index in place)
     sample: int = 50_000  # rows for COPY text and execute_values
     per_identity: int = 10
@@ -107,6 +108,22 @@ class SizeResult:
 def bench_settings(data_dir: Path) -> Settings:
     """Settings for a benchmark database in `data_dir` (never the user's: no .env, no DATABASE_URL)."""
     return load_settings({"FACEREC_DATA_DIR": str(data_dir)}, dotenv_path=Path(os.devnull))
+
+
+def alter_system(data_dir: Path, settings: list[str]) -> None:
+    """ALTER SYSTEM SET each NAME=VALUE in the benchmark database and stop it, so the next start applies them.
+
+    For experiments with server-wide settings (e.g. shared_buffers=256MB); they
+    stay in that data directory's postgresql.auto.conf.
+    """
+    with Store.open(bench_settings(data_dir)) as store:
+        store.conn.commit()
+        store.conn.autocommit = True
+        with store.conn.cursor() as cur:
+            for item in settings:
+                name, _, value = item.partition("=")
+                cur.execute(sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(name.strip())), (value.strip(),))
+    EmbeddedServer(data_dir).stop()
 
 
 def reset(conn: psycopg2.extensions.connection) -> str:
@@ -208,6 +225,7 @@ def server_info(conn: psycopg2.extensions.connection) -> dict[str, str]:
         out["postgresql"] = cur.fetchone()[0]
         cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         out["pgvector"] = cur.fetchone()[0]
+        cur.execute("SELECT '[1]'::vector")  # loads pgvector, which defines the hnsw.* settings
         for name in SETTINGS_SHOWN:
             cur.execute("SELECT current_setting(%s)", (name,))
             out[name] = cur.fetchone()[0]
@@ -291,13 +309,21 @@ def _recall_where(run: Run, exact: Run, mask: np.ndarray) -> float:
 
 
 def measure_search(
-    conn: psycopg2.extensions.connection, queries: np.ndarray, known: np.ndarray, cfg: Config, result: SizeResult
+    conn: psycopg2.extensions.connection,
+    queries: np.ndarray,
+    known: np.ndarray,
+    warmup: np.ndarray,
+    cfg: Config,
+    result: SizeResult,
 ) -> None:
     """Exact top-5, then top-5 through the index at each ef_search: latency and recall@5.
 
-    The index is forced (`Search.force_index`): at 1,000 faces the planner would read the table instead.
+    The `warmup` queries run (untimed) between the two, so that the index is in
+    memory as in a running app. The index is forced (`Search.force_index`): at
+    1,000 faces the planner would rather read the whole table.
     """
     exact = run_queries(conn, queries, Search(exact=True))
+    run_queries(conn, warmup, Search(ef_search=max(cfg.ef_search), force_index=True))
     result.exact = {**_latency(exact.latency_ms), "rows_mean": float(exact.rows.mean())}
     result.plans["exact"] = _short_plan(explain(conn, queries[0], Search(exact=True)))
     result.plans["index"] = _short_plan(explain(conn, queries[0], Search(ef_search=cfg.ef_search[0], force_index=True)))
@@ -406,9 +432,8 @@ def run_size(
     result.build = build_index(conn, indexdef, cfg.maintenance_work_mem, cfg.build_workers)
     result.sizes_bytes = relation_sizes(conn)
 
-    log(f"[{n:,}] searching: {cfg.warmup} warm-up, {len(queries)} exact, {len(queries)} per ef_search")
-    run_queries(conn, warmup, Search(ef_search=max(cfg.ef_search)))
-    measure_search(conn, queries, known, cfg, result)
+    log(f"[{n:,}] searching: {len(queries)} exact, {cfg.warmup} warm-up, {len(queries)} per ef_search")
+    measure_search(conn, queries, known, warmup, cfg, result)
     log(f"[{n:,}] filtered searches")
     measure_filtered(conn, queries[: cfg.filtered_queries], result.headline["ef_search"], rng, result)
 
@@ -449,7 +474,11 @@ def format_size(r: SizeResult) -> str:
         f" recall@5 {h['recall']:.3f}; exact p50 {h['exact_p50_ms']:.1f} ms ({h['speedup_p50']:.0f}x slower)"
     )
     lines.append(
-        f"{'filtered top-5':<18}{'faces':>8}{'search':>13}{'iterative':>15}{'HNSW':>6}{'p50 ms':>9}{'p95 ms':>9}"
+        f"filtered top-5 at ef_search {h['ef_search']}: HNSW = share of queries whose plan scans the index,"
+        " rows = rows returned (mean, min), recall against the exact filtered top-5"
+    )
+    lines.append(
+        f"{'filter':<18}{'faces':>8}{'search':>13}{'iterative':>15}{'HNSW':>6}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'rows':>6}{'min':>5}{'recall':>8}"
     )
     for row in r.filtered:
@@ -482,6 +511,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--one-by-one", type=int, default=Config.one_by_one, help="rows inserted one INSERT at a time")
     p.add_argument("--maintenance-work-mem", help="for the index build, e.g. 2GB (default: the server's setting)")
     p.add_argument("--build-workers", type=int, help="max_parallel_maintenance_workers for the build")
+    p.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="experiment: ALTER SYSTEM SET NAME = VALUE before starting, e.g. shared_buffers=256MB (repeatable)",
+    )
     p.add_argument("--hnsw-with", help="experiment: build the index WITH (these options), e.g. 'ef_construction = 128'")
     p.add_argument("--data-dir", type=Path, help="benchmark database directory, kept (default: a temp dir, removed)")
     p.add_argument("--faces", type=Path, default=DEFAULT_FACES, help=f"dev photos (default {DEFAULT_FACES})")
@@ -514,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
     results: list[SizeResult] = []
+    if args.server_setting:
+        alter_system(data_dir, args.server_setting)
+        report["server_overrides"] = args.server_setting
     store = Store.open(bench_settings(data_dir))
     try:
         report["server"] = server_info(store.conn)
