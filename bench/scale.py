@@ -10,7 +10,8 @@ the index against exact search, and a folder-filtered top-5 with pgvector's
 iterative index scans off and on. It prints tables and writes JSON
 (default bench/out/scale.json; plot it with bench/plot_scale.py).
 
-A 1M run takes about 15 minutes on 2 cores and needs about 4 GB of disk.
+The 1M size takes about 8 minutes on 2 cores (longer on a busy machine) and
+about 4 GB of disk in the temp dir.
 Do not run two at once: they compete for the same cores and the timings mean nothing.
 """
 
@@ -504,10 +505,10 @@ def targets(results: list[SizeResult]) -> dict[str, Any]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--sizes", default="10000,100000", help="comma-separated face counts (default 10000,100000)")
-    p.add_argument("--ef-search", default=",".join(map(str, Config.ef_search)))
-    p.add_argument("--queries", type=int, default=Config.queries)
-    p.add_argument("--filtered-queries", type=int, default=Config.filtered_queries)
-    p.add_argument("--warmup", type=int, default=Config.warmup)
+    p.add_argument("--ef-search", default=",".join(map(str, Config.ef_search)), help="hnsw.ef_search values to try")
+    p.add_argument("--queries", type=int, default=Config.queries, help="top-5 queries per ef_search and exact")
+    p.add_argument("--filtered-queries", type=int, default=Config.filtered_queries, help="per filtered variant")
+    p.add_argument("--warmup", type=int, default=Config.warmup, help="untimed index queries before the timed ones")
     p.add_argument("--one-by-one", type=int, default=Config.one_by_one, help="rows inserted one INSERT at a time")
     p.add_argument("--maintenance-work-mem", help="for the index build, e.g. 2GB (default: the server's setting)")
     p.add_argument("--build-workers", type=int, help="max_parallel_maintenance_workers for the build")
