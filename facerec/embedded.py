@@ -50,9 +50,20 @@ SERVER_SETTINGS = {
     # No TCP listener at all: only the Unix socket.
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
-    # Room for HNSW builds and bulk inserts (defaults are 64MB / 128MB).
-    "maintenance_work_mem": "'512MB'",
-    "shared_buffers": "'256MB'",
+    # Sized for libraries of up to about a million faces (measured in docs/benchmarks.md;
+    # PostgreSQL's defaults are 64MB / 128MB). Both are caps, not reservations: shared
+    # memory is only backed by RAM as it is used (a fresh server with 1GB takes ~46 MB).
+    # - maintenance_work_mem: an HNSW build keeps its graph here, ~1.2 kB per 128-d face.
+    #   512MB held ~420k faces; past that pgvector goes on on disk ~10x slower (a 1M build
+    #   was 54% done after 7 minutes; with 2GB it takes 4-6). Only index builds over
+    #   existing rows (REINDEX, a migration adding an index) need this much.
+    # - shared_buffers: searches are fast while the HNSW index stays cached here; it is
+    #   ~830 bytes per face (800 MB at 1M), and with 256MB top-5 queries at 1M took twice
+    #   as long (14.9 instead of 7.7 ms p50 at ef_search 300).
+    # Written into postgresql.conf when the data directory is created; for an existing
+    # one, ALTER SYSTEM SET shared_buffers = '1GB' (applies at the next server start).
+    "maintenance_work_mem": "'2GB'",
+    "shared_buffers": "'1GB'",
     "max_wal_size": "'2GB'",
     "logging_collector": "off",
 }
