@@ -295,7 +295,7 @@ def people_list(app: FaceRec, con: Console, min_faces: int, max_distance: float,
         con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
     for g in groups:
         pictures = sorted({f.picture for f in g.faces})
-        con.out(f"group {g.id}: {len(g.faces)} faces in {len(pictures)} photos")
+        con.out(f"group {g.id}: {len(g.faces)} faces in {len(pictures)} photo{'s' if len(pictures) != 1 else ''}")
         for p in pictures[:3]:
             con.out(f"    {p}")
         if len(pictures) > 3:

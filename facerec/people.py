@@ -91,12 +91,20 @@ def group_faces(
     vectors: np.ndarray,
     links: Sequence[tuple[int, int, str]] = (),
     max_distance: float = MAX_DISTANCE,
+    pictures: Sequence[int] | None = None,
 ) -> dict[int, int]:
-    """face id -> group id (the smallest face id of its group), obeying the user's links."""
+    """face id -> group id (the smallest face id of its group), obeying the
+    user's links. Faces of the same picture (`pictures[i]` is face i's) are
+    never grouped together: one person appears once in a photo."""
     if not len(ids):
         return {}
     index = {face_id: i for i, face_id in enumerate(ids)}
     different = {(index[a], index[b]) for a, b, k in links if k == "different" and a in index and b in index}
+    if pictures is not None:
+        by_picture: dict[int, list[int]] = defaultdict(list)
+        for i, picture in enumerate(pictures):
+            by_picture[picture].append(i)
+        different |= {(a, b) for same in by_picture.values() for a in same for b in same if a < b}
     different |= {(b, a) for a, b in different}
     edges = [e for e in similarity_edges(vectors, max_distance) if (e[0], e[1]) not in different]
     labels = chinese_whispers(len(ids), edges)
@@ -150,11 +158,11 @@ class People:
         """Group the unnamed library faces again and store the result; returns
         the groups of at least `min_faces`, largest first. Faces that already
         match a registered person are not grouped: they are that person."""
-        ids, vectors = self.library.unnamed_faces(self.model)
+        ids, pictures, vectors = self.library.unnamed_faces(self.model)
         keep = [i for i, name in enumerate(known_as(self.app, self.library, ids, vectors)) if name is None]
-        ids = [ids[i] for i in keep]
+        ids, pictures = [ids[i] for i in keep], [pictures[i] for i in keep]
         vectors = vectors[keep] if keep else vectors[:0]
-        assignment = group_faces(ids, vectors, self.library.links(), max_distance)
+        assignment = group_faces(ids, vectors, self.library.links(), max_distance, pictures)
         self.library.set_clusters(self.model, assignment)
         return self.groups(min_faces)
 

@@ -298,18 +298,19 @@ class LibraryStore:
 
     # -- people groups ------------------------------------------------------
 
-    def unnamed_faces(self, model: str) -> tuple[list[int], np.ndarray]:
-        """Ids and embeddings of library faces not attached to anyone."""
+    def unnamed_faces(self, model: str) -> tuple[list[int], list[int], np.ndarray]:
+        """Ids, picture ids and embeddings of library faces not attached to anyone."""
         with self.store.transaction() as cur:
             cur.execute(
-                "SELECT f.id, f.embedding FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                "SELECT f.id, f.picture_id, f.embedding FROM faces f JOIN pictures p ON p.id = f.picture_id"
                 " WHERE f.model = %s AND f.person_id IS NULL AND p.indexed_at IS NOT NULL ORDER BY f.id",
                 (model,),
             )
             rows = cur.fetchall()
         ids = [int(r[0]) for r in rows]
-        vectors = np.stack([_vec(r[1]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
-        return ids, vectors
+        pictures = [int(r[1]) for r in rows]
+        vectors = np.stack([_vec(r[2]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+        return ids, pictures, vectors
 
     def links(self) -> list[tuple[int, int, str]]:
         """Every (face_a, face_b, 'same' | 'different') the user has stated."""

@@ -344,3 +344,17 @@ def test_naming_merging_and_splitting_groups_persist(app: FaceRec, store: Store,
     )
     with pytest.raises(Exception, match="no group"):
         people.name(999_999, "x")
+
+
+def test_two_faces_of_one_photo_are_never_grouped_together():
+    import numpy as np
+
+    from facerec.people import group_faces
+
+    v = np.eye(4, dtype=np.float32)
+    vectors = np.stack([v[0], v[0], v[0], v[1]])  # faces 1-3 look identical
+    apart = group_faces([1, 2, 3, 4], vectors, pictures=[10, 10, 11, 12])
+    assert apart[1] != apart[2]  # same photo: two people, however alike
+    assert apart[3] in (apart[1], apart[2]) and apart[4] == 4
+    together = group_faces([1, 2, 3, 4], vectors, pictures=[10, 11, 12, 13])
+    assert together[1] == together[2] == together[3] == 1
