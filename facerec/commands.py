@@ -262,9 +262,8 @@ def _photo_matches(con: Console, matches: Sequence[PhotoMatch], empty: str, expo
 
 
 def _sheet_path(folder: str, stem: str) -> Path:
-    directory = Path(folder)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return directory / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.jpg"
+    """Where a contact sheet goes (`save_private_image` creates the folder)."""
+    return Path(folder) / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.jpg"
 
 
 def search(app: FaceRec, con: Console, image: str, limit: int | None, face: int | None, export: str | None) -> int:

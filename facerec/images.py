@@ -88,11 +88,11 @@ def load_image(path: Path | str, reduce_to: int | None = None) -> LoadedImage:
     return image_from_bytes(path, read_bytes(path), reduce_to)
 
 
-def image_from_bytes(path: Path, data: bytes, reduce_to: int | None = None) -> LoadedImage:
-    """`load_image` for bytes already read (e.g. to hash them first)."""
+def image_from_bytes(path: Path, data: bytes, reduce_to: int | None = None, sha256: str | None = None) -> LoadedImage:
+    """`load_image` for bytes already read; pass their `sha256` if already computed."""
     if not data:
         raise ImageError(f"{path}: empty file")
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256 or hashlib.sha256(data).hexdigest()
     pixels, width, height, scale = decode(data, str(path), reduce_to)
     return LoadedImage(path, pixels, digest, len(data), width, height, scale)
 

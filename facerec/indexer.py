@@ -194,7 +194,7 @@ def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Ca
         digest = hashlib.sha256(data).hexdigest()
         if digest in known_hashes:
             return Analysis(candidate, digest, known=True)
-        image = image_from_bytes(Path(candidate.path), data, reduce_to=DECODE_SIDE)
+        image = image_from_bytes(Path(candidate.path), data, reduce_to=DECODE_SIDE, sha256=digest)
         del data
         faces = pipeline.analyze(image.pixels)
         if image.scale != 1.0:

@@ -467,12 +467,6 @@ class Store:
             )
             return {row[0] for row in cur.fetchall()}
 
-    def count_rows_of_person(self, person_id: int) -> int:
-        """Faces still pointing at a person id (0 after a delete)."""
-        with self.transaction() as cur:
-            cur.execute("SELECT count(*) FROM faces WHERE person_id = %s", (person_id,))
-            return int(cur.fetchone()[0])
-
     # -- search -------------------------------------------------------------
 
     def nearest_people(self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int = 20) -> list[list[Candidate]]:

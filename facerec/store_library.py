@@ -223,16 +223,6 @@ class LibraryStore:
             )
             return removed + cur.rowcount
 
-    def counts(self) -> tuple[int, int]:
-        """(library pictures, faces in them)."""
-        with self.store.transaction() as cur:
-            cur.execute(
-                "SELECT count(DISTINCT p.id), count(f.id) FROM pictures p"
-                " LEFT JOIN faces f ON f.picture_id = p.id WHERE p.indexed_at IS NOT NULL"
-            )
-            pictures, faces = cur.fetchone()
-            return int(pictures), int(faces)
-
     # -- search -------------------------------------------------------------
 
     def search(self, model: str, dim: int, vectors: Sequence[np.ndarray], max_distance: float) -> list[list[FaceHit]]:
