@@ -19,6 +19,8 @@ from facerec.errors import ConfigError
 DEFAULT_DETECTOR = "yunet"
 DEFAULT_DETECT_SIZE = 640
 DEFAULT_EMBEDDER = "sface"
+DEFAULT_RUNTIME = "openvino"
+RUNTIMES = ("openvino", "opencv")
 
 
 def default_data_dir(env: dict[str, str]) -> Path:
@@ -35,7 +37,8 @@ class Settings:
     `threshold` is a cosine *distance* (1 - cosine similarity); `None` means the
     embedder's calibrated default (see `facerec.embedders`). `display` is the
     X11 display windows open on (`DISPLAY`; OpenCV's Qt windows need X11 or
-    XWayland); empty means no window can be opened.
+    XWayland); empty means no window can be opened. `runtime` runs the face
+    networks (`openvino` or `opencv`, see `facerec.runtime`).
     """
 
     database_url: str = ""
@@ -47,6 +50,7 @@ class Settings:
     log_level: str = "WARNING"
     imgbeddings_model: str = ""
     detect_size: int = DEFAULT_DETECT_SIZE
+    runtime: str = DEFAULT_RUNTIME
     display: str = ""
 
     @property
@@ -86,6 +90,13 @@ def _size(name: str, value: str | None, default: int) -> int:
     return size
 
 
+def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
+    chosen = (value or "").strip().lower() or default
+    if chosen not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return chosen
+
+
 def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
     """Build `Settings` from `env` (default: `os.environ`) layered over `.env`.
 
@@ -113,5 +124,6 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         log_level=merged.get("FACEREC_LOG_LEVEL", "WARNING").strip().upper() or "WARNING",
         imgbeddings_model=merged.get("FACEREC_IMGBEDDINGS_MODEL", "").strip(),
         detect_size=_size("FACEREC_DETECT_SIZE", merged.get("FACEREC_DETECT_SIZE"), DEFAULT_DETECT_SIZE),
+        runtime=_choice("FACEREC_RUNTIME", merged.get("FACEREC_RUNTIME"), RUNTIMES, DEFAULT_RUNTIME),
         display=env.get("DISPLAY", "").strip(),
     )

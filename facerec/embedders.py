@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 
 from facerec import modelfiles
-from facerec.config import Settings
+from facerec.config import DEFAULT_RUNTIME, Settings
 from facerec.errors import ModelError
+from facerec.runtime import load_network
 from facerec.types import Face, Image
 
 log = logging.getLogger(__name__)
@@ -51,35 +52,63 @@ def face_crop(image: Image, face: Face, margin: float = 0.0) -> Image:
     return image[max(0, b.y - my) : min(h, b.y + b.h + my), max(0, b.x - mx) : min(w, b.x + b.w + mx)]
 
 
+ALIGNED_SIZE = 112
+ARCFACE_LANDMARKS = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float64
+)
+"""Where the eyes, nose tip and mouth corners sit in a 112x112 aligned face (the
+template ArcFace-family recognizers, SFace included, were trained on)."""
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2x3 rotation + uniform scale + translation that best maps points
+    `src` onto `dst` in the least-squares sense (Umeyama, 1991)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    u, s, vt = np.linalg.svd(dst_c.T @ src_c / len(src))
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:  # a reflection: flip the weakest axis
+        d[-1] = -1
+    rotation = u @ np.diag(d) @ vt
+    variance = (src_c**2).sum() / len(src)
+    scale = float(s @ d) / variance if variance > 0 else 1.0
+    matrix = np.empty((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - matrix[:, :2] @ src_mean
+    return matrix
+
+
+def align_face(image: Image, landmarks: np.ndarray) -> Image:
+    """The 112x112 face whose five `landmarks` are moved onto `ARCFACE_LANDMARKS`
+    (what `cv2.FaceRecognizerSF.alignCrop` gives, without loading a network)."""
+    matrix = similarity_transform(landmarks.reshape(5, 2), ARCFACE_LANDMARKS)
+    return cv2.warpAffine(image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), flags=cv2.INTER_LINEAR)
+
+
 class SFaceEmbedder:
     """OpenCV SFace: 128-d, on the face aligned to 112x112 by its five
-    landmarks (`cv2.FaceRecognizerSF.alignCrop`). The network runs through
-    `cv2.dnn` on all faces of an image in one batch, which is about 1.7x
-    faster per face than `FaceRecognizerSF.feature` one face at a time, with
-    the same output. Faces without landmarks (Haar boxes where none were
-    found) are embedded from the plain resized box, which is less accurate."""
+    landmarks (`align_face`). The network runs in `runtime` (see
+    `facerec.runtime`) on all faces of an image in one batch, with the same
+    output as `cv2.FaceRecognizerSF.feature`. Faces without landmarks (Haar
+    boxes where none were found) are embedded from the plain resized box,
+    which is less accurate."""
 
     name = "sface"
     dim = 128
     batch = 32
     flip = False
 
-    def __init__(self) -> None:
-        path = str(modelfiles.model_path(modelfiles.SFACE))
-        try:
-            self._aligner = cv2.FaceRecognizerSF.create(path, "")
-            self._net = cv2.dnn.readNetFromONNX(path)
-        except cv2.error as exc:
-            raise ModelError(f"cannot load SFace model: {exc}") from None
+    def __init__(self, runtime: str = DEFAULT_RUNTIME) -> None:
+        path = modelfiles.model_path(modelfiles.SFACE)
+        self._net = load_network(path, runtime, (-1, 3, ALIGNED_SIZE, ALIGNED_SIZE))
 
     def align(self, image: Image, face: Face) -> Image:
         """The 112x112 aligned face SFace reads."""
         if face.landmarks is None:
             crop = face_crop(image, face)
-            return cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
-        b = face.box
-        row = np.concatenate([[b.x, b.y, b.w, b.h], face.landmarks.reshape(-1), [face.score]]).astype(np.float32)
-        return self._aligner.alignCrop(image, row.reshape(1, -1))
+            return cv2.resize(crop, (ALIGNED_SIZE, ALIGNED_SIZE), interpolation=cv2.INTER_AREA)
+        return align_face(image, face.landmarks)
 
     def embed(self, image: Image, faces: Sequence[Face]) -> np.ndarray:
         aligned = [self.align(image, face) for face in faces]
@@ -89,8 +118,8 @@ class SFaceEmbedder:
         for start in range(0, len(aligned), self.batch):
             chunk = aligned[start : start + self.batch]
             # The same preprocessing as FaceRecognizerSF.feature: RGB, no scaling, no mean.
-            self._net.setInput(cv2.dnn.blobFromImages(chunk, 1.0, (112, 112), (0, 0, 0), swapRB=True, crop=False))
-            out[start : start + len(chunk)] = self._net.forward().reshape(len(chunk), -1)
+            blob = cv2.dnn.blobFromImages(chunk, 1.0, (ALIGNED_SIZE,) * 2, (0, 0, 0), swapRB=True, crop=False)
+            out[start : start + len(chunk)] = self._net.run(blob, ["fc1"])[0].reshape(len(chunk), -1)
         if self.flip:  # the face and its mirror image, averaged
             n = len(faces)
             out = normalize(out[:n]) + normalize(out[n:])
@@ -125,8 +154,10 @@ def _imgbeddings(settings: Settings) -> Embedder:
 
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
-    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder()),
-    "sface-flip": EmbedderSpec("sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder()),
+    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder(settings.runtime)),
+    "sface-flip": EmbedderSpec(
+        "sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder(settings.runtime)
+    ),
     # 768-d CLIP image features (the tutorial's model). 0.10 is provisional, not
     # calibrated: see facerec/imgbeddings_embedder.py and the README.
     "imgbeddings": EmbedderSpec("imgbeddings", 768, 0.10, _imgbeddings),

@@ -25,8 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
+from facerec import runtime
 from facerec.app import FaceRec
 from facerec.config import Settings
 from facerec.errors import FacerecError
@@ -173,7 +172,7 @@ def _init_worker(settings: Settings, known_hashes: frozenset[str]) -> None:
     workers forever)."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
+    runtime.set_threads(1)
     try:
         _worker = (Pipeline.from_settings(settings), known_hashes)
     except Exception as exc:

@@ -78,7 +78,7 @@ class LiveLoop:
 
     def __init__(self, app: FaceRec, detect_side: int = DETECT_SIDE, naive: bool = False) -> None:
         self.app = app
-        self.detector = get_detector(app.settings.detector, max_side=detect_side)
+        self.detector = get_detector(app.settings.detector, max_side=detect_side, runtime=app.settings.runtime)
         _ = app.pipeline  # load the embedder now, not while the first face waits for its name
         self.tracker = Tracker()
         self.naive = naive

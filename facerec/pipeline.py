@@ -22,7 +22,9 @@ class Pipeline:
     def load(
         cls, detector: str, embedder: str, settings: Settings | None = None, **detector_options: int | float | bool
     ) -> Pipeline:
-        return cls(get_detector(detector, **detector_options), get_embedder(embedder, settings))
+        settings = settings if settings is not None else Settings()
+        detector_ = get_detector(detector, runtime=settings.runtime, **detector_options)
+        return cls(detector_, get_embedder(embedder, settings))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pipeline:

@@ -142,3 +142,24 @@ def test_a_bad_threshold_setting_is_one_line(cli: CLI):
     r = cli("users", FACEREC_THRESHOLD="loose")
     assert r.returncode == 1
     assert_one_clean_error(r, "FACEREC_THRESHOLD must be a number")
+
+
+def test_people_registered_under_one_runtime_are_recognised_under_the_other(cli: CLI, faces: FaceSet):
+    people = faces.people()
+    assert cli("register", "obama", str(people["barack_obama"][0]), FACEREC_RUNTIME="opencv").returncode == 0
+    assert cli("register", "biden", str(people["joe_biden"][0])).returncode == 0  # default: openvino
+    group = str(faces.photo("groups/fr_two_people.jpg"))
+    results = {}
+    for runtime in ("openvino", "opencv"):
+        r = cli("--json", "recognize", group, FACEREC_RUNTIME=runtime)
+        assert r.returncode == 0, r.stderr
+        results[runtime] = {rec["name"]: rec["distance"] for rec in map(json.loads, lines(r.stdout))}
+    assert set(results["openvino"]) == {"obama", "biden"}
+    for name, distance in results["openvino"].items():
+        assert abs(distance - results["opencv"][name]) < 1e-4
+
+
+def test_a_bad_runtime_setting_is_one_line(cli: CLI):
+    r = cli("users", FACEREC_RUNTIME="cuda")
+    assert r.returncode == 1
+    assert_one_clean_error(r, "FACEREC_RUNTIME must be one of openvino, opencv, got 'cuda'")

@@ -15,19 +15,28 @@ from facerec.pipeline import Pipeline
 from tests.conftest import FaceSet
 
 
-def test_batched_sface_gives_the_same_vectors_as_opencvs_face_recognizer(pipeline: Pipeline, faces: FaceSet):
+def test_our_alignment_and_batched_sface_give_opencvs_face_recognizer_vectors(pipeline: Pipeline, faces: FaceSet):
     import cv2
 
-    image = load_image(faces.photo("groups/cf_016_8.jpg")).pixels
-    found = pipeline.detect(image)
-    assert len(found) == 8
-    batched = pipeline.embedder.embed(image, found)
     reference = cv2.FaceRecognizerSF.create(str(modelfiles.model_path(modelfiles.SFACE)), "")
-    for face, vector in zip(found, batched):
-        one = reference.feature(pipeline.embedder.align(image, face)).reshape(-1)  # type: ignore[attr-defined]
-        one /= np.linalg.norm(one)
-        assert float(np.dot(one, vector)) > 0.9999
-    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    checked = 0
+    for photo in faces.of_kind("group"):
+        image = load_image(photo.path).pixels
+        found = pipeline.detect(image)
+        batched = pipeline.embedder.embed(image, found)
+        for face, vector in zip(found, batched):
+            b = face.box
+            row = np.concatenate([[b.x, b.y, b.w, b.h], face.landmarks.reshape(-1), [face.score]])  # type: ignore[union-attr]
+            theirs = reference.alignCrop(image, row.astype(np.float32).reshape(1, -1))
+            ours = pipeline.embedder.align(image, face)  # type: ignore[attr-defined]
+            # the same warp up to rounding: a few pixels differ by more than 1 level
+            assert np.mean(np.abs(theirs.astype(int) - ours.astype(int))) < 0.05
+            one = reference.feature(theirs).reshape(-1)
+            one /= np.linalg.norm(one)
+            assert float(np.dot(one, vector)) > 0.99999
+            checked += 1
+        assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    assert checked >= 40
 
 
 def test_a_corrupted_model_file_is_refused_with_its_name(tmp_path: Path):
@@ -61,3 +70,64 @@ def test_detectors_give_boxes_inside_the_image_left_to_right(pipeline: Pipeline,
 def test_an_image_without_faces_gives_an_empty_list(pipeline: Pipeline, faces: FaceSet):
     image = load_image(faces.of_kind("noface")[0].path).pixels
     assert pipeline.analyze(image) == []
+
+
+# -- runtimes: OpenVINO (default) and cv2.dnn run the same networks to the same numbers -----------
+
+
+@pytest.fixture(scope="module")
+def dev_images(faces: FaceSet) -> list[tuple[Path, np.ndarray]]:
+    """Every dev photo, shrunk as the detector shrinks it (640 px)."""
+    from facerec.detectors import _shrink
+
+    return [(p.path, _shrink(load_image(p.path).pixels, 640)[0]) for p in faces.photos]
+
+
+@pytest.mark.parametrize("runtime", ["openvino", "opencv"])
+def test_yunet_decoding_matches_opencvs_face_detector_on_every_dev_photo(runtime: str, dev_images: list):
+    import cv2
+
+    from facerec.detectors import YuNetDetector
+
+    reference = cv2.FaceDetectorYN.create(str(modelfiles.model_path(modelfiles.YUNET)), "", (320, 320), 0.8, 0.3, 5000)
+    ours = YuNetDetector(runtime=runtime)
+    total = 0
+    for path, image in dev_images:
+        reference.setInputSize((image.shape[1], image.shape[0]))
+        expected = reference.detect(image)[1]
+        expected = np.zeros((0, 15), np.float32) if expected is None else expected
+        got = ours.detect_rows(image)
+        assert len(got) == len(expected), path
+        order = lambda rows: rows[np.lexsort((rows[:, 1], rows[:, 0]))]  # noqa: E731
+        # boxes and landmarks within 0.01 px, scores within 1e-4
+        assert np.allclose(order(got), order(expected), atol=0.01), path
+        total += len(got)
+    assert total >= 130  # YuNet finds 141 faces in the 99 dev photos at 640 px
+
+
+def test_sface_vectors_are_the_same_in_both_runtimes(faces: FaceSet, pipeline: Pipeline):
+    from facerec.embedders import SFaceEmbedder
+
+    vectors = {runtime: SFaceEmbedder(runtime) for runtime in ("openvino", "opencv")}
+    checked = 0
+    for photo in faces.of_kind("group") + faces.of_kind("distractor"):
+        image = load_image(photo.path).pixels
+        found = pipeline.detect(image)
+        if found:
+            a, b = (vectors[r].embed(image, found) for r in ("openvino", "opencv"))
+            assert np.min(np.sum(a * b, axis=1)) > 0.99999, photo.path
+            checked += len(found)
+    assert checked >= 40
+
+
+def test_a_missing_openvino_is_one_clear_error(monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    from facerec import runtime
+
+    monkeypatch.setattr(runtime, "_core", None)
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
+    with pytest.raises(ModelError, match="pip install openvino, or set FACEREC_RUNTIME=opencv"):
+        runtime.load_network(modelfiles.model_path(modelfiles.SFACE), "openvino", (-1, 3, 112, 112))
+    with pytest.raises(ModelError, match="unknown runtime 'tensorrt'"):
+        runtime.load_network(modelfiles.model_path(modelfiles.SFACE), "tensorrt", (-1, 3, 112, 112))
