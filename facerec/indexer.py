@@ -28,7 +28,7 @@ from pathlib import Path
 from facerec import runtime
 from facerec.app import FaceRec
 from facerec.config import Settings
-from facerec.errors import FacerecError
+from facerec.errors import FacerecError, ModelError
 from facerec.images import IMAGE_SUFFIXES, image_from_bytes, read_bytes
 from facerec.paths import key_path, path_key
 from facerec.pipeline import Pipeline
@@ -38,9 +38,9 @@ from facerec.types import EmbeddedFace
 log = logging.getLogger(__name__)
 
 DECODE_SIDE = 1920
-"""Large JPEGs are decoded at 1/2, 1/4 or 1/8 size while the longer side stays
-at least this long: twice the detector's input, so faces keep enough pixels
-for a good embedding, and several times faster than a full decode."""
+"""Large JPEGs are decoded at 1/2, 1/4 or 1/8 size while both sides stay at
+least this long (e.g. a 6000x4000 photo at 1/2): several times faster than a
+full decode, and faces keep at least 3x the pixels the detector saw."""
 
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
@@ -160,28 +160,33 @@ class Analysis:
     photo: IndexedPhoto | None = None
     known: bool = False
     error: str | None = None
+    fatal: FacerecError | None = None
+    """Set when the worker could not load the models: the run stops with it."""
 
 
-_worker: tuple[Pipeline, frozenset[str]] | str | None = None
+_worker: tuple[Pipeline, frozenset[str]] | FacerecError | None = None
 
 
 def _init_worker(settings: Settings, known_hashes: frozenset[str]) -> None:
     """Runs once in each worker: quiet Ctrl-C (the parent handles it), one
-    OpenCV thread per process, models loaded once. A failure is kept and
-    reported for every file (a pool whose initializer raises restarts its
-    workers forever)."""
+    thread per process, models loaded once. A failure is kept and returned as
+    `Analysis.fatal` (a pool whose initializer raises restarts its workers
+    forever); the parent stops the run with it."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime.set_threads(1)
     try:
         _worker = (Pipeline.from_settings(settings), known_hashes)
+    except FacerecError as exc:  # a missing or corrupt model file, no runtime: one clear message
+        _worker = exc
     except Exception as exc:
-        _worker = f"worker could not start: {exc}"
+        _worker = ModelError(f"index worker could not load the models: {type(exc).__name__}: {exc}")
 
 
 def _analyze(candidate: Candidate) -> Analysis:
     if not isinstance(_worker, tuple):
-        return Analysis(candidate, error=_worker or "worker not initialised")
+        fatal = _worker or ModelError("index worker not initialised")
+        return Analysis(candidate, error=str(fatal), fatal=fatal)
     pipeline, known = _worker
     return analyze_file(pipeline, known, candidate)
 
@@ -249,8 +254,7 @@ class Indexer:
             else:
                 todo.append(cand)
         report.seen += len(report.failed)
-        if todo:
-            _ = self.app.pipeline  # load (and verify) the models here first: errors surface once, clearly
+        if todo:  # the workers load the models; this process does not need them
             self._process(todo, known, report, start)
         if prune and not report.interrupted:
             roots = [path_key(f) for f in folders]
@@ -274,6 +278,9 @@ class Indexer:
         pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.app.settings, hashes))
         try:
             for result in pool.imap_unordered(_analyze, todo, chunksize=2):
+                if result.fatal is not None:
+                    self._flush(pending, report)
+                    raise result.fatal
                 done += 1
                 self._record(result, by_hash, pending, report)
                 if len(pending) >= BATCH_PHOTOS or time.perf_counter() - last_flush >= BATCH_SECONDS:

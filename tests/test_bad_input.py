@@ -277,6 +277,29 @@ def test_unusual_but_valid_images_are_read_upright_and_recognized(app: FaceRec, 
         assert face.face.box.iou(reference.face.box) > 0.85, (what, face.face.box, reference.face.box)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_jpegs_decoded_by_opencv_match_pillow_pixel_for_pixel_in_every_exif_orientation(
+    orientation: int, portrait: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from facerec import images
+
+    big = Image.open(portrait).convert("RGB").resize((1820, 2274))  # large enough to decode at 1/2
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    big.save(path := tmp_path / f"o{orientation}.jpg", exif=exif, quality=90)
+    data = path.read_bytes()
+    fast = [images.decode(data, str(path), reduce_to) for reduce_to in (None, 640)]
+    used = []
+    monkeypatch.setattr(images, "_decode_jpeg", lambda *args: used.append(args) and None)
+    slow = [images.decode(data, str(path), reduce_to) for reduce_to in (None, 640)]
+    assert len(used) == 2  # the OpenCV path was taken above, Pillow's here
+    for (a, *a_dims), (b, *b_dims) in zip(fast, slow):
+        assert a_dims == b_dims and a.shape == b.shape
+        assert np.array_equal(a, b)
+    upright = (2274, 1820) if orientation < 5 else (1820, 2274)
+    assert fast[0][0].shape[:2] == upright and fast[1][0].shape[:2] == (upright[0] // 2, upright[1] // 2)
+
+
 def test_an_animated_image_is_read_from_its_first_frame(app: FaceRec, portrait: Path, tmp_path: Path):
     upright = Image.open(portrait)
     blank = Image.new("RGB", upright.size, (90, 90, 90))
