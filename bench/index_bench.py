@@ -6,12 +6,14 @@ its own bytes and nothing is skipped as a duplicate), then in one run:
 
 - `python face_recognition.py index LIB --workers N` for N = 1 and 2, each
   into a fresh database (wall time of the whole command: start, models,
-  database, writes), and a second run over the unchanged folder;
+  database, writes), and a second run over the unchanged folder; once with
+  the networks in OpenVINO (the default) and once in cv2.dnn
+  (`FACEREC_RUNTIME=opencv`), to show what the runtime is worth;
 - the peer, `face_recognition KNOWN LIB --cpus N` (ageitgey/face_recognition
   with dlib-bin, in its own venv under bench/out/, run from bench/out so our
   `face_recognition.py` does not shadow the package).
 
-    python bench/index_bench.py [--photos 500] [--peer-photos 500] [--skip-peer]
+    python bench/index_bench.py [--photos 500] [--peer-photos 500] [--skip-peer] [--runtimes openvino,opencv]
 
 Prints a table and writes bench/out/index.json.
 """
@@ -61,9 +63,10 @@ def build_library(faces: Path, target: int, folder: Path) -> list[Path]:
     return made
 
 
-def run_ours(library: Path, workers: int) -> dict[str, object]:
+def run_ours(library: Path, workers: int, runtime: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="facerec-indexbench-") as data:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"FACEREC_DATA_DIR": data}
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env |= {"FACEREC_DATA_DIR": data, "FACEREC_RUNTIME": runtime}
         cmd = [sys.executable, str(ROOT / "face_recognition.py"), "--json", "index", str(library)]
         cmd += ["--workers", str(workers)]
         t0 = time.perf_counter()
@@ -75,7 +78,7 @@ def run_ours(library: Path, workers: int) -> dict[str, object]:
     summary = json.loads(first.stdout)
     rerun = json.loads(second.stdout)
     return {
-        "tool": "facerec",
+        "tool": "facerec" if runtime == "openvino" else f"facerec ({runtime})",
         "workers": workers,
         "photos": summary["indexed"],
         "faces": summary["faces"],
@@ -129,12 +132,13 @@ def main() -> None:
     parser.add_argument("--peer-photos", type=int, default=0, help="photos for the peer (default: all)")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--runtimes", default="openvino,opencv", help="FACEREC_RUNTIME values to run")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     photos = build_library(Path(args.faces), args.photos, OUT / "library")
     library = photos[0].parent
     workers = [int(w) for w in args.workers.split(",")]
-    rows = [run_ours(library, w) for w in workers]
+    rows = [run_ours(library, w, rt) for rt in args.runtimes.split(",") for w in workers]
     if not args.skip_peer:
         exe = ensure_peer()
         known = OUT / "known"
@@ -150,12 +154,12 @@ def main() -> None:
             f"{r.get('faces_per_s', ''):>8}"
         )
     for w in workers:
-        ours = next(r for r in rows if r["tool"] == "facerec" and r["workers"] == w)
-        print(f"facerec second run over the unchanged folder ({w} workers): {ours['second_run_seconds']} s")
-        peer = [r for r in rows if r["tool"] != "facerec" and r["workers"] == w]
+        ours = next(r for r in rows if str(r["tool"]).startswith("facerec") and r["workers"] == w)
+        print(f"{ours['tool']} second run over the unchanged folder ({w} workers): {ours['second_run_seconds']} s")
+        peer = [r for r in rows if r["tool"] == "face_recognition CLI" and r["workers"] == w]
         if peer:
             ratio = ours["photos_per_s"] / peer[0]["photos_per_s"]  # type: ignore[operator]
-            print(f"facerec / face_recognition at {w} worker(s): {ratio:.1f}x photos/s")
+            print(f"{ours['tool']} / face_recognition at {w} worker(s): {ratio:.1f}x photos/s")
     (OUT / "index.json").write_text(json.dumps(rows, indent=2))
 
 
