@@ -173,7 +173,10 @@ _ORIENT: dict[int, Callable[[Image], Image]] = {  # EXIF orientation -> what mak
 def _decode_jpeg(data: bytes, width: int, height: int, orientation: int, reduction: int) -> Image | None:
     """Upright BGR pixels of an RGB / greyscale JPEG through OpenCV, or None
     when OpenCV cannot decode it fully (the caller then uses Pillow)."""
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED[reduction] | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED[reduction] | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
     if bgr is None or bgr.shape[:2] != (-(-height // reduction), -(-width // reduction)):
         return None
     turn = _ORIENT.get(orientation)
