@@ -111,8 +111,10 @@ def decode(data: bytes, label: str = "image", reduce_to: int | None = None) -> t
             if width * height > MAX_PIXELS:
                 raise ImageError(f"{label}: image too large ({width}x{height} pixels; the limit is {MAX_PIXELS:,})")
             orientation = img.getexif().get(0x0112, 1)
-            reduction = _jpeg_reduction(width, height, reduce_to) if img.format == "JPEG" else 1
-            bgr = _decode_jpeg(data, width, height, orientation, reduction) if img.mode in ("RGB", "L") else None
+            jpeg = img.format == "JPEG"
+            reduction = _jpeg_reduction(width, height, reduce_to) if jpeg else 1
+            plain = jpeg and img.mode in ("RGB", "L")
+            bgr = _decode_jpeg(data, width, height, orientation, reduction) if plain else None
             if bgr is None:
                 if reduction > 1 and reduce_to:
                     img.draft("RGB", (reduce_to, reduce_to))

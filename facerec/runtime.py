@@ -39,9 +39,9 @@ _core: Any = None
 
 
 def set_threads(threads: int) -> None:
-    """Threads each network may use (0: the runtime decides, usually every
-    core). Index workers set 1: one process per core is faster than threads.
-    Applies to networks loaded afterwards."""
+    """Threads each network, and OpenCV's own functions, may use (0: the
+    library decides, usually every core). Index workers set 1: one process per
+    core is faster than threads. Applies to networks loaded afterwards."""
     global _threads
     _threads = max(0, threads)
     cv2.setNumThreads(threads if threads > 0 else -1)

@@ -300,6 +300,19 @@ def test_jpegs_decoded_by_opencv_match_pillow_pixel_for_pixel_in_every_exif_orie
     assert fast[0][0].shape[:2] == upright and fast[1][0].shape[:2] == (upright[0] // 2, upright[1] // 2)
 
 
+def test_only_jpegs_take_the_opencv_path(portrait: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from facerec import images
+
+    used: list[tuple] = []
+    opencv = images._decode_jpeg
+    monkeypatch.setattr(images, "_decode_jpeg", lambda *args: used.append(args) or opencv(*args))
+    upright = Image.open(portrait).convert("RGB")
+    for suffix in ("png", "webp", "tiff", "bmp", "jpg"):
+        upright.save(path := tmp_path / f"rgb.{suffix}")
+        assert load_image(path).pixels.shape == (1137, 910, 3)
+        assert len(used) == (1 if suffix == "jpg" else 0), suffix
+
+
 def test_an_animated_image_is_read_from_its_first_frame(app: FaceRec, portrait: Path, tmp_path: Path):
     upright = Image.open(portrait)
     blank = Image.new("RGB", upright.size, (90, 90, 90))
