@@ -6,7 +6,7 @@ Run `python face_recognition.py` for the menu, or `--help` for the commands.
 
 import sys
 
-from facerec.cli import main
+from facerec.ui.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

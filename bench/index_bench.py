@@ -111,7 +111,10 @@ def run_peer(exe: Path, known: Path, photos: list[Path], workers: int) -> dict[s
         t0 = time.perf_counter()
         result = subprocess.run(
             [str(exe), "--cpus", str(workers), str(known), str(unknown)],
-            capture_output=True, text=True, check=True, cwd=OUT,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=OUT,
         )
         seconds = time.perf_counter() - t0
     lines = [line for line in result.stdout.splitlines() if line.strip()]

@@ -28,10 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facerec.app import FaceRec  # noqa: E402
 from facerec.config import load_settings  # noqa: E402
-from facerec.images import load_image  # noqa: E402
-from facerec.live import STAGES, LiveEvent, LiveOptions, LiveReport, run_live  # noqa: E402
+from facerec.usecases.context import Context  # noqa: E402
+from facerec.usecases.live import STAGES, LiveEvent, LiveOptions, LiveReport, run_live  # noqa: E402
+from facerec.usecases.register import register_photos  # noqa: E402
+from facerec.vision.images import load_image  # noqa: E402
 
 SIZE = (640, 480)
 FPS = 30
@@ -81,12 +82,12 @@ def make_video(faces: Path, path: Path, seconds: float) -> int:
     return total
 
 
-def run(app: FaceRec, video: Path, naive: bool, realtime: bool = False) -> tuple[LiveReport, list[LiveEvent]]:
+def run(ctx: Context, video: Path, naive: bool, realtime: bool = False) -> tuple[LiveReport, list[LiveEvent]]:
     events: list[LiveEvent] = []
     options = LiveOptions(
         source=str(video), window=False, naive=naive, draw=True, realtime=realtime, on_event=events.append
     )
-    return run_live(app, options), events
+    return run_live(ctx, options), events
 
 
 def summarize(name: str, report: LiveReport, events: list[LiveEvent]) -> dict[str, object]:
@@ -119,13 +120,13 @@ def main() -> None:
         settings = load_settings({"FACEREC_DATA_DIR": str(Path(tmp) / "data")}, dotenv_path=Path(tmp) / "none")
         video = Path(tmp) / "scenes.avi"
         total = make_video(faces, video, args.seconds_per_scene)
-        with FaceRec(settings) as app:
+        with Context(settings) as ctx:
             for scene in SCENES:
                 for person, _, registered in scene:
-                    app.register_files(person, [photo(faces, person, registered)])
-            results = [summarize(n, *run(app, video, naive)) for n, naive in (("tracked", False), ("naive", True))]
+                    register_photos(ctx, person, [photo(faces, person, registered)])
+            results = [summarize(n, *run(ctx, video, naive)) for n, naive in (("tracked", False), ("naive", True))]
             # Latency as with a camera: the file plays at 30 FPS, late frames are dropped.
-            camera = summarize("tracked, real-time 30 FPS source", *run(app, video, False, realtime=True))
+            camera = summarize("tracked, real-time 30 FPS source", *run(ctx, video, False, realtime=True))
     tracked, naive = results
     ratio = tracked["fps"] / naive["fps"]  # type: ignore[operator]
     machine = platform.processor() or platform.machine()

@@ -7,7 +7,7 @@ index and query shape are what the benchmark measures. Ways to insert, fastest f
 - `copy_binary`: COPY ... (FORMAT binary), rows packed by numpy. Use this for bulk loads.
 - `copy_text`: COPY in text format; the client spends most of its time formatting floats.
 - `insert_batches`: psycopg2's `execute_values`, 1,000 rows per statement.
-- `insert_one_by_one`: one INSERT per face (what `Store.add_samples` does), one transaction.
+- `insert_one_by_one`: one INSERT per face (what `PeopleStore.add_samples` does), one transaction.
 
 Each returns the seconds it took, commit included.
 """

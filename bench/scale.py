@@ -41,8 +41,8 @@ from bench import loading
 from bench.search import INDEX, ITERATIVE_MODES, Run, Search, explain, recall, run_queries, uses_index
 from bench.synthetic import FaceSynthesizer, SyntheticFaces, distance_stats, real_embeddings
 from facerec.config import Settings, load_settings
-from facerec.embedded import EmbeddedServer
-from facerec.store import Store
+from facerec.db import Database
+from facerec.db.server import EmbeddedServer
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))
@@ -117,10 +117,10 @@ def alter_system(data_dir: Path, settings: list[str]) -> None:
     For experiments with server-wide settings (e.g. shared_buffers=256MB); they
     stay in that data directory's postgresql.auto.conf.
     """
-    with Store.open(bench_settings(data_dir)) as store:
-        store.conn.commit()
-        store.conn.autocommit = True
-        with store.conn.cursor() as cur:
+    with Database.open(bench_settings(data_dir)) as db:
+        db.conn.conn.commit()
+        db.conn.conn.autocommit = True
+        with db.conn.conn.cursor() as cur:
             for item in settings:
                 name, _, value = item.partition("=")
                 cur.execute(sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(name.strip())), (value.strip(),))
@@ -320,7 +320,7 @@ def measure_search(
     """Exact top-5, then top-5 through the index at each ef_search: latency and recall@5.
 
     The `warmup` queries run (untimed) between the two, so that the index is in
-    memory as in a running app. The index is forced (`Search.force_index`): at
+    memory as in a running ctx. The index is forced (`Search.force_index`): at
     1,000 faces the planner would rather read the whole table.
     """
     exact = run_queries(conn, queries, Search(exact=True))
@@ -554,19 +554,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_setting:
         alter_system(data_dir, args.server_setting)
         report["server_overrides"] = args.server_setting
-    store = Store.open(bench_settings(data_dir))
+    db = Database.open(bench_settings(data_dir))
     try:
-        report["server"] = server_info(store.conn)
+        report["server"] = server_info(db.conn.conn)
         for n in sizes:
             start = time.perf_counter()
-            results.append(run_size(store.conn, n, real, cfg, log=lambda m: print(m, flush=True)))
+            results.append(run_size(db.conn.conn, n, real, cfg, log=lambda m: print(m, flush=True)))
             print(format_size(results[-1]), f"\n({time.perf_counter() - start:.0f} s)\n", flush=True)
             report["sizes"] = [asdict(r) for r in results]
             report["targets"] = targets(results)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(report, indent=1) + "\n")
     finally:
-        store.close()
+        db.close()
         EmbeddedServer(data_dir).stop()
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)

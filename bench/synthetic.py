@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import ImageError
-from facerec.images import load_image
-from facerec.pipeline import Pipeline
+from facerec.vision.images import load_image
+from facerec.vision.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 

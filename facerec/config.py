@@ -38,7 +38,7 @@ class Settings:
     embedder's calibrated default (see `facerec.embedders`). `display` is the
     X11 display windows open on (`DISPLAY`; OpenCV's Qt windows need X11 or
     XWayland); empty means no window can be opened. `runtime` runs the face
-    networks (`openvino` or `opencv`, see `facerec.runtime`).
+    networks (`openvino` or `opencv`, see `facerec.vision.runtime`).
     """
 
     database_url: str = ""

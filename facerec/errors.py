@@ -62,3 +62,46 @@ class DisplayError(FacerecError):
 
 class Cancelled(FacerecError):
     """The user cancelled an operation (Esc, said no); nothing was changed."""
+
+
+class UsageError(FacerecError):
+    """The command line asks for something impossible (a missing argument, options that
+    exclude each other). Exit status 2, like argparse's own errors."""
+
+    exit_code = 2
+
+
+class OutputError(FacerecError):
+    """A file facerec was asked to write (a contact sheet, a plot, an album) cannot be written."""
+
+
+class NothingToShowError(FacerecError):
+    """There is nothing to put in the output that was asked for (an empty contact sheet)."""
+
+
+class ConfirmationRequired(FacerecError):
+    """A change needs a yes that no one can give here (no terminal, no `--yes`); nothing was changed."""
+
+
+class RegistrationError(FacerecError):
+    """Some photos of a registration cannot be used (no face, several faces, unreadable); nothing was stored."""
+
+
+class NoSamplesError(FacerecError):
+    """A registered person has no samples of the embedder in use (run `reembed`)."""
+
+
+class FaceNotFoundError(FacerecError):
+    """No stored face has that id, or a photo has no face with that number."""
+
+
+class GroupNotFoundError(FacerecError):
+    """No current group of unnamed faces has that number."""
+
+
+class MergeError(FacerecError):
+    """Two groups or people cannot be merged (the same one twice)."""
+
+
+class DatasetError(FacerecError):
+    """A labelled folder or an LFW pairs file is not in the layout `evaluate` reads."""

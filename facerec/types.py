@@ -113,3 +113,25 @@ class Person:
     samples: int
     created_at: datetime | None = None
     pictures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    """A stored face found by a search."""
+
+    face_id: int
+    picture: str
+    box: Box
+    distance: float
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    """A stored face, as the people commands show it."""
+
+    face_id: int
+    picture: str
+    box: Box
+    cluster_id: int | None
+    person: str | None

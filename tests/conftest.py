@@ -13,17 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from facerec.app import FaceRec
 from facerec.config import Settings, load_settings
-from facerec.embedded import EmbeddedServer
-from facerec.pipeline import Pipeline
-from facerec.store import Store
+from facerec.db import Database
+from facerec.db.server import EmbeddedServer
+from facerec.usecases.context import Context
+from facerec.vision.pipeline import Pipeline
 
 PROJECT = Path(__file__).resolve().parent.parent
 FACES_DIR = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))
@@ -99,10 +100,10 @@ def settings(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settin
 
 
 @pytest.fixture(scope="session")
-def session_store(settings: Settings) -> Iterator[Store]:
-    store = Store.open(settings)
-    yield store
-    store.close()
+def session_db(settings: Settings) -> Iterator[Database]:
+    db = Database.open(settings)
+    yield db
+    db.close()
     EmbeddedServer(settings.data_dir).stop()
 
 
@@ -111,29 +112,29 @@ def pipeline() -> Pipeline:
     return Pipeline.load("yunet", "sface")
 
 
-def wipe(store: Store, settings: Settings) -> None:
+def wipe(db: Database, settings: Settings) -> None:
     """Empty every table and the stored images: each test starts from nothing."""
-    with store.transaction() as cur:
+    with db.transaction() as cur:
         cur.execute("TRUNCATE people, pictures, faces RESTART IDENTITY CASCADE")
     for sub in ("captures", "snapshots"):
         shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
 
 
 @pytest.fixture
-def store(session_store: Store, settings: Settings) -> Store:
-    wipe(session_store, settings)
-    return session_store
+def db(session_db: Database, settings: Settings) -> Database:
+    wipe(session_db, settings)
+    return session_db
 
 
 @pytest.fixture
-def app(store: Store, settings: Settings, pipeline: Pipeline) -> Iterator[FaceRec]:
-    with FaceRec(settings, store=store, pipeline=pipeline) as a:
+def ctx(db: Database, settings: Settings, pipeline: Pipeline) -> Iterator[Context]:
+    with Context(settings, db=db, pipeline=pipeline) as a:
         yield a
 
 
-def count(store: Store, sql: str, *params: object) -> int:
+def count(db: Database, sql: str, *params: object) -> int:
     """A single number from the database (test assertions only)."""
-    with store.transaction() as cur:
+    with db.transaction() as cur:
         cur.execute(sql, params)
         return int(cur.fetchone()[0])
 
@@ -166,7 +167,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli(store: Store, settings: Settings, tmp_path: Path) -> CLI:
+def cli(db: Database, settings: Settings, tmp_path: Path) -> CLI:
     """The CLI, run from an empty directory (no .env), with no display."""
     return CLI(cli_env(settings), tmp_path)
 
@@ -177,3 +178,29 @@ def xvfb() -> Iterator[str]:
     from tests.gui import start_xvfb
 
     yield from start_xvfb()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give every run its own temporary folder (unless `--basetemp` says where).
+
+    pytest's default, `/tmp/pytest-of-USER/pytest-N`, is shared by every run on
+    the machine and only the three newest are kept: two runs at once would
+    delete each other's running database."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="facerec-tests-")
+        config._facerec_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's own folder when every test passed (kept for a look otherwise)."""
+    made = getattr(config, "_facerec_basetemp", None)
+    session_failed = getattr(config, "_facerec_failed", False)
+    if made and not session_failed:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._facerec_failed = exitstatus != 0  # type: ignore[attr-defined]
+    made = getattr(session.config, "_facerec_basetemp", None)
+    if made and exitstatus != 0:
+        print(f"\nfacerec: this run's temporary files are kept in {made}")

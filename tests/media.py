@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facerec.images import load_image
+from facerec.vision.images import load_image
 
 FRAME_SIZE = (640, 480)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from facerec import cli
-from facerec.console import Console
+from facerec.ui import cli
+from facerec.ui.console import Console
 
 NOBODY = 65534
 
@@ -40,8 +40,8 @@ class Result:
 
 
 @pytest.fixture
-def in_process(store: Any, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`run_main` uses the test database (the `store` fixture's, emptied), from a
+def in_process(db: Any, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_main` uses the test database (the `db` fixture's, emptied), from a
     folder without a `.env`. Import it into a test module to use it."""
     for key in list(os.environ):
         if key.startswith("FACEREC_") or key in ("DATABASE_URL", "DISPLAY"):
@@ -143,7 +143,7 @@ def password_server(user: str, password: str) -> Iterator[PasswordServer]:
     As root, it runs as facerec's service user, as the embedded server does."""
     from pgserver._commands import POSTGRES_BIN_PATH
 
-    from facerec.embedded import _service_user
+    from facerec.db.server import _service_user
 
     bin_dir = Path(POSTGRES_BIN_PATH)
     run_as: dict[str, Any] = {}
@@ -184,4 +184,3 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: flo
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(poll)
-

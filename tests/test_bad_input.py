@@ -21,14 +21,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from facerec.app import MAX_NAME_LENGTH, FaceRec, validate_name
 from facerec.config import Settings
-from facerec.contactsheet import CAPTION, TILE
+from facerec.db import Database
 from facerec.errors import ImageError, InvalidNameError
-from facerec.images import image_from_bytes, load_image, read_bytes
-from facerec.indexer import Candidate, analyze_file
-from facerec.store import Store
 from facerec.types import Box
+from facerec.ui.sheets import CAPTION, TILE
+from facerec.usecases.context import Context
+from facerec.usecases.index import Candidate, analyze_file
+from facerec.usecases.names import MAX_NAME_LENGTH, validate_name
+from facerec.usecases.recognize import analyze_photo, recognize_photo
+from facerec.usecases.register import register_photos
+from facerec.usecases.users import list_people, show_person
+from facerec.vision.images import image_from_bytes, load_image, read_bytes
 from tests.conftest import CLI, PROJECT, FaceSet, count
 from tests.robust import (
     Result,
@@ -89,8 +93,8 @@ def assert_one_line(result: Result, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-def nothing_stored(store: Store, settings: Settings) -> bool:
-    rows = sum(count(store, f"SELECT count(*) FROM {table}") for table in ("people", "pictures", "faces"))
+def nothing_stored(db: Database, settings: Settings) -> bool:
+    rows = sum(count(db, f"SELECT count(*) FROM {table}") for table in ("people", "pictures", "faces"))
     captures = settings.captures_dir
     return rows == 0 and (not captures.exists() or not any(captures.iterdir()))
 
@@ -107,12 +111,12 @@ def test_recognizing_a_bad_file_is_one_clear_line_and_exit_1(kind, portrait, tmp
 
 @pytest.mark.usefixtures("in_process")
 @pytest.mark.parametrize("kind", BAD_KINDS)
-def test_registering_a_bad_file_with_a_good_one_stores_nothing(kind, portrait, store, settings, tmp_path):
+def test_registering_a_bad_file_with_a_good_one_stores_nothing(kind, portrait, db, settings, tmp_path):
     path = make_bad_file(kind, tmp_path, portrait)
     result = run_main("register", "obama", str(portrait), str(path))
     assert result.returncode == 1
     assert_one_line(result, str(path), BAD_KINDS[kind], "nothing registered")
-    assert nothing_stored(store, settings)
+    assert nothing_stored(db, settings)
 
 
 def test_a_user_sees_one_line_per_bad_file_and_the_good_one_recognized(cli: CLI, portrait, tmp_path):
@@ -128,7 +132,7 @@ def test_a_user_sees_one_line_per_bad_file_and_the_good_one_recognized(cli: CLI,
     assert all("error" in rec for rec in records[:-1]) and records[-1]["name"] is None
 
 
-def test_index_lists_every_bad_file_and_indexes_the_good_ones(cli: CLI, portrait, store, tmp_path):
+def test_index_lists_every_bad_file_and_indexes_the_good_ones(cli: CLI, portrait, db, tmp_path):
     folder = tmp_path / "my photos"
     folder.mkdir()
     bad = {kind: make_bad_file(kind, folder, portrait) for kind in BAD_KINDS if kind != "missing file"}
@@ -153,17 +157,17 @@ def test_index_lists_every_bad_file_and_indexes_the_good_ones(cli: CLI, portrait
         "loop.jpg": "symbolic link loop",
     }
     assert (summary["seen"], summary["indexed"], summary["faces"]) == (10, 3, 3)
-    indexed = count(store, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL")
-    assert indexed == 3 and count(store, "SELECT count(*) FROM faces") == 3
-    assert not set(bad.values()) & {Path(p) for p in _pictures(store)}
+    indexed = count(db, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL")
+    assert indexed == 3 and count(db, "SELECT count(*) FROM faces") == 3
+    assert not set(bad.values()) & {Path(p) for p in _pictures(db)}
 
     text = cli("index", str(folder))
     assert text.returncode == 0 and "seen 10, indexed 0, skipped 3" in text.stdout
     assert text.stdout.count("  failed: ") == 7
 
 
-def _pictures(store: Store) -> list[str]:
-    with store.transaction() as cur:
+def _pictures(db: Database) -> list[str]:
+    with db.transaction() as cur:
         cur.execute("SELECT picture FROM pictures")
         return [r[0] for r in cur.fetchall()]
 
@@ -265,14 +269,14 @@ def exif_rotated(portrait: Path, path: Path, scale: float = 1.0) -> Path:
     return path
 
 
-def test_unusual_but_valid_images_are_read_upright_and_recognized(app: FaceRec, portrait: Path, tmp_path: Path):
-    app.register_files("obama", [portrait])
-    (reference,) = app.recognize_file(portrait)
+def test_unusual_but_valid_images_are_read_upright_and_recognized(ctx: Context, portrait: Path, tmp_path: Path):
+    register_photos(ctx, "obama", [portrait])
+    (reference,) = recognize_photo(ctx, portrait).faces
     for what, path in _variants(portrait, tmp_path):
         image = load_image(path)
         assert image.pixels.shape == (1137, 910, 3) and image.pixels.dtype == np.uint8, what
         assert (image.width, image.height) == (910, 1137), what
-        (face,) = app.recognize_file(path)
+        (face,) = recognize_photo(ctx, path).faces
         assert face.name == "obama", (what, face.distance)
         assert face.face.box.iou(reference.face.box) > 0.85, (what, face.face.box, reference.face.box)
 
@@ -281,7 +285,7 @@ def test_unusual_but_valid_images_are_read_upright_and_recognized(app: FaceRec, 
 def test_jpegs_decoded_by_opencv_match_pillow_pixel_for_pixel_in_every_exif_orientation(
     orientation: int, portrait: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from facerec import images
+    from facerec.vision import images
 
     big = Image.open(portrait).convert("RGB").resize((1820, 2274))  # large enough to decode at 1/2
     exif = Image.Exif()
@@ -301,7 +305,7 @@ def test_jpegs_decoded_by_opencv_match_pillow_pixel_for_pixel_in_every_exif_orie
 
 
 def test_only_jpegs_take_the_opencv_path(portrait: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from facerec import images
+    from facerec.vision import images
 
     used: list[tuple] = []
     opencv = images._decode_jpeg
@@ -313,20 +317,20 @@ def test_only_jpegs_take_the_opencv_path(portrait: Path, tmp_path: Path, monkeyp
         assert len(used) == (1 if suffix == "jpg" else 0), suffix
 
 
-def test_an_animated_image_is_read_from_its_first_frame(app: FaceRec, portrait: Path, tmp_path: Path):
+def test_an_animated_image_is_read_from_its_first_frame(ctx: Context, portrait: Path, tmp_path: Path):
     upright = Image.open(portrait)
     blank = Image.new("RGB", upright.size, (90, 90, 90))
     for suffix in ("gif", "webp"):
         blank.save(tmp_path / f"blank-first.{suffix}", save_all=True, append_images=[upright], duration=100)
-        assert app.recognize_file(tmp_path / f"blank-first.{suffix}") == []
+        assert recognize_photo(ctx, tmp_path / f"blank-first.{suffix}").faces == []
 
 
 def test_a_large_exif_rotated_photo_indexed_at_reduced_size_gets_upright_full_size_boxes(
-    app: FaceRec, portrait: Path, tmp_path: Path
+    ctx: Context, portrait: Path, tmp_path: Path
 ):
-    (reference,) = app.analyze_file(portrait)[1]
+    (reference,) = analyze_photo(ctx, portrait).faces
     big = exif_rotated(portrait, tmp_path / "big.jpg", scale=4.0)  # 3640 x 4548 upright: decoded at 1/2
-    analysis = analyze_file(app.pipeline, frozenset(), Candidate(str(big), str(big), 0, 0.0))
+    analysis = analyze_file(ctx.pipeline, frozenset(), Candidate(str(big), str(big), 0, 0.0))
     assert analysis.error is None and analysis.photo is not None
     assert (analysis.photo.width, analysis.photo.height) == (3640, 4548)
     (face,) = analysis.photo.faces
@@ -392,7 +396,7 @@ INJECTIONS = [
 ]
 
 
-def test_sql_in_a_name_is_stored_verbatim_and_never_executed(cli: CLI, faces: FaceSet, store: Store):
+def test_sql_in_a_name_is_stored_verbatim_and_never_executed(cli: CLI, faces: FaceSet, db: Database):
     photos = faces.people()["barack_obama"]
     for i, name in enumerate(INJECTIONS):
         r = cli("register", name, str(photos[i % len(photos)]))
@@ -400,25 +404,25 @@ def test_sql_in_a_name_is_stored_verbatim_and_never_executed(cli: CLI, faces: Fa
     listed = [json.loads(line)["name"] for line in cli("--json", "users").stdout.splitlines()]
     assert sorted(listed) == sorted(INJECTIONS)
     for table in ("people", "pictures", "faces", "schema_migrations"):
-        assert count(store, "SELECT count(*) FROM pg_tables WHERE tablename = %s", table) == 1, table
-    assert count(store, "SELECT count(*) FROM people") == len(INJECTIONS)
-    assert count(store, "SELECT count(*) FROM faces") == len(INJECTIONS)
+        assert count(db, "SELECT count(*) FROM pg_tables WHERE tablename = %s", table) == 1, table
+    assert count(db, "SELECT count(*) FROM people") == len(INJECTIONS)
+    assert count(db, "SELECT count(*) FROM faces") == len(INJECTIONS)
 
     assert cli("users", "show", INJECTIONS[0]).returncode == 0
     assert cli("users", "rename", INJECTIONS[0], "Bobby Tables").returncode == 0
     assert cli("users", "delete", INJECTIONS[1], "--yes").returncode == 0
     remaining = {json.loads(line)["name"] for line in cli("--json", "users").stdout.splitlines()}
     assert remaining == {"Bobby Tables", *INJECTIONS[2:]}
-    assert count(store, "SELECT count(*) FROM faces") == len(INJECTIONS) - 1
+    assert count(db, "SELECT count(*) FROM faces") == len(INJECTIONS) - 1
 
 
-def test_unicode_names_are_kept_exactly(app: FaceRec, portrait: Path, faces: FaceSet):
+def test_unicode_names_are_kept_exactly(ctx: Context, portrait: Path, faces: FaceSet):
     names = ["Zoë O'Brien", "山田 太郎", "Zoe\u0301 (decomposed)", "👩🏽‍🔬 Ada", "x" * MAX_NAME_LENGTH]
     photos = faces.people()["barack_obama"]
     for i, name in enumerate(names):
-        app.register_files(name, [photos[i % len(photos)]])
-    assert sorted(p.name for p in app.people()) == sorted(names)
-    assert app.person("Zoe\u0301 (decomposed)").samples == 1  # not normalised into "Zoë"
+        register_photos(ctx, name, [photos[i % len(photos)]])
+    assert sorted(p.name for p in list_people(ctx).people) == sorted(names)
+    assert show_person(ctx, "Zoe\u0301 (decomposed)").samples == 1  # not normalised into "Zoë"
 
 
 @pytest.mark.parametrize(
@@ -435,13 +439,13 @@ def test_unicode_names_are_kept_exactly(app: FaceRec, portrait: Path, faces: Fac
     ],
 )
 @pytest.mark.usefixtures("in_process")
-def test_bad_names_are_refused_before_anything_is_stored(name, fragment, portrait, store, settings):
+def test_bad_names_are_refused_before_anything_is_stored(name, fragment, portrait, db, settings):
     with pytest.raises(InvalidNameError, match=fragment):
         validate_name(name)
     result = run_main("register", name, str(portrait))
     assert result.returncode == 1
     assert_one_line(result, fragment)
-    assert nothing_stored(store, settings)
+    assert nothing_stored(db, settings)
 
 
 def test_a_name_given_as_bytes_that_are_not_utf8_is_one_line(cli: CLI, portrait):
@@ -514,17 +518,16 @@ def test_the_image_loader_turns_any_bytes_into_an_image_or_an_image_error(data: 
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.one_of(st.text(st.characters(exclude_categories=()), max_size=120), st.sampled_from(INJECTIONS)))
-def test_any_name_is_refused_or_stored_and_read_back_exactly(store: Store, name: str):
+def test_any_name_is_refused_or_stored_and_read_back_exactly(db: Database, name: str):
     try:
         cleaned = validate_name(name)
     except InvalidNameError:
         return
     assert cleaned == name.strip() and 0 < len(cleaned) <= MAX_NAME_LENGTH
-    person_id = store.add_samples(cleaned, []).person_id
+    person_id = db.people.add_samples(cleaned, []).person_id
     try:
-        assert store.find_person(cleaned) == person_id
-        assert [p.name for p in store.list_people("sface") if p.id == person_id] == [cleaned]
+        assert db.people.find_person(cleaned) == person_id
+        assert [p.name for p in db.people.list_people("sface") if p.id == person_id] == [cleaned]
     finally:
-        with store.transaction() as cur:
+        with db.transaction() as cur:
             cur.execute("DELETE FROM people WHERE id = %s", (person_id,))
-

@@ -18,9 +18,9 @@ from bench import loading
 from bench.scale import Config, SizeResult, bench_settings, format_size, run_size
 from bench.search import INDEX, Search, explain, run_queries, uses_index
 from bench.synthetic import FaceSynthesizer, distance_stats, real_embeddings
-from facerec.embedded import EmbeddedServer
-from facerec.pipeline import Pipeline
-from facerec.store import Store
+from facerec.db import Database
+from facerec.db.server import EmbeddedServer
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import FaceSet, count
 
 SIZE = 1_000
@@ -33,17 +33,17 @@ def real(faces: FaceSet, pipeline: Pipeline) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def bench_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def bench_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     data_dir = tmp_path_factory.mktemp("bench-scale")
-    store = Store.open(bench_settings(data_dir))
-    yield store
-    store.close()
+    db = Database.open(bench_settings(data_dir))
+    yield db
+    db.close()
     EmbeddedServer(data_dir).stop()
 
 
 @pytest.fixture(scope="module")
-def result(bench_store: Store, real: np.ndarray) -> SizeResult:
-    return run_size(bench_store.conn, SIZE, real, CONFIG, log=lambda message: None)
+def result(bench_store: Database, real: np.ndarray) -> SizeResult:
+    return run_size(bench_store.conn.conn, SIZE, real, CONFIG, log=lambda message: None)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_synthetic_faces_are_unit_vectors_spread_like_real_faces(real: np.ndarra
     assert stats["different_identity_mean"] > 0.8
 
 
-def test_every_face_the_benchmark_reports_was_inserted(bench_store: Store, result: SizeResult):
+def test_every_face_the_benchmark_reports_was_inserted(bench_store: Database, result: SizeResult):
     assert sum(row["rows"] for row in result.insert) == SIZE
     assert {row["method"] for row in result.insert} == {
         "COPY binary",
@@ -82,7 +82,7 @@ def test_every_face_the_benchmark_reports_was_inserted(bench_store: Store, resul
     )
 
 
-def test_the_hnsw_index_is_rebuilt_as_the_schema_defines_it(bench_store: Store, result: SizeResult):
+def test_the_hnsw_index_is_rebuilt_as_the_schema_defines_it(bench_store: Database, result: SizeResult):
     assert result.build["index_bytes"] > 0
     with bench_store.transaction() as cur:
         cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", (INDEX,))
@@ -98,14 +98,14 @@ def test_recall_at_5_through_the_index_is_high_at_a_high_ef_search(result: SizeR
 
 
 def test_exact_search_returns_the_five_nearest_faces_sorted_by_distance(
-    bench_store: Store, result: SizeResult, queries: np.ndarray
+    bench_store: Database, result: SizeResult, queries: np.ndarray
 ):
     with bench_store.transaction() as cur:
         cur.execute("SELECT id, embedding FROM faces WHERE model = 'sface' ORDER BY id")
         rows = cur.fetchall()
     ids = np.array([r[0] for r in rows])
     vectors = np.array([r[1].to_numpy() for r in rows], np.float64)
-    run = run_queries(bench_store.conn, queries, Search(exact=True))
+    run = run_queries(bench_store.conn.conn, queries, Search(exact=True))
     for query, found, distances in zip(queries, run.ids, run.distances):
         assert len(found) == 5
         assert distances == sorted(distances)
@@ -115,17 +115,17 @@ def test_exact_search_returns_the_five_nearest_faces_sorted_by_distance(
 
 
 def test_the_index_query_scans_the_hnsw_index_and_the_exact_query_reads_the_table(
-    bench_store: Store, result: SizeResult, queries: np.ndarray
+    bench_store: Database, result: SizeResult, queries: np.ndarray
 ):
-    plan = explain(bench_store.conn, queries[0], Search(ef_search=40, force_index=True))
+    plan = explain(bench_store.conn.conn, queries[0], Search(ef_search=40, force_index=True))
     assert f"Index Scan using {INDEX}" in plan and uses_index(plan)
     assert "Index Scan using faces_sface_hnsw" in result.plans["index"]
-    assert not uses_index(explain(bench_store.conn, queries[0], Search(exact=True)))
+    assert not uses_index(explain(bench_store.conn.conn, queries[0], Search(exact=True)))
     assert "Seq Scan on faces" in result.plans["exact"]
 
 
 def test_iterative_scan_finds_five_faces_in_a_selective_folder(
-    bench_store: Store, result: SizeResult, queries: np.ndarray
+    bench_store: Database, result: SizeResult, queries: np.ndarray
 ):
     with bench_store.transaction() as cur:  # the folder (about 1% of the pictures) with the most faces
         cur.execute(
@@ -136,13 +136,13 @@ def test_iterative_scan_finds_five_faces_in_a_selective_folder(
     assert 5 <= faces_in_folder <= SIZE // 20
     prefixes = [folder] * len(queries)
     forced = Search(ef_search=40, force_index=True)
-    assert uses_index(explain(bench_store.conn, queries[0], forced, folder))
-    without = run_queries(bench_store.conn, queries, forced, prefixes)
+    assert uses_index(explain(bench_store.conn.conn, queries[0], forced, folder))
+    without = run_queries(bench_store.conn.conn, queries, forced, prefixes)
     relaxed = run_queries(
-        bench_store.conn, queries, Search(ef_search=40, iterative="relaxed_order", force_index=True), prefixes
+        bench_store.conn.conn, queries, Search(ef_search=40, iterative="relaxed_order", force_index=True), prefixes
     )
     strict = run_queries(
-        bench_store.conn, queries, Search(ef_search=40, iterative="strict_order", force_index=True), prefixes
+        bench_store.conn.conn, queries, Search(ef_search=40, iterative="strict_order", force_index=True), prefixes
     )
     assert without.rows.mean() < 5  # only the folder's faces among the first 40 candidates
     assert (relaxed.rows == 5).all() and (strict.rows == 5).all()
@@ -157,10 +157,10 @@ def test_the_results_print_as_a_table_and_serialise_to_json(result: SizeResult):
     assert again["size"] == SIZE and again["build"]["maintenance_work_mem"]
 
 
-def test_binary_copy_stores_exactly_the_values_given(bench_store: Store, real: np.ndarray):
+def test_binary_copy_stores_exactly_the_values_given(bench_store: Database, real: np.ndarray):
     rng = np.random.default_rng(3)
     rows = loading.face_rows(FaceSynthesizer(real, seed=3).samples(real[:3]), rng)
-    loading.copy_binary(bench_store.conn, rows, model="roundtrip")
+    loading.copy_binary(bench_store.conn.conn, rows, model="roundtrip")
     try:
         with bench_store.transaction() as cur:
             cur.execute(

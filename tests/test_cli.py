@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from tests.conftest import CLI, FaceSet, count
+from tests.conftest import CLI, PROJECT, FaceSet, count
 
 
 def lines(text: str) -> list[str]:
@@ -60,12 +62,12 @@ def test_a_missing_image_fails_that_image_with_exit_1_and_a_json_error(cli: CLI,
     assert_one_clean_error(r, "no such file")
 
 
-def test_registering_a_photo_without_a_face_is_refused_and_writes_nothing(cli: CLI, faces: FaceSet, store):
+def test_registering_a_photo_without_a_face_is_refused_and_writes_nothing(cli: CLI, faces: FaceSet, db):
     r = cli("register", "nobody", str(faces.of_kind("noface")[0].path))
     assert r.returncode == 1
     assert_one_clean_error(r, "no face found")
-    assert count(store, "SELECT count(*) FROM people") == 0
-    assert count(store, "SELECT count(*) FROM pictures") == 0
+    assert count(db, "SELECT count(*) FROM people") == 0
+    assert count(db, "SELECT count(*) FROM pictures") == 0
 
 
 def test_a_corrupt_image_and_a_text_file_get_one_line_each(cli: CLI, faces: FaceSet, tmp_path):
@@ -79,7 +81,7 @@ def test_a_corrupt_image_and_a_text_file_get_one_line_each(cli: CLI, faces: Face
         assert_one_clean_error(r, fragment)
 
 
-def test_embed_prints_a_unit_vector_per_face_and_stores_nothing(cli: CLI, faces: FaceSet, store):
+def test_embed_prints_a_unit_vector_per_face_and_stores_nothing(cli: CLI, faces: FaceSet, db):
     group = str(faces.photo("groups/fr_two_people.jpg"))
     r = cli("embed", group, "--json")
     assert r.returncode == 0
@@ -90,10 +92,10 @@ def test_embed_prints_a_unit_vector_per_face_and_stores_nothing(cli: CLI, faces:
         assert abs(sum(v * v for v in rec["embedding"]) - 1.0) < 1e-3
     text = cli("embed", group)
     assert text.stdout.count("sface 128-d") == 2
-    assert count(store, "SELECT count(*) FROM faces") == 0
+    assert count(db, "SELECT count(*) FROM faces") == 0
 
 
-def test_users_list_show_rename_delete(cli: CLI, faces: FaceSet, store):
+def test_users_list_show_rename_delete(cli: CLI, faces: FaceSet, db):
     people = faces.people()
     cli("register", "Zoë O'Brien", *map(str, people["deepface_scarlett"][:2]))
     r = cli("users")
@@ -106,11 +108,11 @@ def test_users_list_show_rename_delete(cli: CLI, faces: FaceSet, store):
     r = cli("users", "delete", "Scarlett")
     assert r.returncode == 1
     assert_one_clean_error(r, "pass --yes")
-    assert count(store, "SELECT count(*) FROM people") == 1
+    assert count(db, "SELECT count(*) FROM people") == 1
 
     r = cli("users", "delete", "Scarlett", "--yes")
     assert r.returncode == 0, r.stderr
-    assert count(store, "SELECT count(*) FROM people") + count(store, "SELECT count(*) FROM faces") == 0
+    assert count(db, "SELECT count(*) FROM people") + count(db, "SELECT count(*) FROM faces") == 0
 
     r = cli("users", "show", "Scarlett")
     assert r.returncode == 1
@@ -163,3 +165,41 @@ def test_a_bad_runtime_setting_is_one_line(cli: CLI):
     r = cli("users", FACEREC_RUNTIME="cuda")
     assert r.returncode == 1
     assert_one_clean_error(r, "FACEREC_RUNTIME must be one of openvino, opencv, got 'cuda'")
+
+
+def test_every_usage_error_exits_2_with_one_line(cli: CLI, faces: FaceSet, tmp_path):
+    photo = str(faces.people()["barack_obama"][0])
+    for args, fragment in (
+        (["register", "bob"], "give photos of the person, or --camera"),
+        (["register", "bob", photo, "--camera"], "either photos or --camera"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["evaluate"], "give a folder"),
+        (["evaluate", "--pairs", str(tmp_path / "pairs.txt")], "--pairs needs --images"),
+        (["search"], "the following arguments are required: image"),
+        (["--threshold", "abc", "users"], "not a number"),
+    ):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert_one_clean_error(r, fragment)
+
+
+def test_version_and_python_dash_m(cli: CLI):
+    from facerec.version import __version__
+
+    assert cli("--version").stdout.strip() == f"facerec {__version__}"
+    r = subprocess.run(
+        [sys.executable, "-m", "facerec", "--version"],
+        capture_output=True,
+        text=True,
+        env={**cli.env, "PYTHONPATH": str(PROJECT)},
+    )
+    assert r.returncode == 0 and r.stdout.strip() == f"facerec {__version__}"
+
+
+def test_log_lines_carry_their_level(cli: CLI, faces: FaceSet, tmp_path):
+    r = cli("-v", "users", FACEREC_DATA_DIR=str(tmp_path / "new"))  # a new data directory: INFO lines
+    assert r.returncode == 0, r.stderr
+    assert "facerec: INFO: creating the embedded database in" in r.stderr
+    r = cli("-vv", "register", "obama", str(faces.people()["barack_obama"][0]))
+    assert r.returncode == 0
+    assert "facerec: DEBUG: facerec.vision.runtime: loaded face_recognition_sface_2021dec.onnx" in r.stderr

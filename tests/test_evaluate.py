@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from facerec.errors import FacerecError
-from facerec.evaluate import Pair, Trial, calibrate, parse_pairs, score, sweep, ten_fold
-from facerec.images import load_image
-from facerec.pipeline import Pipeline
+from facerec.usecases.evaluate import Pair, Trial, calibrate, parse_pairs, score, sweep, ten_fold
+from facerec.vision.images import load_image
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, FaceSet
 
 
@@ -165,4 +165,6 @@ def test_the_lfw_protocol_runs_on_a_pairs_file_made_from_dev_photos(
     assert report["fold_accuracies"] == pytest.approx(per_fold)
     assert report["accuracy"] == pytest.approx(mean) and report["std"] == pytest.approx(std)
     assert report["accuracy"] >= 0.8
-    assert cli("evaluate", "--pairs", str(pairs)).returncode == 1
+    assert (
+        cli("evaluate", "--pairs", str(pairs)).returncode == 2
+    )  # a usage error (was 1 before usage errors got their own status)

@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 
 from facerec.config import Settings, load_settings
-from facerec.embedded import EmbeddedServer
-from facerec.indexer import Candidate, analyze_file
-from facerec.pipeline import Pipeline
-from facerec.store import Store
-from facerec.store_library import IndexedPhoto, LibraryStore
+from facerec.db import Database
+from facerec.db.library import IndexedPhoto
+from facerec.db.server import EmbeddedServer
 from facerec.types import Box, EmbeddedFace, Face
+from facerec.usecases.index import Candidate, analyze_file
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count
 from tests.gui import press, wait_for_window
 from tests.media import pan_zoom, write_video
@@ -48,8 +48,8 @@ def copy_photos(paths: list[Path], folder: Path) -> Path:
     return folder
 
 
-def faces_per_picture(store: Store) -> dict[str, int]:
-    with store.transaction() as cur:
+def faces_per_picture(db: Database) -> dict[str, int]:
+    with db.transaction() as cur:
         cur.execute(
             "SELECT p.picture, count(f.id) FROM pictures p LEFT JOIN faces f ON f.picture_id = p.id GROUP BY p.picture"
         )
@@ -66,9 +66,9 @@ def clean_analysis(pipeline: Pipeline, folder: Path) -> dict[str, int]:
     return out
 
 
-def duplicate_faces(store: Store) -> int:
+def duplicate_faces(db: Database) -> int:
     return count(
-        store,
+        db,
         "SELECT count(*) FROM (SELECT 1 FROM faces GROUP BY picture_id, model, box HAVING count(*) > 1) d",
     )
 
@@ -135,7 +135,7 @@ def own_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
     """A data directory with an embedded server that no other test uses (created, then stopped)."""
     data = tmp_path_factory.mktemp("own-server")
     settings = load_settings({"FACEREC_DATA_DIR": str(data)}, dotenv_path=data / "no.env")
-    Store.open(settings).close()
+    Database.open(settings).close()
     assert not EmbeddedServer(data).is_running()
     yield settings
     EmbeddedServer(data).stop()
@@ -161,7 +161,7 @@ def test_a_database_restart_during_index_reconnects_and_no_photo_is_left_with_so
     own_settings: Settings, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     folder = copy_photos([p.path for p in faces.of_kind("face")][:40], tmp_path / "photos")
-    watcher = Store.open(own_settings)
+    watcher = Database.open(own_settings)
     with watcher.transaction() as cur:
         cur.execute("TRUNCATE people, pictures, faces RESTART IDENTITY CASCADE")
     proc = subprocess.Popen(
@@ -184,9 +184,9 @@ def test_a_database_restart_during_index_reconnects_and_no_photo_is_left_with_so
     assert "database connection lost; reconnecting" in err
     summary = json.loads(out)
     assert (summary["indexed"], summary["failed"]) == (40, [])
-    with Store.open(own_settings) as store:
-        assert faces_per_picture(store) == clean_analysis(pipeline, folder)
-        assert duplicate_faces(store) == 0
+    with Database.open(own_settings) as db:
+        assert faces_per_picture(db) == clean_analysis(pipeline, folder)
+        assert duplicate_faces(db) == 0
     assert not EmbeddedServer(own_settings.data_dir).is_running()  # the last user left: stopped
 
 
@@ -195,17 +195,17 @@ def test_the_embedded_server_is_shared_by_processes_and_stops_when_the_last_one_
         "import sys\n"
         "from pathlib import Path\n"
         "from facerec.config import load_settings\n"
-        "from facerec.store import Store\n"
+        "from facerec.db import Database\n"
         f"settings = load_settings({{'FACEREC_DATA_DIR': {str(own_settings.data_dir)!r}}}, Path('/nonexistent/.env'))\n"
-        "store = Store.open(settings)\n"
+        "db = Database.open(settings)\n"
         "for line in sys.stdin:\n"
         "    if line.strip() == 'query':\n"
-        "        with store.transaction() as cur:\n"
+        "        with db.transaction() as cur:\n"
         "            cur.execute('SELECT count(*) FROM schema_migrations')\n"
         "            print('rows', cur.fetchone()[0], flush=True)\n"
         "    else:\n"
         "        break\n"
-        "store.close()\n"
+        "db.close()\n"
     )
     server = EmbeddedServer(own_settings.data_dir)
 
@@ -245,7 +245,7 @@ def test_the_embedded_server_is_shared_by_processes_and_stops_when_the_last_one_
     assert not server.is_running()
 
     # Two stores in one process: closing one leaves the other connected.
-    a, b = Store.open(own_settings), Store.open(own_settings)
+    a, b = Database.open(own_settings), Database.open(own_settings)
     b.close()
     assert a.applied_migrations() and server.is_running()
     a.close()
@@ -263,7 +263,7 @@ def test_the_embedded_server_is_shared_by_processes_and_stops_when_the_last_one_
 
 @pytest.mark.slow
 def test_a_registration_killed_midway_then_rerun_ends_with_exactly_its_rows_and_no_orphan_crops(
-    cli: CLI, store: Store, settings: Settings, faces: FaceSet, tmp_path: Path
+    cli: CLI, db: Database, settings: Settings, faces: FaceSet, tmp_path: Path
 ):
     folder = copy_photos(faces.people()["deepface_angelina"][:4] * 6, tmp_path / "angelina")
     photos = [str(p) for p in sorted(folder.iterdir())]
@@ -279,9 +279,9 @@ def test_a_registration_killed_midway_then_rerun_ends_with_exactly_its_rows_and_
     wait_for(lambda: captures.exists() and any(captures.iterdir()), 120, "the first crop", poll=0.002)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    samples = count(store, "SELECT count(*) FROM faces")
+    samples = count(db, "SELECT count(*) FROM faces")
     assert samples in (0, len(photos)), "all or nothing: never half a person"
-    assert count(store, "SELECT count(*) FROM people") == (1 if samples else 0)
+    assert count(db, "SELECT count(*) FROM people") == (1 if samples else 0)
     left = sorted(captures.iterdir())
     assert left, "the kill left crop files behind"
 
@@ -291,18 +291,18 @@ def test_a_registration_killed_midway_then_rerun_ends_with_exactly_its_rows_and_
         os.utime(f, (old, old))
     r = cli("register", "Angelina", *photos)
     assert r.returncode == 0, r.stderr
-    assert count(store, "SELECT count(*) FROM people") == 1
-    assert count(store, "SELECT count(*) FROM pictures") == len(photos)
-    assert count(store, "SELECT count(*) FROM faces") == len(photos)
-    assert duplicate_faces(store) == 0
-    with store.transaction() as cur:
+    assert count(db, "SELECT count(*) FROM people") == 1
+    assert count(db, "SELECT count(*) FROM pictures") == len(photos)
+    assert count(db, "SELECT count(*) FROM faces") == len(photos)
+    assert duplicate_faces(db) == 0
+    with db.transaction() as cur:
         cur.execute("SELECT crop FROM faces")
         referenced = {settings.data_dir / r[0] for r in cur.fetchall()}
     assert set(captures.iterdir()) == referenced  # no orphan crop is left
 
     again = cli("register", "Angelina", *photos[:3])  # registering the same photos again adds nothing
     assert again.returncode == 0 and "0 sample(s)" in again.stdout
-    assert count(store, "SELECT count(*) FROM faces") == len(photos)
+    assert count(db, "SELECT count(*) FROM faces") == len(photos)
     assert len(list(captures.iterdir())) == len(photos)
 
 
@@ -315,16 +315,16 @@ def _photo(i: int, rng: np.random.Generator) -> IndexedPhoto:
     return IndexedPhoto(f"/photos/{i:03d}.jpg", f"{i:064x}", 1000, 1.0, 100, 100, [face])
 
 
-def test_two_indexers_saving_the_same_photos_in_opposite_orders_never_deadlock(store: Store, settings: Settings):
+def test_two_indexers_saving_the_same_photos_in_opposite_orders_never_deadlock(db: Database, settings: Settings):
     rng = np.random.default_rng(6)
     photos = [_photo(i, rng) for i in range(30)]
     errors: list[str] = []
 
     def save(order: list[IndexedPhoto]) -> None:
-        with Store.open(settings) as own:
+        with Database.open(settings) as own:
             for _ in range(5):
                 try:
-                    LibraryStore(own).save_photos(order)
+                    own.library.save_photos(order)
                 except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -334,13 +334,13 @@ def test_two_indexers_saving_the_same_photos_in_opposite_orders_never_deadlock(s
     for t in threads:
         t.join()
     assert errors == []
-    assert count(store, "SELECT count(*) FROM pictures") == 30
-    assert count(store, "SELECT count(*) FROM faces") == 30
+    assert count(db, "SELECT count(*) FROM pictures") == 30
+    assert count(db, "SELECT count(*) FROM faces") == 30
 
 
 @pytest.mark.slow
 def test_two_index_runs_over_overlapping_folders_both_finish_with_no_duplicates(
-    cli: CLI, store: Store, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+    cli: CLI, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     root = tmp_path / "library"
     people = [p.path for p in faces.of_kind("face")]
@@ -365,13 +365,13 @@ def test_two_index_runs_over_overlapping_folders_both_finish_with_no_duplicates(
         assert proc.returncode == 0, err
         summary = json.loads(out)
         assert summary["seen"] == 24 and summary["failed"] == []
-    assert faces_per_picture(store) == clean_analysis(pipeline, root)
-    assert duplicate_faces(store) == 0
+    assert faces_per_picture(db) == clean_analysis(pipeline, root)
+    assert duplicate_faces(db) == 0
 
 
 @pytest.mark.slow
 def test_registering_from_the_command_line_while_live_registers_from_its_window(
-    cli: CLI, store: Store, settings: Settings, faces: FaceSet, xvfb: str, tmp_path: Path
+    cli: CLI, db: Database, settings: Settings, faces: FaceSet, xvfb: str, tmp_path: Path
 ):
     photos = faces.people()["barack_obama"]
     video = write_video(tmp_path / "obama.avi", pan_zoom(photos[1], 150))  # 10 s
@@ -399,7 +399,7 @@ def test_registering_from_the_command_line_while_live_registers_from_its_window(
         press(xvfb, window, "r")  # the live window asks for the name on its terminal
         out, err = register.communicate(timeout=120)
         assert register.returncode == 0, err
-        wait_for(lambda: count(store, "SELECT count(*) FROM faces") == 3, 60, "the live registration")
+        wait_for(lambda: count(db, "SELECT count(*) FROM faces") == 3, 60, "the live registration")
         press(xvfb, window, "q")
         live_out, live_err = live.communicate(timeout=60)
     finally:
@@ -407,9 +407,9 @@ def test_registering_from_the_command_line_while_live_registers_from_its_window(
             live.kill()
     assert live.returncode == 0, live_err
     assert "registered a sample of obama" in live_err
-    assert count(store, "SELECT count(*) FROM people") == 1
-    assert count(store, "SELECT count(*) FROM pictures") == 3
-    assert duplicate_faces(store) == 0
+    assert count(db, "SELECT count(*) FROM people") == 1
+    assert count(db, "SELECT count(*) FROM pictures") == 3
+    assert duplicate_faces(db) == 0
 
 
 # -- model files -------------------------------------------------------------------------
@@ -420,9 +420,9 @@ def damaged_project(tmp_path: Path) -> Path:
     """A copy of the project (code, schema, cascade) whose model files can be broken."""
     copy = tmp_path / "project"
     shutil.copytree(PROJECT / "facerec", copy / "facerec", ignore=shutil.ignore_patterns("models", "__pycache__"))
-    (copy / "facerec" / "models").mkdir()
-    for model in (PROJECT / "facerec" / "models").iterdir():
-        (copy / "facerec" / "models" / model.name).symlink_to(model)
+    (copy / "facerec" / "vision" / "models").mkdir()
+    for model in (PROJECT / "facerec" / "vision" / "models").iterdir():
+        (copy / "facerec" / "vision" / "models" / model.name).symlink_to(model)
     shutil.copy(PROJECT / "face_recognition.py", copy)  # a copy: Python would follow a link back here
     for name in ("sql", "haarcascade_frontalface_default.xml"):
         (copy / name).symlink_to(PROJECT / name)
@@ -431,10 +431,10 @@ def damaged_project(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_a_missing_or_corrupted_model_file_is_one_line_naming_it(
-    cli: CLI, store: Store, damaged_project: Path, faces: FaceSet, tmp_path: Path
+    cli: CLI, db: Database, damaged_project: Path, faces: FaceSet, tmp_path: Path
 ):
     photo = str(faces.people()["barack_obama"][0])
-    models = damaged_project / "facerec" / "models"
+    models = damaged_project / "facerec" / "vision" / "models"
     sface, yunet = models / "face_recognition_sface_2021dec.onnx", models / "face_detection_yunet_2023mar.onnx"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -455,5 +455,4 @@ def test_a_missing_or_corrupted_model_file_is_one_line_naming_it(
     r = run("register", "obama", photo)
     assert r.returncode == 1
     assert one_error_line(r) == f"facerec: model file missing: {yunet}"
-    assert count(store, "SELECT count(*) FROM pictures") + count(store, "SELECT count(*) FROM people") == 0
-
+    assert count(db, "SELECT count(*) FROM pictures") + count(db, "SELECT count(*) FROM people") == 0

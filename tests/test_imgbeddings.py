@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facerec.embedders import EMBEDDERS, normalize
-from facerec.images import load_image
-from facerec.pipeline import Pipeline
-from facerec.store import Sample, Store
+from facerec.db import Database
+from facerec.db.people import Sample
 from facerec.types import Box, Face
+from facerec.vision.embedders import EMBEDDERS, normalize
+from facerec.vision.images import load_image
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, FaceSet, count
 
 MODEL_REPO = "minimaxir/imgbeddings"
@@ -187,7 +188,7 @@ def test_faces_go_through_imgbeddings_own_preprocessing_batching_and_session(
     import onnxruntime
     from transformers import CLIPImageProcessor
 
-    from facerec.imgbeddings_embedder import ImgbeddingsEmbedder
+    from facerec.vision.imgbeddings import ImgbeddingsEmbedder
 
     embedder = ImgbeddingsEmbedder(str(tiny.onnx))
     assert isinstance(embedder.model, imgbeddings.imgbeddings)
@@ -218,7 +219,7 @@ def test_faces_go_through_imgbeddings_own_preprocessing_batching_and_session(
 
 
 def test_without_a_setting_the_model_is_found_in_the_hugging_face_cache(tiny: Tiny):
-    from facerec.imgbeddings_embedder import load_model
+    from facerec.vision.imgbeddings import load_model
 
     hub = tiny.hf_home / "hub"
     # Where `huggingface-cli download minimaxir/imgbeddings patch32_v1.onnx` puts it,
@@ -238,7 +239,7 @@ def test_without_a_setting_the_model_is_found_in_the_hugging_face_cache(tiny: Ti
 # -- storage and search ---------------------------------------------------------
 
 
-def test_768_d_searches_use_their_own_partial_hnsw_index(store: Store, tmp_path: Path):
+def test_768_d_searches_use_their_own_partial_hnsw_index(db: Database, tmp_path: Path):
     rng = np.random.default_rng(1)
     samples = [
         Sample(
@@ -253,26 +254,26 @@ def test_768_d_searches_use_their_own_partial_hnsw_index(store: Store, tmp_path:
         )
         for i in range(3)
     ]
-    store.add_samples("someone", samples)
+    db.people.add_samples("someone", samples)
     query = [normalize(rng.standard_normal((1, 768)))[0], samples[0].embedding]
     # Once autovacuum has analyzed `faces`, a seq scan wins on three rows; the
     # question here is whether the query can use the index, so take that choice away.
-    with store.transaction() as cur:
+    with db.transaction() as cur:
         cur.execute("SET enable_seqscan = off")
     try:
-        plan = store.explain_nearest_people("imgbeddings", 768, query)
+        plan = db.people.explain_nearest_people("imgbeddings", 768, query)
     finally:
-        with store.transaction() as cur:
+        with db.transaction() as cur:
             cur.execute("RESET enable_seqscan")
     assert "Index Scan using faces_imgbeddings_people_hnsw" in plan, plan
     assert "Seq Scan on faces" not in plan
-    found = store.nearest_people("imgbeddings", 768, query)
+    found = db.people.nearest_people("imgbeddings", 768, query)
     assert found[1][0].name == "someone" and found[1][0].distance < 1e-5
-    assert store.nearest_people("sface", 128, [np.eye(128, dtype=np.float32)[0]]) == [[]]
+    assert db.people.nearest_people("sface", 128, [np.eye(128, dtype=np.float32)[0]]) == [[]]
 
 
 def test_register_and_recognize_store_768_d_vectors_beside_sface_and_never_mix_them(
-    cli: CLI, faces: FaceSet, store: Store, tiny: Tiny
+    cli: CLI, faces: FaceSet, db: Database, tiny: Tiny
 ):
     people = faces.people()
     obama, biden, kit = people["barack_obama"][0], people["joe_biden"][0], people["kit_harington"][0]
@@ -284,9 +285,9 @@ def test_register_and_recognize_store_768_d_vectors_beside_sface_and_never_mix_t
     r = cli("register", "biden", str(biden), FACEREC_EMBEDDER="imgbeddings", **env)
     assert r.returncode == 0, r.stderr
 
-    assert count(store, "SELECT count(*) FROM faces WHERE model = 'imgbeddings' AND vector_dims(embedding) = 768") == 2
-    assert count(store, "SELECT count(*) FROM faces WHERE model = 'sface' AND vector_dims(embedding) = 128") == 1
-    assert count(store, "SELECT count(*) FROM faces") == 3
+    assert count(db, "SELECT count(*) FROM faces WHERE model = 'imgbeddings' AND vector_dims(embedding) = 768") == 2
+    assert count(db, "SELECT count(*) FROM faces WHERE model = 'sface' AND vector_dims(embedding) = 128") == 1
+    assert count(db, "SELECT count(*) FROM faces") == 3
 
     r = cli("--json", "--embedder", "imgbeddings", "recognize", str(obama), str(kit), **env)
     assert r.returncode == 0, r.stderr
@@ -319,7 +320,7 @@ def test_register_and_recognize_store_768_d_vectors_beside_sface_and_never_mix_t
     ],
 )
 def test_a_missing_model_is_one_clear_line_and_exit_1(
-    cli: CLI, faces: FaceSet, store: Store, tiny: Tiny, tmp_path: Path, case: str, fragments: list[str]
+    cli: CLI, faces: FaceSet, db: Database, tiny: Tiny, tmp_path: Path, case: str, fragments: list[str]
 ):
     empty = {"HF_HOME": str(tmp_path / "empty-hf"), "HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}"}
     text = tmp_path / "notes.onnx"
@@ -341,12 +342,12 @@ def test_a_missing_model_is_one_clear_line_and_exit_1(
         assert str(tmp_path / "empty-hf") in r.stderr
     r = cli("--embedder", "imgbeddings", "register", "obama", *photos, **env)
     assert_one_clean_error(r, *fragments)
-    assert count(store, "SELECT count(*) FROM faces") == 0
+    assert count(db, "SELECT count(*) FROM faces") == 0
 
 
 @pytest.mark.slow
 def test_a_hub_that_never_answers_fails_within_the_timeout(cli: CLI, faces: FaceSet, tmp_path: Path):
-    from facerec.imgbeddings_embedder import HUB_TIMEOUT_S
+    from facerec.vision.imgbeddings import HUB_TIMEOUT_S
 
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -458,7 +459,7 @@ def hub_file(hf_home: Path, repo: str, filename: str) -> Path:
 
 
 def test_reembed_gives_every_stored_face_the_other_model_and_keeps_everyone_searchable(
-    cli: CLI, faces: FaceSet, store: Store, tiny: Tiny, settings, tmp_path: Path
+    cli: CLI, faces: FaceSet, db: Database, tiny: Tiny, settings, tmp_path: Path
 ):
     people = faces.people()
     env = tiny.env()
@@ -473,10 +474,10 @@ def test_reembed_gives_every_stored_face_the_other_model_and_keeps_everyone_sear
     gone.write_bytes(people["kit_harington"][0].read_bytes())
     assert cli("register", "kit", str(gone), **env).returncode == 0
     gone.unlink()
-    (settings.data_dir / crop_of(store, "kit")[0]).unlink()
+    (settings.data_dir / crop_of(db, "kit")[0]).unlink()
     # and one whose crop is gone but whose photo is still there.
-    (settings.data_dir / crop_of(store, "angelina")[1]).unlink()
-    assert count(store, "SELECT count(*) FROM faces WHERE model = 'sface'") == 5
+    (settings.data_dir / crop_of(db, "angelina")[1]).unlink()
+    assert count(db, "SELECT count(*) FROM faces WHERE model = 'sface'") == 5
 
     r = cli("--embedder", "imgbeddings", "reembed", **env)
     assert r.returncode == 1, r.stderr  # one face skipped
@@ -484,7 +485,7 @@ def test_reembed_gives_every_stored_face_the_other_model_and_keeps_everyone_sear
     assert f"skipped {gone}: no longer exists" in r.stderr
     # Each new row is its SFace twin's face: same picture, person, box, landmarks, score, crop.
     twins = count(
-        store,
+        db,
         "SELECT count(*) FROM faces s JOIN faces i ON i.picture_id = s.picture_id AND i.box = s.box"
         " AND i.person_id = s.person_id AND i.landmarks = s.landmarks AND i.score = s.score"
         " AND i.crop IS NOT DISTINCT FROM s.crop"
@@ -494,11 +495,11 @@ def test_reembed_gives_every_stored_face_the_other_model_and_keeps_everyone_sear
 
     r = cli("--json", "--embedder", "imgbeddings", "reembed", **env)  # a second run adds nothing
     assert records(r.stdout)[-1] == {"model": "imgbeddings", "added": 0, "skipped": 1}
-    assert count(store, "SELECT count(*) FROM faces WHERE model = 'imgbeddings'") == 4
+    assert count(db, "SELECT count(*) FROM faces WHERE model = 'imgbeddings'") == 4
 
     # Every person is found again from the very pixels that were re-embedded: the
     # stored crop (detected again) or, for angelina's second sample, the photo.
-    sources = [(name, settings.data_dir / crop_of(store, name)[0]) for name in ("obama", "biden", "angelina")]
+    sources = [(name, settings.data_dir / crop_of(db, name)[0]) for name in ("obama", "biden", "angelina")]
     sources.append(("angelina", people["deepface_angelina"][1]))
     r = cli("--json", "--embedder", "imgbeddings", "recognize", *(str(p) for _, p in sources), **env)
     assert r.returncode == 0, r.stderr
@@ -516,9 +517,9 @@ def test_reembed_gives_every_stored_face_the_other_model_and_keeps_everyone_sear
     assert [rec["name"] for rec in records(r.stdout)] == ["jack"]
 
 
-def crop_of(store: Store, name: str) -> list[str]:
+def crop_of(db: Database, name: str) -> list[str]:
     """The registration crops of `name`, in the order the samples were stored."""
-    with store.transaction() as cur:
+    with db.transaction() as cur:
         cur.execute(
             "SELECT f.crop FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = %s ORDER BY f.id", (name,)
         )

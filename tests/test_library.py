@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,28 +17,30 @@ from pathlib import Path
 import cv2
 import pytest
 
-from facerec.app import FaceRec
 from facerec.config import load_settings
-from facerec.contactsheet import CAPTION, TILE, grid
-from facerec.indexer import Candidate, Indexer, analyze_file
-from facerec.people import People
-from facerec.search import photos_of, search_photo
-from facerec.store import Store
+from facerec.db import Database
+from facerec.ui.sheets import CAPTION, TILE, grid
+from facerec.usecases.context import Context
+from facerec.usecases.index import Candidate, analyze_file, index_folders
+from facerec.usecases.people import merge, name_group, regroup, split_face
+from facerec.usecases.register import register_photos
+from facerec.usecases.search import photos_of, search_photo
+from facerec.usecases.users import delete_person, list_people
 from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count
 
 # -- the whole dev set, indexed once into its own database ------------------------
 
 
 @pytest.fixture(scope="module")
-def dev_library(faces: FaceSet, pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaceRec]:
+def dev_library(faces: FaceSet, pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     data = tmp_path_factory.mktemp("library-data")
     settings = load_settings({"FACEREC_DATA_DIR": str(data)}, dotenv_path=data / "no.env")
-    store = Store.open(settings)
-    app = FaceRec(settings, store=store, pipeline=pipeline)
-    report = Indexer(app, workers=2).run([faces.root])
+    db = Database.open(settings)
+    ctx = Context(settings, db=db, pipeline=pipeline)
+    report = index_folders(ctx, workers=2, folders=[faces.root])
     assert report.indexed == len(faces.photos) and not report.failed, report
-    yield app
-    store.close()
+    yield ctx
+    db.close()
 
 
 def contains(faces: FaceSet) -> dict[str, set[str]]:
@@ -49,10 +52,10 @@ def contains(faces: FaceSet) -> dict[str, set[str]]:
     return out
 
 
-def test_indexing_the_dev_set_stores_every_face(dev_library: FaceRec, faces: FaceSet):
+def test_indexing_the_dev_set_stores_every_face(dev_library: Context, faces: FaceSet):
     pictures, stored = (
-        count(dev_library.store, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL"),
-        count(dev_library.store, "SELECT count(*) FROM faces"),
+        count(dev_library.db, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL"),
+        count(dev_library.db, "SELECT count(*) FROM faces"),
     )
     assert pictures == len(faces.photos) == 99
     expected = sum(p.faces_in_photo or 1 for p in faces.photos if p.kind != "noface")
@@ -60,7 +63,7 @@ def test_indexing_the_dev_set_stores_every_face(dev_library: FaceRec, faces: Fac
     noface = str(faces.of_kind("noface")[0].path)
     assert (
         count(
-            dev_library.store,
+            dev_library.db,
             "SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
             noface,
         )
@@ -69,7 +72,7 @@ def test_indexing_the_dev_set_stores_every_face(dev_library: FaceRec, faces: Fac
     for group in faces.of_kind("group"):
         if group.faces_in_photo:
             n = count(
-                dev_library.store,
+                dev_library.db,
                 "SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
                 str(group.path),
             )
@@ -81,7 +84,7 @@ def test_search_with_one_photo_of_each_person_returns_their_other_photos_first(d
     precisions = []
     for person, photos in faces.people().items():
         query = str(photos[0])
-        _, matches = search_photo(dev_library, query, limit=None)
+        matches = search_photo(dev_library, query, limit=None).matches
         results = [m.picture for m in matches if m.picture != query]
         relevant = relevant_by_person[person] - {query}
         top = results[: len(relevant)]
@@ -101,7 +104,7 @@ def test_group_photos_are_found_for_each_labelled_member(dev_library, faces: Fac
         for person in filter(None, group.person.split(";")):
             if person not in people:
                 continue
-            _, matches = search_photo(dev_library, people[person][0], limit=None)
+            matches = search_photo(dev_library, people[person][0], limit=None).matches
             assert str(group.path) in {m.picture for m in matches}, (person, group.path)
             checked += 1
     assert checked >= 6
@@ -109,12 +112,12 @@ def test_group_photos_are_found_for_each_labelled_member(dev_library, faces: Fac
 
 def test_a_distractor_finds_no_one_else(dev_library, faces: FaceSet):
     for d in faces.of_kind("distractor"):
-        _, matches = search_photo(dev_library, d.path, limit=None)
+        matches = search_photo(dev_library, d.path, limit=None).matches
         assert [m.picture for m in matches] == [str(d.path)]  # only its own photo
 
 
 def test_grouping_the_dev_faces_is_pure(dev_library, faces: FaceSet):
-    groups = People(dev_library).regroup()
+    groups = regroup(dev_library).groups
     owner = {str(path): person for person, paths in faces.people().items() for path in paths}
     labelled = majority = 0
     for g in groups:
@@ -134,16 +137,16 @@ def test_grouping_the_dev_faces_is_pure(dev_library, faces: FaceSet):
 
 def test_photos_of_a_registered_person_uses_all_their_samples(dev_library, faces: FaceSet):
     people = faces.people()
-    dev_library.register_files("Biden", people["joe_biden"][:1])
+    register_photos(dev_library, "Biden", people["joe_biden"][:1])
     try:
-        found = {m.picture for m in photos_of(dev_library, "Biden")}
+        found = {m.picture for m in photos_of(dev_library, "Biden").matches}
         assert contains(faces)["joe_biden"] <= found
-        assert all(m.name == "Biden" for m in photos_of(dev_library, "Biden"))
+        assert all(m.name == "Biden" for m in photos_of(dev_library, "Biden").matches)
         # Faces in library photos that match a registered person are shown as that person.
-        _, matches = search_photo(dev_library, people["joe_biden"][1], limit=None)
+        matches = search_photo(dev_library, people["joe_biden"][1], limit=None).matches
         assert {m.name for m in matches} == {"Biden"}
     finally:
-        dev_library.delete("Biden")
+        delete_person(dev_library, "Biden")
 
 
 def test_search_and_photos_json_and_the_contact_sheet(dev_library, faces: FaceSet, tmp_path: Path):
@@ -182,8 +185,8 @@ def photo_folder(faces: FaceSet, tmp_path: Path) -> Path:
     return folder
 
 
-def face_ids_of(store: Store, picture: Path) -> list[int]:
-    with store.transaction() as cur:
+def face_ids_of(db: Database, picture: Path) -> list[int]:
+    with db.transaction() as cur:
         cur.execute(
             "SELECT f.id FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s ORDER BY f.id",
             (str(picture),),
@@ -192,51 +195,51 @@ def face_ids_of(store: Store, picture: Path) -> list[int]:
 
 
 def test_reindexing_adds_nothing_a_moved_file_keeps_its_faces_and_prune_forgets(
-    app: FaceRec, store: Store, photo_folder: Path
+    ctx: Context, db: Database, photo_folder: Path
 ):
-    first = Indexer(app, workers=2).run([photo_folder])
+    first = index_folders(ctx, workers=2, folders=[photo_folder])
     assert (first.seen, first.indexed, first.skipped, first.failed) == (12, 12, 0, [])
-    faces_before = count(store, "SELECT count(*) FROM faces")
+    faces_before = count(db, "SELECT count(*) FROM faces")
     assert faces_before == first.faces >= 12
 
-    again = Indexer(app, workers=2).run([photo_folder])
+    again = index_folders(ctx, workers=2, folders=[photo_folder])
     assert (again.indexed, again.skipped, again.faces) == (0, 12, 0)
-    assert count(store, "SELECT count(*) FROM faces") == faces_before
+    assert count(db, "SELECT count(*) FROM faces") == faces_before
 
     old = photo_folder / "01_deepface_angelina.jpg"
     new = photo_folder / "sub" / "renamed.jpg"
-    ids = face_ids_of(store, old)
+    ids = face_ids_of(db, old)
     os.rename(old, new)
-    moved = Indexer(app, workers=2).run([photo_folder])
+    moved = index_folders(ctx, workers=2, folders=[photo_folder])
     assert (moved.moved, moved.indexed) == (1, 0)
-    assert face_ids_of(store, new) == ids and face_ids_of(store, old) == []
+    assert face_ids_of(db, new) == ids and face_ids_of(db, old) == []
 
     copy = photo_folder / "copy.jpg"
     shutil.copy(new, copy)
-    copied = Indexer(app, workers=2).run([photo_folder])
-    assert copied.copied == 1 and len(face_ids_of(store, copy)) == len(ids)
+    copied = index_folders(ctx, workers=2, folders=[photo_folder])
+    assert copied.copied == 1 and len(face_ids_of(db, copy)) == len(ids)
 
     gone = photo_folder / "02_deepface_angelina.jpg"
-    gone_faces = len(face_ids_of(store, gone))
+    gone_faces = len(face_ids_of(db, gone))
     gone.unlink()
-    kept = Indexer(app, workers=2).run([photo_folder])  # without --prune: kept
-    assert kept.pruned == 0 and len(face_ids_of(store, gone)) == gone_faces
-    pruned = Indexer(app, workers=2).run([photo_folder], prune=True)
-    assert pruned.pruned == 1 and face_ids_of(store, gone) == []
-    assert count(store, "SELECT count(*) FROM pictures WHERE picture = %s", str(gone)) == 0
+    kept = index_folders(ctx, workers=2, folders=[photo_folder])  # without --prune: kept
+    assert kept.pruned == 0 and len(face_ids_of(db, gone)) == gone_faces
+    pruned = index_folders(ctx, workers=2, folders=[photo_folder], prune=True)
+    assert pruned.pruned == 1 and face_ids_of(db, gone) == []
+    assert count(db, "SELECT count(*) FROM pictures WHERE picture = %s", str(gone)) == 0
 
 
-def test_a_changed_file_is_indexed_again_replacing_its_faces(app: FaceRec, store: Store, photo_folder: Path, faces):
-    Indexer(app, workers=1).run([photo_folder])
+def test_a_changed_file_is_indexed_again_replacing_its_faces(ctx: Context, db: Database, photo_folder: Path, faces):
+    index_folders(ctx, workers=1, folders=[photo_folder])
     target = photo_folder / "03_deepface_angelina.jpg"
     shutil.copy(faces.photo("groups/fr_two_people.jpg"), target)
-    report = Indexer(app, workers=1).run([photo_folder])
+    report = index_folders(ctx, workers=1, folders=[photo_folder])
     assert report.indexed == 1 and report.faces == 2
-    assert len(face_ids_of(store, target)) == 2
+    assert len(face_ids_of(db, target)) == 2
 
 
 def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
-    cli: CLI, store: Store, settings, faces: FaceSet, pipeline, tmp_path: Path
+    cli: CLI, db: Database, settings, faces: FaceSet, pipeline, tmp_path: Path
 ):
     folder = tmp_path / "many"
     folder.mkdir()
@@ -251,18 +254,16 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
         start_new_session=True,
     )
     deadline = time.time() + 120
-    while count(store, "SELECT count(*) FROM pictures") < 5:
+    while count(db, "SELECT count(*) FROM pictures") < 5:
         assert time.time() < deadline and proc.poll() is None, "indexing did not start"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    stored = count(store, "SELECT count(*) FROM pictures")
+    stored = count(db, "SELECT count(*) FROM pictures")
     assert 0 < stored < len(sources), "the kill should land halfway"
     # No picture is stored without its faces.
     assert (
-        count(
-            store, "SELECT count(*) FROM pictures p WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = p.id)"
-        )
+        count(db, "SELECT count(*) FROM pictures p WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = p.id)")
         == 0
     )
 
@@ -270,10 +271,10 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["indexed"] == len(sources) - stored and summary["skipped"] == stored
-    assert count(store, "SELECT count(*) FROM pictures") == len(sources)
+    assert count(db, "SELECT count(*) FROM pictures") == len(sources)
     assert (
         count(
-            store,
+            db,
             "SELECT count(*) FROM (SELECT picture_id, box FROM faces GROUP BY picture_id, box HAVING count(*) > 1) d",
         )
         == 0
@@ -284,8 +285,8 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
         len(analyze_file(pipeline, known, Candidate(str(f), str(f), 0, 0.0)).photo.faces)  # type: ignore[union-attr]
         for f in sorted(folder.iterdir())
     )
-    assert count(store, "SELECT count(*) FROM faces") == expected
-    fresh = Indexer(FaceRec(settings, store=store), workers=2).run([folder])
+    assert count(db, "SELECT count(*) FROM faces") == expected
+    fresh = index_folders(Context(settings, db=db), workers=2, folders=[folder])
     assert fresh.indexed == 0 and fresh.skipped == len(sources)
 
 
@@ -309,27 +310,25 @@ def test_index_reports_bad_files_and_goes_on(cli: CLI, faces: FaceSet, tmp_path:
     }
 
 
-def test_naming_merging_and_splitting_groups_persist(app: FaceRec, store: Store, photo_folder: Path):
-    Indexer(app, workers=2).run([photo_folder])
-    people = People(app)
-    groups = people.regroup()
+def test_naming_merging_and_splitting_groups_persist(ctx: Context, db: Database, photo_folder: Path):
+    index_folders(ctx, workers=2, folders=[photo_folder])
+    groups = regroup(ctx).groups
     assert [len(g.faces) for g in groups] == [4, 4, 4]
     by_person = {Path(g.faces[0].picture).name.split("_", 1)[1]: g for g in groups}
     angelina, jennifer, mark = (
         by_person[k] for k in ("deepface_angelina.jpg", "deepface_jennifer.jpg", "deepface_mark.jpg")
     )
 
-    assert people.name(angelina.id, "Angelina") == 4
-    people.merge(str(jennifer.id), str(mark.id))  # the user says these two groups are one person
+    assert name_group(ctx, angelina.id, "Angelina").faces == 4
+    merge(ctx, str(jennifer.id), str(mark.id))  # the user says these two groups are one person
     odd = mark.faces[-1].face_id
-    people.split(odd)
+    split_face(ctx, odd)
 
     for _ in range(2):  # re-grouping (twice) keeps what the user said
-        groups = people.regroup()
-        assert "Angelina" in [p.name for p in app.people()]
+        groups = regroup(ctx).groups
+        assert "Angelina" in [p.name for p in list_people(ctx).people]
         assert (
-            count(store, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Angelina'")
-            == 4
+            count(db, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Angelina'") == 4
         )
         merged = [g for g in groups if len(g.faces) == 7]
         assert len(merged) == 1, [len(g.faces) for g in groups]
@@ -337,19 +336,17 @@ def test_naming_merging_and_splitting_groups_persist(app: FaceRec, store: Store,
 
     # "Not this person" on a named face detaches it for good.
     face = angelina.faces[0].face_id
-    people.split(face)
-    people.regroup()
-    assert (
-        count(store, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Angelina'") == 3
-    )
+    split_face(ctx, face)
+    regroup(ctx)
+    assert count(db, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Angelina'") == 3
     with pytest.raises(Exception, match="no group"):
-        people.name(999_999, "x")
+        name_group(ctx, 999_999, "x")
 
 
 def test_two_faces_of_one_photo_are_never_grouped_together():
     import numpy as np
 
-    from facerec.people import group_faces
+    from facerec.usecases.people import group_faces
 
     v = np.eye(4, dtype=np.float32)
     vectors = np.stack([v[0], v[0], v[0], v[1]])  # faces 1-3 look identical
@@ -358,3 +355,50 @@ def test_two_faces_of_one_photo_are_never_grouped_together():
     assert apart[3] in (apart[1], apart[2]) and apart[4] == 4
     together = group_faces([1, 2, 3, 4], vectors, pictures=[10, 11, 12, 13])
     assert together[1] == together[2] == together[3] == 1
+
+
+def test_the_progress_bar_fits_the_terminal_it_is_drawn_on():
+    from facerec.ui.progress import ProgressBar
+
+    bar = ProgressBar(io.StringIO(), "photos")
+    for columns in (80, 60, 40, 20, 200):
+        for done, total in ((0, 594), (12, 594), (594, 594), (123_456, 1_000_000)):
+            line = bar.line(done, total, 2 * done, 9.5, columns)
+            assert len(line) <= columns - 1, (columns, line)
+    wide = bar.line(12, 594, 20, 1.0, 80)
+    assert wide.startswith("[") and "12/594 photos" in wide and "faces/s" in wide and "ETA" in wide
+    assert "12/594 photos" in bar.line(12, 594, 20, 1.0, 40)  # narrow: the bar and rates go first
+
+
+@pytest.mark.slow
+def test_index_on_an_80_column_terminal_redraws_in_place_and_workers_log_like_the_parent(
+    cli: CLI, photo_folder: Path, tmp_path: Path
+):
+    import pexpect
+
+    def index_on_a_terminal(*args: str) -> str:
+        child = pexpect.spawn(
+            sys.executable,
+            [str(PROJECT / "face_recognition.py"), *args],
+            env={**cli.env, "COLUMNS": "80", "LINES": "24"},
+            cwd=str(tmp_path),
+            dimensions=(24, 80),
+            encoding="utf-8",
+            timeout=120,
+        )
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return str(child.before)
+
+    output = index_on_a_terminal("index", str(photo_folder), "--workers", "1")
+    bars = [part for line in output.splitlines() for part in line.split("\r") if part.startswith("[")]
+    assert bars and all(len(b) <= 79 for b in bars), bars
+    assert "12/12 photos" in bars[-1]
+
+    # The models load in the worker processes only; with -vv their debug lines reach
+    # the terminal like the parent's (and no bar is drawn between log lines).
+    shutil.copytree(photo_folder, tmp_path / "copy")
+    output = index_on_a_terminal("-vv", "index", str(tmp_path / "copy"), "--workers", "1")
+    assert "facerec: DEBUG: facerec.vision.runtime: loaded face_detection_yunet_2023mar.onnx" in output
+    assert not any(part.startswith("[#") for line in output.splitlines() for part in line.split("\r"))

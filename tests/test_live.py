@@ -11,10 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from facerec.app import FaceRec
-from facerec.camera import Frame
-from facerec.live import LiveLoop, LiveReport
-from facerec.overlay import KNOWN_COLOR
+from facerec.usecases.context import Context
+from facerec.usecases.live import LiveLoop, LiveReport
+from facerec.usecases.register import register_photos
+from facerec.video.camera import Frame
+from facerec.video.overlay import KNOWN_COLOR
 from tests.conftest import CLI, FaceSet, count
 from tests.gui import press, spawn, wait_for_window
 from tests.media import blank, pan_zoom, write_video
@@ -56,10 +57,10 @@ def test_headless_live_names_the_person_and_calls_the_stranger_unknown(
     assert "75 frames in" in text.stdout
 
 
-def test_a_face_is_embedded_once_then_rarely_not_every_frame(app: FaceRec, faces: FaceSet):
-    app.register_files("obama", [faces.people()["barack_obama"][0]])
+def test_a_face_is_embedded_once_then_rarely_not_every_frame(ctx: Context, faces: FaceSet):
+    register_photos(ctx, "obama", [faces.people()["barack_obama"][0]])
     frames = pan_zoom(faces.people()["barack_obama"][1], 60)  # 2 s at 30 FPS
-    tracked, naive = LiveLoop(app), LiveLoop(app, naive=True)
+    tracked, naive = LiveLoop(ctx), LiveLoop(ctx, naive=True)
     reports = LiveReport(), LiveReport()
     identifications = []
     for loop, report in zip((tracked, naive), reports):
@@ -133,7 +134,7 @@ def test_the_live_window_saves_a_snapshot_with_boxes_and_names_and_quits_on_q(
 
 
 def test_r_in_the_live_window_registers_the_face_in_view_under_the_name_typed(
-    faces: FaceSet, store, settings, xvfb: str, tmp_path: Path
+    faces: FaceSet, db, settings, xvfb: str, tmp_path: Path
 ):
     video = write_video(tmp_path / "jack.avi", pan_zoom(faces.people()["deepface_jack"][0], 150))
     proc = spawn(settings, xvfb, "live", "--source", str(video))
@@ -145,9 +146,7 @@ def test_r_in_the_live_window_registers_the_face_in_view_under_the_name_typed(
         proc.stdin.write("Jack\n")
         proc.stdin.flush()
         deadline = time.time() + 20
-        while (
-            count(store, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Jack'") == 0
-        ):
+        while count(db, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Jack'") == 0:
             assert time.time() < deadline, "nothing was registered"
             time.sleep(0.2)
         press(xvfb, window, "p")  # pause and resume: still answers keys
@@ -160,3 +159,24 @@ def test_r_in_the_live_window_registers_the_face_in_view_under_the_name_typed(
     assert "registered a sample of Jack" in err
     # Once registered, the face in view is re-identified as Jack.
     assert "track 1: Unknown" in out and "track 1: Jack" in out
+
+
+def test_live_mode_loads_each_network_once(db, settings, monkeypatch):
+    """The live loop detects on small frames with a detector of its own, but its YuNet
+    network is the pipeline's: one load per process, not two."""
+    from facerec.vision import pipeline as pipeline_module
+    from facerec.vision import runtime
+
+    loads: list[str] = []
+    real = runtime.OpenVINONetwork.__init__
+
+    def counting(self, path, shape):  # type: ignore[no-untyped-def]
+        loads.append(path.name)
+        real(self, path, shape)
+
+    monkeypatch.setattr(runtime, "_loaded", {})
+    monkeypatch.setattr(pipeline_module, "_pipelines", {})
+    monkeypatch.setattr(runtime.OpenVINONetwork, "__init__", counting)
+    loop = LiveLoop(Context(settings, db=db))
+    assert loop.detector is not loop.ctx.pipeline.detector
+    assert sorted(loads) == ["face_detection_yunet_2023mar.onnx", "face_recognition_sface_2021dec.onnx"]

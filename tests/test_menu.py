@@ -15,7 +15,7 @@ PROMPT = "Choose an option: "
 
 
 @pytest.fixture
-def menu(store, settings, faces: FaceSet, tmp_path: Path):
+def menu(db, settings, faces: FaceSet, tmp_path: Path):
     """The menu with the 'camera' played from a video of Angelina (no display: text mode)."""
     frames = []
     for photo in faces.people()["deepface_angelina"]:
@@ -34,7 +34,7 @@ def choose(child: pexpect.spawn, option: str) -> None:
     child.sendline(option)
 
 
-def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.spawn, store):
+def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.spawn, db):
     menu.expect_exact("1. Start Face Recognition")
     menu.expect_exact("2. Register a New User")
     menu.expect_exact("3. Manage User Database")
@@ -47,7 +47,7 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("Name of the new user")
     menu.sendline("Angelina Jolie")
     menu.expect_exact("registered 'Angelina Jolie': 5 sample(s)")
-    assert count(store, "SELECT count(*) FROM faces") == 5
+    assert count(db, "SELECT count(*) FROM faces") == 5
 
     choose(menu, "1")
     menu.expect_exact("frame 0 track 1: Angelina Jolie")
@@ -75,7 +75,7 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("delete 'Angie' and every sample of them? [y/N] ")
     menu.sendline("y")
     menu.expect_exact("deleted 'Angie'")
-    assert count(store, "SELECT count(*) FROM people") + count(store, "SELECT count(*) FROM faces") == 0
+    assert count(db, "SELECT count(*) FROM people") + count(db, "SELECT count(*) FROM faces") == 0
 
     choose(menu, "0")  # back
     choose(menu, "0")  # exit

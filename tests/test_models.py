@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facerec import modelfiles
 from facerec.errors import ModelError
-from facerec.images import load_image
-from facerec.pipeline import Pipeline
+from facerec.resources import models_dir
+from facerec.vision import modelfiles
+from facerec.vision.images import load_image
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import FaceSet
 
 
@@ -41,7 +42,7 @@ def test_our_alignment_and_batched_sface_give_opencvs_face_recognizer_vectors(pi
 
 def test_a_corrupted_model_file_is_refused_with_its_name(tmp_path: Path):
     bad = tmp_path / modelfiles.SFACE
-    shutil.copy(modelfiles.MODELS_DIR / modelfiles.SFACE, bad)
+    shutil.copy(models_dir() / modelfiles.SFACE, bad)
     with bad.open("r+b") as fh:
         fh.seek(1000)
         fh.write(b"\x00corrupt")
@@ -52,7 +53,7 @@ def test_a_corrupted_model_file_is_refused_with_its_name(tmp_path: Path):
 
 
 def test_detectors_give_boxes_inside_the_image_left_to_right(pipeline: Pipeline, faces: FaceSet):
-    from facerec.detectors import get_detector
+    from facerec.vision.detectors import get_detector
 
     image = load_image(faces.photo("groups/cf_015_6.jpg")).pixels
     h, w = image.shape[:2]
@@ -78,7 +79,7 @@ def test_an_image_without_faces_gives_an_empty_list(pipeline: Pipeline, faces: F
 @pytest.fixture(scope="module")
 def dev_images(faces: FaceSet) -> list[tuple[Path, np.ndarray]]:
     """Every dev photo, shrunk as the detector shrinks it (640 px)."""
-    from facerec.detectors import _shrink
+    from facerec.vision.detectors import _shrink
 
     return [(p.path, _shrink(load_image(p.path).pixels, 640)[0]) for p in faces.photos]
 
@@ -87,7 +88,7 @@ def dev_images(faces: FaceSet) -> list[tuple[Path, np.ndarray]]:
 def test_yunet_decoding_matches_opencvs_face_detector_on_every_dev_photo(runtime: str, dev_images: list):
     import cv2
 
-    from facerec.detectors import YuNetDetector
+    from facerec.vision.detectors import YuNetDetector
 
     reference = cv2.FaceDetectorYN.create(str(modelfiles.model_path(modelfiles.YUNET)), "", (320, 320), 0.8, 0.3, 5000)
     ours = YuNetDetector(runtime=runtime)
@@ -106,7 +107,7 @@ def test_yunet_decoding_matches_opencvs_face_detector_on_every_dev_photo(runtime
 
 
 def test_sface_vectors_are_the_same_in_both_runtimes(faces: FaceSet, pipeline: Pipeline):
-    from facerec.embedders import SFaceEmbedder
+    from facerec.vision.embedders import SFaceEmbedder
 
     vectors = {runtime: SFaceEmbedder(runtime) for runtime in ("openvino", "opencv")}
     checked = 0
@@ -123,9 +124,10 @@ def test_sface_vectors_are_the_same_in_both_runtimes(faces: FaceSet, pipeline: P
 def test_a_missing_openvino_is_one_clear_error(monkeypatch: pytest.MonkeyPatch):
     import sys
 
-    from facerec import runtime
+    from facerec.vision import runtime
 
     monkeypatch.setattr(runtime, "_core", None)
+    monkeypatch.setattr(runtime, "_loaded", {})  # networks are kept per process: load afresh
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
     with pytest.raises(ModelError, match="pip install openvino, or set FACEREC_RUNTIME=opencv"):
         runtime.load_network(modelfiles.model_path(modelfiles.SFACE), "openvino", (-1, 3, 112, 112))

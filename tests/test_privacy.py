@@ -21,25 +21,27 @@ from urllib.parse import urlsplit
 import pytest
 from dotenv import dotenv_values
 
-from facerec.app import FaceRec, largest
 from facerec.config import Settings, load_settings
-from facerec.contactsheet import Tile, make_sheet
-from facerec.embedded import EmbeddedServer
+from facerec.db import Database
+from facerec.db.server import EmbeddedServer
 from facerec.errors import DatabaseError
-from facerec.images import load_image
-from facerec.indexer import Indexer
-from facerec.live import save_snapshot
-from facerec.pipeline import Pipeline
-from facerec.store import Store
 from facerec.types import Box
+from facerec.ui.sheets import Tile, make_sheet
+from facerec.usecases.context import Context
+from facerec.usecases.index import index_folders
+from facerec.usecases.live import save_snapshot
+from facerec.usecases.recognize import largest, recognize_photo
+from facerec.usecases.register import register_frames, register_photos
+from facerec.vision.images import load_image
+from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, PROJECT, FaceSet, count
 
 # -- erasure -----------------------------------------------------------------------------
 
 
-def files_of(store: Store, settings: Settings, person_id: int) -> list[Path]:
+def files_of(db: Database, settings: Settings, person_id: int) -> list[Path]:
     """Every file the database links to a person: sample crops and camera captures."""
-    with store.transaction() as cur:
+    with db.transaction() as cur:
         cur.execute(
             "SELECT f.crop FROM faces f WHERE f.person_id = %s AND f.crop IS NOT NULL"
             " UNION SELECT p.picture FROM faces f JOIN pictures p ON p.id = f.picture_id"
@@ -55,55 +57,55 @@ def frame_sample(pipeline: Pipeline, photo: Path) -> tuple:
 
 
 def test_deleting_a_person_removes_every_embedding_capture_and_crop_of_them(
-    cli: CLI, app: FaceRec, store: Store, settings: Settings, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+    cli: CLI, ctx: Context, db: Database, settings: Settings, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     people = faces.people()
     ada, bob = people["deepface_angelina"], people["barack_obama"]
     # Ada is everywhere: two photo samples, a camera capture, a face of an indexed
     # library photo, and a vector of a second model.
-    app.register_files("Ada", ada[:2])
-    app.register_frames("Ada", [frame_sample(pipeline, ada[2])])
+    register_photos(ctx, "Ada", ada[:2])
+    register_frames(ctx, "Ada", [frame_sample(pipeline, ada[2])])
     library = tmp_path / "library"
     library.mkdir()
     shutil.copy(ada[3], library / "party.jpg")
     shutil.copy(bob[1], library / "speech.jpg")
-    Indexer(app, workers=1).run([library])
-    app.register_files("Ada", [library / "party.jpg"])  # names her face in the library photo
+    index_folders(ctx, workers=1, folders=[library])
+    register_photos(ctx, "Ada", [library / "party.jpg"])  # names her face in the library photo
     flipped = dataclasses.replace(settings, embedder="sface-flip")
-    flip = FaceRec(flipped, store=store, pipeline=Pipeline.load("yunet", "sface-flip"))
-    flip.register_files("Ada", [ada[0]])
+    flip = Context(flipped, db=db, pipeline=Pipeline.load("yunet", "sface-flip"))
+    register_photos(flip, "Ada", [ada[0]])
     # Bob must keep everything.
-    app.register_files("Bob", [bob[0]])
-    app.register_frames("Bob", [frame_sample(pipeline, bob[2])])
+    register_photos(ctx, "Bob", [bob[0]])
+    register_frames(ctx, "Bob", [frame_sample(pipeline, bob[2])])
 
-    ada_id, bob_id = store.person_id("Ada"), store.person_id("Bob")
-    ada_files, bob_files = files_of(store, settings, ada_id), files_of(store, settings, bob_id)
-    assert count(store, "SELECT count(*) FROM faces WHERE person_id = %s", ada_id) == 5
-    assert count(store, "SELECT count(DISTINCT model) FROM faces WHERE person_id = %s", ada_id) == 2
+    ada_id, bob_id = db.people.person_id("Ada"), db.people.person_id("Bob")
+    ada_files, bob_files = files_of(db, settings, ada_id), files_of(db, settings, bob_id)
+    assert count(db, "SELECT count(*) FROM faces WHERE person_id = %s", ada_id) == 5
+    assert count(db, "SELECT count(DISTINCT model) FROM faces WHERE person_id = %s", ada_id) == 2
     assert len(ada_files) == 5 and all(f.exists() for f in ada_files)
-    bob_faces = count(store, "SELECT count(*) FROM faces WHERE person_id = %s", bob_id)
+    bob_faces = count(db, "SELECT count(*) FROM faces WHERE person_id = %s", bob_id)
 
     r = cli("users", "delete", "Ada", "--yes")
     assert r.returncode == 0, r.stderr
     assert "(5 stored image(s) removed)" in r.stdout
 
-    assert count(store, "SELECT count(*) FROM people WHERE name = 'Ada'") == 0
-    assert count(store, "SELECT count(*) FROM faces WHERE person_id = %s", ada_id) == 0
-    assert count(store, "SELECT count(*) FROM face_not_person WHERE person_id = %s", ada_id) == 0
+    assert count(db, "SELECT count(*) FROM people WHERE name = 'Ada'") == 0
+    assert count(db, "SELECT count(*) FROM faces WHERE person_id = %s", ada_id) == 0
+    assert count(db, "SELECT count(*) FROM face_not_person WHERE person_id = %s", ada_id) == 0
     keys = [str(f.relative_to(settings.data_dir)) for f in ada_files] + [str(f) for f in ada_files]
-    assert count(store, "SELECT count(*) FROM faces WHERE crop = ANY(%s)", keys) == 0
-    assert count(store, "SELECT count(*) FROM pictures WHERE picture = ANY(%s)", keys) == 0
+    assert count(db, "SELECT count(*) FROM faces WHERE crop = ANY(%s)", keys) == 0
+    assert count(db, "SELECT count(*) FROM pictures WHERE picture = ANY(%s)", keys) == 0
     assert [f for f in ada_files if f.exists()] == []
     # Her face is gone from the library photo too; the photo itself stays indexed.
     party = str(library / "party.jpg")
     in_party = "SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s"
-    assert count(store, in_party, party) == 0
-    assert count(store, "SELECT count(*) FROM pictures WHERE picture = %s AND indexed_at IS NOT NULL", party) == 1
+    assert count(db, in_party, party) == 0
+    assert count(db, "SELECT count(*) FROM pictures WHERE picture = %s AND indexed_at IS NOT NULL", party) == 1
     # Nobody else lost anything.
-    assert count(store, "SELECT count(*) FROM faces WHERE person_id = %s", bob_id) == bob_faces
+    assert count(db, "SELECT count(*) FROM faces WHERE person_id = %s", bob_id) == bob_faces
     assert all(f.exists() for f in bob_files)
     assert sorted(settings.captures_dir.iterdir()) == bob_files
-    (rec,) = app.recognize_file(ada[1])
+    (rec,) = recognize_photo(ctx, ada[1]).faces
     assert rec.name is None
 
 
@@ -145,8 +147,8 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def test_the_embedded_server_has_no_network_socket_only_its_unix_socket(store: Store, settings: Settings):
-    with store.transaction() as cur:
+def test_the_embedded_server_has_no_network_socket_only_its_unix_socket(db: Database, settings: Settings):
+    with db.transaction() as cur:
         cur.execute("SHOW listen_addresses")
         assert cur.fetchone()[0] == ""
     postmaster = int((settings.pgdata / "postmaster.pid").read_text().split()[0])
@@ -171,9 +173,7 @@ def strace() -> str:
 
 
 @pytest.mark.slow
-def test_register_recognize_and_index_open_no_network_connection(
-    cli: CLI, strace: str, faces: FaceSet, tmp_path: Path
-):
+def test_register_recognize_and_index_open_no_network_connection(cli: CLI, strace: str, faces: FaceSet, tmp_path: Path):
     photos = faces.people()["barack_obama"]
     library = tmp_path / "library"
     library.mkdir()
@@ -212,13 +212,13 @@ def _modes(root: Path) -> dict[Path, int]:
 
 
 def test_everything_in_the_data_directory_is_private_to_the_user(
-    app: FaceRec, settings: Settings, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+    ctx: Context, settings: Settings, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     photos = faces.people()["barack_obama"]
-    app.register_files("obama", photos[:1])
+    register_photos(ctx, "obama", photos[:1])
     pixels, face = frame_sample(pipeline, photos[1])
-    app.register_frames("obama", [(pixels, face)])
-    save_snapshot(app, pixels, 7)
+    register_frames(ctx, "obama", [(pixels, face)])
+    save_snapshot(ctx, pixels, 7)
     modes = _modes(settings.data_dir)
     assert {p.name for p in settings.data_dir.iterdir()} >= {"pgdata", "captures", "snapshots"}
     assert len(list(settings.captures_dir.iterdir())) == 2 and len(list(settings.snapshots_dir.iterdir())) == 1
@@ -234,18 +234,18 @@ def test_everything_in_the_data_directory_is_private_to_the_user(
 
 
 def test_a_data_directory_made_for_crops_alone_is_private_even_with_umask_0(
-    store: Store, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+    db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     """With DATABASE_URL set, the embedded server never creates the data directory:
     the first crop or snapshot does."""
     data = tmp_path / "home" / "facerec"
     settings = load_settings({"FACEREC_DATA_DIR": str(data)}, dotenv_path=tmp_path / "none")
-    app = FaceRec(settings, store=store, pipeline=pipeline)
+    ctx = Context(settings, db=db, pipeline=pipeline)
     photo = faces.people()["barack_obama"][0]
     old = os.umask(0)
     try:
-        app.register_files("obama", [photo])
-        save_snapshot(app, load_image(photo).pixels, 0)
+        register_photos(ctx, "obama", [photo])
+        save_snapshot(ctx, load_image(photo).pixels, 0)
         sheet = make_sheet([Tile(str(photo), Box(1, 1, 50, 50), "x")], data / "sheet.jpg")
     finally:
         os.umask(old)
@@ -285,7 +285,7 @@ def test_dotenv_example_holds_no_secret():
     assert not re.search(r"AVNS_\w+|sk-\w{20,}|[0-9a-f]{32,}", text)  # no token-shaped strings
 
 
-def test_the_embedded_database_accepts_no_password_login_from_the_network(settings: Settings, store: Store):
+def test_the_embedded_database_accepts_no_password_login_from_the_network(settings: Settings, db: Database):
     hba = (settings.pgdata / "pg_hba.conf").read_text()
     rules = [line.split() for line in hba.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert all(rule[0] == "local" or rule[-1] == "reject" for rule in rules), rules
@@ -307,19 +307,19 @@ def _formatted(node: ast.expr) -> bool:
 
 def test_sql_is_only_in_the_store_and_never_built_from_values():
     runs_sql: dict[str, list[int]] = {}
-    for source in sorted((PROJECT / "facerec").glob("*.py")):
-        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+    for path in sorted((PROJECT / "facerec").rglob("*.py")):
+        source = path.relative_to(PROJECT / "facerec")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name in ("execute", "executemany", "mogrify", "execute_values"):
-                runs_sql.setdefault(source.name, []).append(node.lineno)
+                runs_sql.setdefault(source.as_posix(), []).append(node.lineno)
                 query = node.args[1 if name == "execute_values" else 0]
-                assert not _formatted(query), f"{source.name}:{node.lineno}: SQL built by string formatting"
-    assert set(runs_sql) == {"store.py", "store_library.py"}
+                assert not _formatted(query), f"{source}:{node.lineno}: SQL built by string formatting"
+    assert set(runs_sql) == {"db/migrate.py", "db/people.py", "db/library.py", "db/vectors.py"}
     assert sum(map(len, runs_sql.values())) > 50
-
 
 
 def test_a_guessable_socket_folder_made_by_someone_else_is_refused(tmp_path: Path):
@@ -337,7 +337,7 @@ def test_a_guessable_socket_folder_made_by_someone_else_is_refused(tmp_path: Pat
             planted.chmod(0o777)  # writable by anyone
         settings = load_settings({"FACEREC_DATA_DIR": str(data)}, dotenv_path=tmp_path / "none")
         with pytest.raises(DatabaseError, match="the database socket's folder\\) is not private to you; remove it"):
-            Store.open(settings)
+            Database.open(settings)
         assert not EmbeddedServer(data).is_running()
     finally:
         planted.rmdir()

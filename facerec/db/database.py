@@ -1,0 +1,64 @@
+"""`Database`: one connection to the facerec database and the stores over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2.extensions
+
+from facerec.config import Settings
+from facerec.db.connection import Connection
+from facerec.db.library import LibraryStore
+from facerec.db.migrate import applied_migrations, migrate
+from facerec.db.people import PeopleStore
+
+
+class Database:
+    """The facerec database: `people` (registered people and their samples) and
+    `library` (indexed photos, search, groups), over one connection.
+
+    Open with `Database.open(settings)`, as a context manager; the embedded
+    server stops when its last user (in any process) closes.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.people = PeopleStore(conn)
+        self.library = LibraryStore(conn)
+
+    @classmethod
+    def open(cls, settings: Settings, migrate_schema: bool = True) -> Database:
+        """Connect (starting the embedded server if `DATABASE_URL` is unset) and
+        bring the schema up to date."""
+        conn = Connection.open(settings)
+        try:
+            if migrate_schema:
+                migrate(conn)
+            conn.register_vector()
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A raw transaction (for tests and troubleshooting; facerec's own queries live in the stores)."""
+        with self.conn.transaction() as cur:
+            yield cur
+
+    def migrate(self) -> list[str]:
+        """Apply schema files not applied yet; returns their versions."""
+        return migrate(self.conn)
+
+    def applied_migrations(self) -> list[str]:
+        return applied_migrations(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

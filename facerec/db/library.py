@@ -1,0 +1,397 @@
+"""The photo library: indexed pictures and their faces, searching them, groups
+of unnamed faces ("people"), and re-embedding stored faces with another model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg2.extensions
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from facerec.db.connection import Connection
+from facerec.db.migrate import MIGRATION_LOCK
+from facerec.db.rows import box as row_box
+from facerec.db.rows import face as row_face
+from facerec.db.rows import face_values, vector
+from facerec.db.vectors import knn_params, knn_query, set_search
+from facerec.types import Box, EmbeddedFace, Face, FaceHit, FaceRow
+
+MAX_CANDIDATES = 100_000
+"""Upper bound on faces one search reads (a person in 100k photos is a lot)."""
+
+
+@dataclass(frozen=True)
+class PictureState:
+    """What the database knows about one picture file."""
+
+    id: int
+    picture: str
+    sha256: str | None
+    size: int | None
+    mtime: float | None
+    indexed: bool
+
+
+@dataclass(frozen=True)
+class IndexedPhoto:
+    """One analysed photo, ready to store: its file facts and every face."""
+
+    picture: str
+    sha256: str
+    size: int
+    mtime: float
+    width: int
+    height: int
+    faces: list[EmbeddedFace]
+
+
+def _overlaps(box: Box, others: Iterable[Box], iou: float = 0.5) -> bool:
+    return any(box.iou(o) >= iou for o in others)
+
+
+def _search_query(dim: int) -> sql.Composed:
+    """Each query vector's nearest faces (any face of the model), with their picture and name."""
+    return knn_query(
+        dim,
+        "m.id, pic.picture, m.box, m.distance, pe.name, pic.indexed_at IS NOT NULL",
+        "JOIN pictures pic ON pic.id = m.picture_id LEFT JOIN people pe ON pe.id = m.person_id",
+    )
+
+
+class LibraryStore:
+    """Library queries over a `Connection`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- indexing -----------------------------------------------------------
+
+    def pictures(self) -> dict[str, PictureState]:
+        """Every photo file the database knows (library or registration), by key."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT id, picture, sha256, size, mtime, indexed_at IS NOT NULL FROM pictures WHERE source = 'file'"
+            )
+            return {row[1]: PictureState(*row) for row in cur.fetchall()}
+
+    def save_photos(self, photos: Sequence[IndexedPhoto]) -> int:
+        """Store analysed photos, all in one transaction; returns the faces written.
+
+        A photo indexed before (changed file) has its unnamed faces of this
+        model replaced. Faces already attached to a person in that picture (a
+        registration sample from the same file) are kept, and a detection
+        overlapping one of them is not stored twice. Photos are written in key
+        order, so two runs over the same folder lock rows in the same order
+        (no deadlock); a transaction aborted anyway, or cut by a server
+        restart, is run again (`Store.retrying`).
+        """
+        ordered = sorted(photos, key=lambda p: p.picture)
+        return self.conn.retrying(lambda cur: sum(self._save_photo(cur, photo) for photo in ordered))
+
+    @staticmethod
+    def _save_photo(cur: psycopg2.extensions.cursor, photo: IndexedPhoto) -> int:
+        cur.execute(
+            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
+            " VALUES (%s, 'file', %s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
+            " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, indexed_at = now()"
+            " RETURNING id",
+            (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height),
+        )
+        picture_id = int(cur.fetchone()[0])
+        models = {f.model for f in photo.faces}
+        cur.execute(
+            "DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL AND model = ANY(%s)",
+            (picture_id, list(models) or [""]),
+        )
+        cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
+        kept = [row_box(r[0]) for r in cur.fetchall()]
+        rows = [
+            (picture_id, *face_values(f.model, f.face, f.embedding))
+            for f in photo.faces
+            if not _overlaps(f.face.box, kept)
+        ]
+        if rows:
+            execute_values(
+                cur,
+                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding) VALUES %s",
+                rows,
+                template="(%s, %s, %s, %s, %s, %s)",
+            )
+        return len(rows)
+
+    def touch(self, picture_id: int, size: int, mtime: float) -> None:
+        """Same content, new size/mtime facts (a `touch`, a copy with preserved bytes)."""
+        query = "UPDATE pictures SET size = %s, mtime = %s WHERE id = %s"
+        self.conn.retrying(lambda cur: cur.execute(query, (size, mtime, picture_id)))
+
+    def move(self, picture_id: int, new_key: str, size: int, mtime: float) -> None:
+        """A file moved or renamed: only its path changes; its faces stay as they are."""
+
+        def move(cur: psycopg2.extensions.cursor) -> None:
+            cur.execute("DELETE FROM pictures WHERE picture = %s AND id <> %s", (new_key, picture_id))
+            cur.execute(
+                "UPDATE pictures SET picture = %s, size = %s, mtime = %s WHERE id = %s",
+                (new_key, size, mtime, picture_id),
+            )
+
+        self.conn.retrying(move)
+
+    def copy(self, source_id: int, new_key: str, size: int, mtime: float) -> int:
+        """A second file with the same bytes: copy the picture's faces instead of
+        analysing it again. Returns the faces copied."""
+
+        def copy(cur: psycopg2.extensions.cursor) -> int:
+            cur.execute(
+                "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
+                " SELECT %s, 'file', sha256, %s, %s, width, height, now() FROM pictures WHERE id = %s"
+                " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
+                " mtime = EXCLUDED.mtime, indexed_at = now()"
+                " RETURNING id",
+                (new_key, size, mtime, source_id),
+            )
+            new_id = int(cur.fetchone()[0])
+            cur.execute("DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL", (new_id,))
+            cur.execute(
+                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding)"
+                " SELECT %s, person_id, model, box, landmarks, score, embedding FROM faces WHERE picture_id = %s",
+                (new_id, source_id),
+            )
+            return int(cur.rowcount)
+
+        return self.conn.retrying(copy)
+
+    def indexed_under(self, roots: Sequence[str]) -> list[str]:
+        """Keys of library pictures inside any of the folders `roots` (absolute, no trailing slash)."""
+        out: list[str] = []
+        with self.conn.transaction() as cur:
+            for root in roots:
+                cur.execute(
+                    "SELECT picture FROM pictures WHERE indexed_at IS NOT NULL AND starts_with(picture, %s)",
+                    (root.rstrip("/") + "/",),
+                )
+                out += [r[0] for r in cur.fetchall()]
+        return out
+
+    def prune(self, keys: Sequence[str]) -> int:
+        """Forget library pictures whose files are gone; returns how many.
+
+        Their unnamed faces go. A picture that also holds a person's
+        registration sample keeps that sample (it only leaves the library).
+        """
+        if not keys:
+            return 0
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "DELETE FROM faces f USING pictures p WHERE f.picture_id = p.id AND p.picture = ANY(%s)"
+                " AND p.indexed_at IS NOT NULL AND f.person_id IS NULL",
+                (list(keys),),
+            )
+            cur.execute(
+                "DELETE FROM pictures p WHERE p.picture = ANY(%s) AND p.indexed_at IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = p.id)",
+                (list(keys),),
+            )
+            removed = cur.rowcount
+            cur.execute(
+                "UPDATE pictures SET indexed_at = NULL WHERE picture = ANY(%s) AND indexed_at IS NOT NULL",
+                (list(keys),),
+            )
+            return removed + cur.rowcount
+
+    # -- search -------------------------------------------------------------
+
+    def search(self, model: str, dim: int, vectors: Sequence[np.ndarray], max_distance: float) -> list[list[FaceHit]]:
+        """For each vector, every face in the library within `max_distance`, nearest first.
+
+        Reads the HNSW index in growing batches (with pgvector's iterative
+        scan, so filtering never starves the result) until the farthest face
+        read is beyond `max_distance`.
+        """
+        results: list[list[FaceHit]] = [[] for _ in vectors]
+        pending = list(range(len(vectors)))
+        k = 64
+        while pending:
+            rows = self._search_batch(model, dim, [vectors[i] for i in pending], k)
+            still = []
+            for j, i in enumerate(pending):
+                raw = rows[j]
+                results[i] = [hit for hit, indexed in raw if indexed and hit.distance <= max_distance]
+                if len(raw) == k and raw[-1][0].distance <= max_distance and k < MAX_CANDIDATES:
+                    still.append(i)
+            pending = still
+            k *= 4
+        return results
+
+    def _search_batch(
+        self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int
+    ) -> list[list[tuple[FaceHit, bool]]]:
+        out: list[list[tuple[FaceHit, bool]]] = [[] for _ in vectors]
+        with self.conn.transaction() as cur:
+            set_search(cur, min(1000, max(40, k)), iterative=True)
+            cur.execute(_search_query(dim), knn_params(model, vectors, k))
+            for ord_, face_id, picture, box, distance, person, indexed in cur.fetchall():
+                out[ord_ - 1].append((FaceHit(int(face_id), picture, row_box(box), float(distance), person), indexed))
+        for hits in out:  # relaxed order: nearly sorted; make it exact
+            hits.sort(key=lambda h: h[0].distance)
+        return out
+
+    def face_vectors(self, face_ids: Sequence[int]) -> list[np.ndarray]:
+        """The embeddings of the given faces, in the same order."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT id, embedding FROM faces WHERE id = ANY(%s)", (list(face_ids),))
+            by_id = {int(i): vector(e) for i, e in cur.fetchall()}
+        return [by_id[i] for i in face_ids]
+
+    # -- people groups ------------------------------------------------------
+
+    def unnamed_faces(self, model: str) -> tuple[list[int], list[int], np.ndarray]:
+        """Ids, picture ids and embeddings of library faces not attached to anyone."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, f.picture_id, f.embedding FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                " WHERE f.model = %s AND f.person_id IS NULL AND p.indexed_at IS NOT NULL ORDER BY f.id",
+                (model,),
+            )
+            rows = cur.fetchall()
+        ids = [int(r[0]) for r in rows]
+        pictures = [int(r[1]) for r in rows]
+        vectors = np.stack([vector(r[2]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+        return ids, pictures, vectors
+
+    def links(self) -> list[tuple[int, int, str]]:
+        """Every (face_a, face_b, 'same' | 'different') the user has stated."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT face_a, face_b, kind FROM face_links")
+            return [(int(a), int(b), k) for a, b, k in cur.fetchall()]
+
+    def set_clusters(self, model: str, assignment: dict[int, int]) -> None:
+        """Replace the stored groups of `model`'s unnamed faces with `assignment` (face id -> group id)."""
+        with self.conn.transaction() as cur:
+            cur.execute("UPDATE faces SET cluster_id = NULL WHERE model = %s AND cluster_id IS NOT NULL", (model,))
+            if assignment:
+                execute_values(
+                    cur,
+                    "UPDATE faces f SET cluster_id = v.cluster FROM (VALUES %s) AS v(id, cluster) WHERE f.id = v.id",
+                    list(assignment.items()),
+                    page_size=5000,
+                )
+
+    def set_group(self, old: int, new: int) -> None:
+        """Move every face of group `old` into group `new`."""
+        with self.conn.transaction() as cur:
+            cur.execute("UPDATE faces SET cluster_id = %s WHERE cluster_id = %s", (new, old))
+
+    def groups(self, model: str) -> dict[int, list[FaceRow]]:
+        """The stored groups of unnamed faces: group id -> faces."""
+        out: dict[int, list[FaceRow]] = {}
+        for row in self._faces("f.model = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL", (model,)):
+            assert row.cluster_id is not None
+            out.setdefault(row.cluster_id, []).append(row)
+        return out
+
+    def face(self, face_id: int) -> FaceRow | None:
+        rows = self._faces("f.id = %s", (face_id,))
+        return rows[0] if rows else None
+
+    def _faces(self, where: str, params: tuple[object, ...]) -> list[FaceRow]:
+        """Faces matching `where`, a fixed condition from this module (values go in `params`)."""
+        query = sql.SQL(
+            "SELECT f.id, p.picture, f.box, f.cluster_id, pe.name FROM faces f"
+            " JOIN pictures p ON p.id = f.picture_id LEFT JOIN people pe ON pe.id = f.person_id"
+            " WHERE {} ORDER BY f.id"
+        ).format(sql.SQL(where))
+        with self.conn.transaction() as cur:
+            cur.execute(query, params)
+            return [FaceRow(int(i), pic, row_box(b), c, n) for i, pic, b, c, n in cur.fetchall()]
+
+    def link(self, a: int, b: int, kind: str) -> None:
+        """Remember that faces `a` and `b` are the same person or different people."""
+        lo, hi = min(a, b), max(a, b)
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, %s)"
+                " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind",
+                (lo, hi, kind),
+            )
+
+    def separate(self, face_id: int, others: Sequence[int]) -> None:
+        """Split one face from a group: 'different' links to the group's other faces."""
+        pairs = [(min(face_id, o), max(face_id, o), "different") for o in others if o != face_id]
+        with self.conn.transaction() as cur:
+            if pairs:
+                execute_values(
+                    cur,
+                    "INSERT INTO face_links (face_a, face_b, kind) VALUES %s"
+                    " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind",
+                    pairs,
+                )
+            cur.execute("UPDATE faces SET cluster_id = id WHERE id = %s", (face_id,))
+
+    # -- re-embedding with another model (`reembed`) -------------------------
+
+    def faces_to_reembed(self, model: str, after_id: int, limit: int) -> list[StoredFace]:
+        """Stored faces that have no `model` vector yet, one per detected face (a
+        face is its picture and box; the row of the lowest id stands for it),
+        by id, after `after_id`. Page with the last id returned."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, f.person_id, f.box, f.landmarks, f.score, f.crop, pic.picture, pic.source, pic.sha256"
+                " FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
+                " WHERE f.model <> %(model)s AND f.id > %(after)s"
+                " AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
+                "   AND (g.model = %(model)s OR g.id < f.id))"
+                " ORDER BY f.id LIMIT %(limit)s",
+                {"model": model, "after": after_id, "limit": limit},
+            )
+            rows = cur.fetchall()
+        return [
+            StoredFace(
+                id=int(i),
+                person_id=None if pid is None else int(pid),
+                face=row_face(box, score, landmarks),
+                crop=crop,
+                picture=picture,
+                source=source,
+                sha256=sha256,
+            )
+            for i, pid, box, landmarks, score, crop, picture, source, sha256 in rows
+        ]
+
+    def add_reembedded(self, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+        """For each (stored face id, vector), a new `model` row copying that face's
+        picture, person, box, landmarks, score and crop; all in one transaction.
+        A face that already has a `model` vector is left alone (so running
+        twice, or twice at once, adds nothing). Returns the rows added."""
+        added = 0
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, model))
+            for face_id, vector in vectors:
+                cur.execute(
+                    "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
+                    " SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score, %(v)s, f.crop"
+                    " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
+                    "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
+                    "   AND g.model = %(model)s)",
+                    {"model": model, "v": np.asarray(vector, np.float32), "id": face_id},
+                )
+                added += cur.rowcount
+        return added
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face already in the database, as `reembed` needs it: where its pixels
+    are (`crop`, relative to the data directory, or the `picture` file) and
+    where the face is in that picture."""
+
+    id: int
+    person_id: int | None
+    face: Face
+    crop: str | None
+    picture: str
+    source: str  # 'file' or 'capture' (then `picture` is the crop itself and `face` is in its pixels)
+    sha256: str | None

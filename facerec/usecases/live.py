@@ -1,0 +1,265 @@
+"""Real-time recognition on a camera, video file, image folder or stream.
+
+Per frame: detect on a downscaled copy (YuNet at 320 px costs about a third
+of 640 px), follow faces with the `Tracker`, and embed + search only the
+faces that are new or due for a refresh, all of them in one database query.
+`LiveLoop` is that per-frame logic; `run_live` adds the source, the window,
+the keys and the headless event stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from facerec.errors import FacerecError
+from facerec.files import make_private_dir
+from facerec.types import Image
+from facerec.usecases.context import Context
+from facerec.usecases.recognize import identify, largest
+from facerec.usecases.register import register_frames
+from facerec.video import overlay
+from facerec.video.camera import Frame, FrameSource, open_source
+from facerec.video.tracking import Track, Tracker
+from facerec.video.window import KEY_ESC, Window
+from facerec.vision.detectors import get_detector
+from facerec.vision.images import save_private_image
+
+__all__ = ["LiveEvent", "LiveLoop", "LiveOptions", "LiveReport", "run_live"]
+
+log = logging.getLogger(__name__)
+
+DETECT_SIDE = 320
+"""Longer side of the frame copy the detector sees in live mode (640x480 -> 320x240).
+Faces down to about 40 px in the full frame are still found."""
+
+HELP = "q/Esc quit  p pause  s snapshot  r register face  h help"
+STAGES = ("capture", "detect", "embed", "search", "draw")
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A face identified for the first time, or identified as someone else.
+
+    `latency_ms`: from the moment the frame was read to the moment its name was known.
+    """
+
+    frame: int
+    track: int
+    name: str | None
+    distance: float | None
+    latency_ms: float
+
+
+@dataclass
+class LiveReport:
+    """What a live run did, with per-stage times (mean ms per frame)."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    events: list[LiveEvent] = field(default_factory=list)
+    snapshots: list[Path] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def mean_ms(self) -> dict[str, float]:
+        return {k: v / max(1, self.frames) for k, v in self.stage_ms.items()}
+
+
+class LiveLoop:
+    """Detection, tracking and identification for a stream of frames.
+
+    `naive=True` embeds and searches every face of every frame (no tracking):
+    the baseline the benchmark compares against.
+    """
+
+    def __init__(self, ctx: Context, detect_side: int = DETECT_SIDE, naive: bool = False) -> None:
+        self.ctx = ctx
+        # Its own detector for the smaller frames; the network is the pipeline's (see vision.runtime).
+        self.detector = get_detector(ctx.settings.detector, max_side=detect_side, runtime=ctx.settings.runtime)
+        _ = ctx.pipeline  # load the embedder now, not while the first face waits for its name
+        self.tracker = Tracker()
+        self.naive = naive
+        self.visible: list[Track] = []
+
+    def step(self, frame: Frame, report: LiveReport) -> list[LiveEvent]:
+        """Process one frame; returns the identification events it produced."""
+        t0 = time.perf_counter()
+        faces = self.detector.detect(frame.image)
+        t1 = time.perf_counter()
+        now = frame.timestamp
+        self.visible = self.tracker.update(faces, now, frame.image)
+        due = list(self.visible) if self.naive else self.tracker.due(self.visible, now)
+        events: list[LiveEvent] = []
+        t2 = t3 = t1
+        if due:
+            embedded = self.ctx.pipeline.embed(frame.image, [t.face for t in due])
+            t2 = time.perf_counter()
+            results = identify(self.ctx, embedded)
+            t3 = time.perf_counter()
+            for track, rec in zip(due, results):
+                if self.tracker.set_identity(track, rec.name, rec.distance, now):
+                    latency = (t3 - frame.read_at) * 1000
+                    events.append(LiveEvent(frame.index, track.id, rec.name, rec.distance, latency))
+        report.stage_ms["detect"] += (t1 - t0) * 1000
+        report.stage_ms["embed"] += (t2 - t1) * 1000
+        report.stage_ms["search"] += (t3 - t2) * 1000
+        report.events.extend(events)
+        return events
+
+    def draw(self, image: Image, status: str, help_text: str | None) -> Image:
+        """A copy of `image` with boxes, names, distances, status and help."""
+        out = image.copy()
+        for t in self.visible:
+            overlay.draw_face(out, t.face.box, t.name, t.distance)
+        overlay.draw_status(out, status)
+        if help_text:
+            overlay.draw_help(out, help_text)
+        return out
+
+    def forget_identities(self) -> None:
+        """Make every track re-identify on the next frame (after a registration)."""
+        for t in self.tracker.tracks:
+            t.identified_at = None
+
+
+@dataclass
+class LiveOptions:
+    """How `run_live` behaves. `ask_name` is called (in the terminal) when `r`
+    is pressed; return None to cancel. `on_event` receives every event.
+    `naive`, `draw` and `realtime` are for the benchmark: no tracking (embed
+    and search every face of every frame), draw the overlays even without a
+    window, and play a file like a camera (see `open_source`)."""
+
+    source: str
+    window: bool = True
+    max_frames: int | None = None
+    naive: bool = False
+    draw: bool = False
+    realtime: bool = False
+    on_event: Callable[[LiveEvent], None] = lambda e: None
+    ask_name: Callable[[], str | None] = lambda: None
+    on_message: Callable[[str], None] = lambda m: None
+
+
+def run_live(ctx: Context, options: LiveOptions) -> LiveReport:
+    """Run recognition until the source ends or the user quits; returns the report."""
+    loop = LiveLoop(ctx, naive=options.naive)
+    with open_source(options.source, realtime=options.realtime) as source:
+        window = Window("facerec - live", ctx.settings.display) if options.window else None
+        session = _Session(ctx, loop, options, window)
+        try:
+            session.run(source)
+        finally:
+            if window is not None:
+                window.close()
+    return session.report
+
+
+class _Session:
+    """One run of the live window (or headless loop): frames in, keys handled."""
+
+    def __init__(self, ctx: Context, loop: LiveLoop, options: LiveOptions, window: Window | None) -> None:
+        self.ctx, self.loop, self.options, self.window = ctx, loop, options, window
+        self.report = LiveReport()
+        self.show_help = True
+
+    def run(self, source: FrameSource) -> None:
+        report, window = self.report, self.window
+        start = time.perf_counter()
+        last: Frame | None = None
+        frames = source.frames()
+        while True:
+            t_wait = time.perf_counter()
+            frame = next(frames, None)
+            report.stage_ms["capture"] += (time.perf_counter() - t_wait) * 1000
+            if frame is None:
+                break
+            last = frame
+            for event in self.loop.step(frame, report):
+                self.options.on_event(event)
+            report.frames += 1
+            if window is not None or self.options.draw:
+                t_draw = time.perf_counter()
+                fps = report.frames / (time.perf_counter() - start)
+                drawn = self._draw(frame, f"{fps:5.1f} FPS  {len(self.loop.visible)} face(s)")
+                report.stage_ms["draw"] += (time.perf_counter() - t_draw) * 1000
+            if window is not None:
+                action = self._key(window.key(source.playback_delay_ms(t_wait)), frame, drawn)
+                if action == "pause":
+                    action = self._still(frame, drawn, until="pause")
+                if action == "quit" or window.closed():
+                    break
+            if self.options.max_frames is not None and report.frames >= self.options.max_frames:
+                break
+        report.seconds = time.perf_counter() - start
+        if window is not None and last is not None and frame is None:
+            # End of a file: keep the last frame up until the user closes the window.
+            self._still(last, self._draw(last, "end of video - press q to close"), until="quit")
+
+    def _draw(self, frame: Frame, status: str) -> Image:
+        drawn = self.loop.draw(frame.image, status, HELP if self.show_help else None)
+        if self.window is not None:
+            self.window.show(drawn)
+        return drawn
+
+    def _still(self, frame: Frame, drawn: Image, until: str) -> str:
+        """Keep handling keys on a still frame until the `until` action (or quit)."""
+        assert self.window is not None
+        while not self.window.closed():
+            action = self._key(self.window.key(50), frame, drawn)
+            if action in ("quit", until):
+                return action
+        return "quit"
+
+    def _key(self, key: int, frame: Frame, drawn: Image) -> str | None:
+        if key in (ord("q"), ord("Q"), KEY_ESC):
+            return "quit"
+        if key in (ord("p"), ord(" ")):
+            return "pause"
+        if key == ord("h"):
+            self.show_help = not self.show_help
+        elif key == ord("s"):
+            path = save_snapshot(self.ctx, drawn, frame.index)
+            self.report.snapshots.append(path)
+            self.options.on_message(f"snapshot saved: {path}")
+        elif key == ord("r"):
+            _register_in_view(self.ctx, self.loop, frame, self.options)
+        return None
+
+
+def save_snapshot(ctx: Context, image: Image, frame_index: int) -> Path:
+    """Save the frame as drawn (with its boxes and names) as a private PNG in the data directory."""
+    make_private_dir(ctx.settings.snapshots_dir)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    path = ctx.settings.snapshots_dir / f"snapshot-{stamp}-frame{frame_index}.png"
+    save_private_image(path, image)
+    return path
+
+
+def _register_in_view(ctx: Context, loop: LiveLoop, frame: Frame, options: LiveOptions) -> None:
+    if not loop.visible:
+        options.on_message("no face in view to register")
+        return
+    embedded = ctx.pipeline.embed(frame.image, [t.face for t in loop.visible])
+    chosen = largest(embedded)
+    name = options.ask_name()
+    if not name:
+        options.on_message("registration cancelled")
+        return
+    try:
+        result = register_frames(ctx, name, [(frame.image, chosen)])
+    except FacerecError as exc:
+        options.on_message(f"not registered: {exc}")
+        return
+    for warning in result.warnings:
+        options.on_message(f"warning: {warning}")
+    options.on_message(f"registered a sample of {result.name}")
+    loop.forget_identities()

@@ -1,0 +1,155 @@
+"""Registration: faces from photos or camera frames become samples of a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from facerec.db.people import Sample
+from facerec.errors import FacerecError, ModelError, MultipleFacesError, NoFaceError, RegistrationError, UsageError
+from facerec.paths import path_key
+from facerec.types import EmbeddedFace, Image
+from facerec.usecases.context import Context
+from facerec.usecases.crops import crop_origin, remove_data_files, remove_orphan_crops, save_crop
+from facerec.usecases.names import validate_name
+from facerec.usecases.recognize import analyze_photo, identify, largest
+from facerec.vision.images import LoadedImage
+
+__all__ = ["Registration", "SampleCheck", "check_samples", "register_frames", "register_photos"]
+
+
+@dataclass
+class Registration:
+    """What a registration did: the person, how many samples were added, and
+    warnings worth showing (a sample that looks like somebody else)."""
+
+    name: str
+    added: int
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """What is known about new samples of `name` before they are stored: whether
+    the person exists, and warnings worth showing (a sample that looks like
+    somebody else). Pass it on to `register_frames` so the checks run once."""
+
+    name: str
+    exists: bool
+    warnings: list[str]
+
+
+def check_samples(ctx: Context, name: str, faces: Sequence[EmbeddedFace]) -> SampleCheck:
+    """Look up `name` and compare `faces` with every registered person, in one query for all faces."""
+    name = validate_name(name)
+    out = []
+    for i, rec in enumerate(identify(ctx, faces), 1):
+        if rec.name is not None and rec.name != name:
+            out.append(f"sample {i} looks like registered person {rec.name!r} (distance {rec.distance:.3f})")
+    return SampleCheck(name, ctx.db.people.find_person(name) is not None, out)
+
+
+def register_photos(ctx: Context, name: str, paths: Sequence[Path | str], use_largest: bool = False) -> Registration:
+    """Add the face of each image as a sample of `name` (created if new).
+
+    All or nothing: if any image fails (no face, several faces, unreadable),
+    nothing is stored and the error lists every failed image.
+    """
+    name = validate_name(name)
+    if not paths:
+        raise UsageError("no images given")
+    chosen: list[tuple[LoadedImage, EmbeddedFace]] = []
+    problems: list[str] = []
+    for p in paths:
+        try:
+            chosen.append(_one_face(ctx, p, use_largest))
+        except ModelError:
+            raise  # not about this image: say it once
+        except FacerecError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RegistrationError("; ".join(problems) + " (nothing registered)")
+    samples = []
+    try:
+        for image, face in chosen:
+            crop, _ = save_crop(ctx, image.pixels, face)
+            samples.append(
+                Sample(
+                    picture=path_key(image.path),
+                    source="file",
+                    sha256=image.sha256,
+                    width=image.pixels.shape[1],
+                    height=image.pixels.shape[0],
+                    face=face.face,
+                    embedding=face.embedding,
+                    model=face.model,
+                    crop=crop,
+                    size=image.size,
+                    mtime=image.path.stat().st_mtime,
+                )
+            )
+    except BaseException:
+        remove_data_files(ctx, [s.crop for s in samples if s.crop])
+        raise
+    return _store(ctx, name, samples, [f for _, f in chosen])
+
+
+def register_frames(
+    ctx: Context, name: str, frames: Sequence[tuple[Image, EmbeddedFace]], check: SampleCheck | None = None
+) -> Registration:
+    """Add camera frames (each with its chosen face) as samples of `name`, in one transaction.
+
+    Only a crop around the face is kept (in the data directory, 0600); the
+    crop is the sample's picture. `check`: `check_samples` of these faces,
+    when the caller already ran it (to ask about its warnings).
+    """
+    name = validate_name(name)
+    samples = []
+    try:
+        for pixels, face in frames:
+            rel, crop = save_crop(ctx, pixels, face)
+            samples.append(
+                Sample(
+                    picture=str(ctx.settings.data_dir / rel),
+                    source="capture",
+                    sha256=None,
+                    width=crop.shape[1],
+                    height=crop.shape[0],
+                    face=face.face.shifted(*crop_origin(face.face)),
+                    embedding=face.embedding,
+                    model=face.model,
+                    crop=rel,
+                )
+            )
+    except BaseException:
+        remove_data_files(ctx, [s.crop for s in samples if s.crop])
+        raise
+    return _store(ctx, name, samples, [f for _, f in frames], check)
+
+
+def _one_face(ctx: Context, path: Path | str, use_largest: bool) -> tuple[LoadedImage, EmbeddedFace]:
+    """The one face of an image file to register; refuses no face, or several unless `use_largest`."""
+    photo = analyze_photo(ctx, path)
+    if not photo.faces:
+        raise NoFaceError(f"{path}: no face found")
+    if len(photo.faces) > 1 and not use_largest:
+        raise MultipleFacesError(f"{path}: {len(photo.faces)} faces found; use --largest to take the largest")
+    return photo.image, largest(photo.faces)
+
+
+def _store(
+    ctx: Context, name: str, samples: list[Sample], faces: Sequence[EmbeddedFace], check: SampleCheck | None = None
+) -> Registration:
+    """Store the samples (their crops are already written: removed again if storing fails)."""
+    try:
+        if check is None or check.name != name:
+            check = check_samples(ctx, name, faces)
+        stored = ctx.db.people.add_samples(name, samples)
+    except BaseException:
+        remove_data_files(ctx, [s.crop for s in samples if s.crop])
+        raise
+    remove_data_files(ctx, stored.unused_files)
+    remove_orphan_crops(ctx)
+    return Registration(name, stored.added, not check.exists, check.warnings)
