@@ -21,8 +21,9 @@ from facerec.config import load_settings
 from facerec.db import Database
 from facerec.ui.sheets import CAPTION, TILE, grid
 from facerec.usecases.context import Context
+from facerec.usecases.grouping import regroup
 from facerec.usecases.index import Candidate, analyze_file, index_folders
-from facerec.usecases.people import merge, name_group, regroup, split_face
+from facerec.usecases.people import merge, name_group, split_face
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import photos_of, search_photo
 from facerec.usecases.users import delete_person, list_people
@@ -346,7 +347,7 @@ def test_naming_merging_and_splitting_groups_persist(ctx: Context, db: Database,
 def test_two_faces_of_one_photo_are_never_grouped_together():
     import numpy as np
 
-    from facerec.usecases.people import group_faces
+    from facerec.usecases.grouping import group_faces
 
     v = np.eye(4, dtype=np.float32)
     vectors = np.stack([v[0], v[0], v[0], v[1]])  # faces 1-3 look identical

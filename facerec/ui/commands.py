@@ -19,6 +19,7 @@ from facerec.ui.plot import line_chart
 from facerec.ui.progress import ProgressBar
 from facerec.ui.sheets import Tile, make_sheet
 from facerec.usecases import evaluate as evaluation
+from facerec.usecases import grouping
 from facerec.usecases import people as people_uc
 from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
@@ -255,7 +256,7 @@ def photos(ctx: Context, con: Console, name: str, limit: int | None, export: str
 
 def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float, export: str | None) -> int:
     """Group the unnamed faces again and list the groups (and the registered people)."""
-    view = people_uc.regroup(ctx, max_distance=max_distance, min_faces=min_faces)
+    view = grouping.regroup(ctx, max_distance=max_distance, min_faces=min_faces)
     groups, named = view.groups, view.named
     for g in groups:
         con.emit(g.as_json())

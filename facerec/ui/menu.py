@@ -11,7 +11,7 @@ from facerec.errors import FacerecError
 from facerec.ui import commands
 from facerec.ui.console import Console
 from facerec.usecases.context import Context
-from facerec.usecases.people import MAX_DISTANCE
+from facerec.usecases.grouping import MAX_DISTANCE
 from facerec.usecases.users import show_person
 
 
