@@ -105,3 +105,30 @@ class MergeError(FacerecError):
 
 class DatasetError(FacerecError):
     """A labelled folder or an LFW pairs file is not in the layout `evaluate` reads."""
+
+
+class NothingToUndoError(FacerecError):
+    """The journal holds no change that can still be undone."""
+
+
+class UndoError(FacerecError):
+    """A change cannot be undone any more (the data it touched changed since); nothing was changed."""
+
+
+class LooksLikeSomeoneElseError(FacerecError):
+    """Faces about to be added to a person look like someone else, or unlike that person.
+
+    `question` is what to ask a person who can answer ("store anyway?"); `--force`
+    (`force=True`) stores anyway."""
+
+    def __init__(self, message: str, question: str = "store anyway?") -> None:
+        super().__init__(message)
+        self.question = question
+
+
+class SimilarNameError(FacerecError):
+    """A new name differs from a registered one only by case, accents or spacing."""
+
+    def __init__(self, message: str, existing: str) -> None:
+        super().__init__(message)
+        self.existing = existing

@@ -105,14 +105,29 @@ class Recognition:
 
 
 @dataclass(frozen=True)
+class SampleFace:
+    """One face of a registered person: its id (for `users remove-sample`, `people
+    split`), the photo it is in, where, when it was added, and whether it comes
+    from a registration photo ('file'), the camera ('capture') or the photo
+    library (a named group, 'library')."""
+
+    face_id: int
+    picture: str
+    box: Box
+    added: datetime
+    source: str
+
+
+@dataclass(frozen=True)
 class Person:
-    """A registered person and how many face samples they have."""
+    """A registered person and how many face samples they have (`faces`: each one, when asked for)."""
 
     id: int
     name: str
     samples: int
     created_at: datetime | None = None
     pictures: list[str] = field(default_factory=list)
+    faces: list[SampleFace] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -135,3 +150,17 @@ class FaceRow:
     box: Box
     cluster_id: int | None
     person: str | None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One change in the journal. `undoable`: it has not been reverted and can be."""
+
+    id: int
+    at: datetime
+    action: str
+    summary: str
+    undone_by: int | None = None
+    reverts: int | None = None
+    undoable: bool = False
+    people: list[int] = field(default_factory=list)

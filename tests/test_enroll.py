@@ -90,10 +90,11 @@ def test_a_face_that_matches_someone_else_is_warned_about_before_storing(
     args = ["register", "Someone", "--camera", "--source", str(angelina_video), "--samples", "2", "--no-window"]
     r = cli(*args)
     assert r.returncode == 1
-    assert "warning: sample 1 looks like registered person 'Angie'" in r.stderr
-    assert "look like someone else; nothing stored" in r.stderr
+    assert "sample 1 looks like registered person 'Angie'" in r.stderr
+    assert "nothing stored (pass --force to store anyway)" in r.stderr
     assert count(db, "SELECT count(*) FROM people") == 1
-    assert cli(*args, "--yes").returncode == 0
+    assert cli(*args, "--yes").returncode == 1  # --yes answers "add to an existing name", not the guard
+    assert cli(*args, "--force").returncode == 0
     assert count(db, "SELECT count(*) FROM people") == 2
 
 
@@ -115,18 +116,18 @@ def test_escape_in_the_registration_window_stores_nothing(faces: FaceSet, db, se
 
 
 def test_camera_registration_looks_up_lookalikes_once(ctx: Context, angelina_video: Path, monkeypatch):
+    from facerec.db.people import PeopleStore
     from facerec.usecases import enroll as enroll_module
-    from facerec.usecases import register as register_module
     from facerec.usecases.enroll import EnrollOptions
 
     calls: list[int] = []
-    real = register_module.identify
+    real = PeopleStore.nearest_people
 
-    def counting(c, faces):  # type: ignore[no-untyped-def]
-        calls.append(len(faces))
-        return real(c, faces)
+    def counting(self, model, dim, vectors, k=20):  # type: ignore[no-untyped-def]
+        calls.append(len(vectors))
+        return real(self, model, dim, vectors, k)
 
-    monkeypatch.setattr(register_module, "identify", counting)
+    monkeypatch.setattr(PeopleStore, "nearest_people", counting)
     result = enroll_module.enroll(ctx, "Angelina", EnrollOptions(str(angelina_video), samples=3, window=False))
     assert result.added == 3
     assert calls == [3]  # one query for all samples, not one to warn and one more to store

@@ -23,7 +23,7 @@ from facerec.ui.sheets import CAPTION, TILE, grid
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import regroup
 from facerec.usecases.index import Candidate, analyze_file, index_folders
-from facerec.usecases.people import merge, name_group, split_face
+from facerec.usecases.people import merge, name_group, split_faces
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import photos_of, search_photo
 from facerec.usecases.users import delete_person, list_people
@@ -159,7 +159,7 @@ def test_search_and_photos_json_and_the_contact_sheet(dev_library, faces: FaceSe
     records = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(records) == 4
     for rec in records:
-        assert set(rec) == {"picture", "box", "distance"} and len(rec["box"]) == 4
+        assert set(rec) == {"picture", "box", "distance", "face", "name"} and len(rec["box"]) == 4
     (sheet,) = (tmp_path / "sheets").iterdir()
     image = cv2.imread(str(sheet))
     columns, rows = grid(4)
@@ -321,9 +321,9 @@ def test_naming_merging_and_splitting_groups_persist(ctx: Context, db: Database,
     )
 
     assert name_group(ctx, angelina.id, "Angelina").faces == 4
-    merge(ctx, str(jennifer.id), str(mark.id))  # the user says these two groups are one person
+    merge(ctx, str(jennifer.id), str(mark.id), force=True)  # the user insists these two groups are one person
     odd = mark.faces[-1].face_id
-    split_face(ctx, odd)
+    split_faces(ctx, [odd])
 
     for _ in range(2):  # re-grouping (twice) keeps what the user said
         groups = regroup(ctx).groups
@@ -337,7 +337,7 @@ def test_naming_merging_and_splitting_groups_persist(ctx: Context, db: Database,
 
     # "Not this person" on a named face detaches it for good.
     face = angelina.faces[0].face_id
-    split_face(ctx, face)
+    split_faces(ctx, [face])
     regroup(ctx)
     assert count(db, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Angelina'") == 3
     with pytest.raises(Exception, match="no group"):

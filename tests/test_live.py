@@ -43,7 +43,7 @@ def test_headless_live_names_the_person_and_calls_the_stranger_unknown(
     events, summary = records[:-1], records[-1]
     by_track: dict[int, list] = {}
     for e in events:
-        assert set(e) == {"frame", "track", "name", "distance"}
+        assert set(e) == {"frame", "track", "name", "distance", "box"} and len(e["box"]) == 4
         by_track.setdefault(e["track"], []).append(e)
     assert len(by_track) == 2, events
     first, second = (by_track[t] for t in sorted(by_track))

@@ -9,14 +9,16 @@ import psycopg2.extensions
 
 from facerec.config import Settings
 from facerec.db.connection import Connection
+from facerec.db.journal import JournalStore
 from facerec.db.library import LibraryStore
 from facerec.db.migrate import applied_migrations, migrate
 from facerec.db.people import PeopleStore
 
 
 class Database:
-    """The facerec database: `people` (registered people and their samples) and
-    `library` (indexed photos, search, groups), over one connection.
+    """The facerec database: `people` (registered people and their samples),
+    `library` (indexed photos, search, groups) and `journal` (changes to who is
+    who, and undo), over one connection.
 
     Open with `Database.open(settings)`, as a context manager; the embedded
     server stops when its last user (in any process) closes.
@@ -26,6 +28,7 @@ class Database:
         self.conn = conn
         self.people = PeopleStore(conn)
         self.library = LibraryStore(conn)
+        self.journal = JournalStore(conn)
 
     @classmethod
     def open(cls, settings: Settings, migrate_schema: bool = True) -> Database:

@@ -29,6 +29,8 @@ from facerec.vision.embedders import EMBEDDERS
 
 log = logging.getLogger("facerec")
 
+FORCE_HELP = "store even when the faces look like someone else, or unlike this person"
+
 Handler = Callable[[Context, Console, argparse.Namespace], int]
 """What each command's parser names as `run`: (context, console, arguments) -> exit status."""
 
@@ -82,10 +84,10 @@ def _register(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     if a.camera:
         if a.images:
             raise UsageError("give either photos or --camera, not both")
-        return commands.register_camera(ctx, con, a.name, a.source, a.samples, not a.no_window)
+        return commands.register_camera(ctx, con, a.name, a.source, a.samples, not a.no_window, a.force)
     if not a.images:
         raise UsageError("give photos of the person, or --camera to capture from the camera")
-    return commands.register_images(ctx, con, a.name, a.images, a.largest)
+    return commands.register_images(ctx, con, a.name, a.images, a.largest, a.force)
 
 
 def _evaluate(ctx: Context, con: Console, a: argparse.Namespace) -> int:
@@ -125,6 +127,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive_int, default=5, help="samples to capture with --camera (default 5)")
     p.add_argument("--no-window", action="store_true", help="with --camera: no window, progress on stderr")
     p.add_argument("--yes", action="store_true", help="answer yes to questions (add to an existing name, ...)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     p = add("recognize", "name every face in the given photos", lambda c, o, a: commands.recognize(c, o, a.images))
     p.add_argument("images", nargs="+")
@@ -139,9 +142,19 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     add("list", "names and sample counts (the default)", lambda c, o, a: commands.users_list(c, o), users)
     q = add("show", "one person and their samples", lambda c, o, a: commands.users_show(c, o, a.name), users)
     q.add_argument("name")
-    q = add("rename", "rename a person", lambda c, o, a: commands.users_rename(c, o, a.old, a.new), users)
+    q = add("rename", "rename a person", lambda c, o, a: commands.users_rename(c, o, a.old, a.new, a.force), users)
     q.add_argument("old")
     q.add_argument("new")
+    q.add_argument(
+        "--force", action="store_true", help="allow a name that differs from another only by case or accents"
+    )
+    q = add(
+        "remove-sample",
+        "take samples (face ids from 'users show') away from their person, who keeps the others",
+        lambda c, o, a: commands.users_remove_samples(c, o, a.faces),
+        users,
+    )
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE")
     q = add(
         "delete",
         "delete a person and every sample of them",
@@ -175,7 +188,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         lambda c, o, a: commands.search(c, o, a.image, a.limit, a.face, a.export),
     )
     p.add_argument("image")
-    p.add_argument("--limit", type=_positive_int, default=20, help="at most this many photos (default 20)")
+    p.add_argument("--limit", type=_positive_int, help="at most this many photos (default: every match)")
     p.add_argument("--face", type=_positive_int, help="which face of the query photo (1 = leftmost; default: largest)")
     p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
 
@@ -197,28 +210,48 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p.add_argument("--max-distance", type=_distance, default=0.5, help="link faces closer than this (default 0.5)")
     p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
     people = p.add_subparsers(dest="people_command", metavar="action", parser_class=_Parser)
-    q = add("show", "the faces of one group", lambda c, o, a: commands.people_show(c, o, a.group), people)
-    q.add_argument("group", type=int)
     q = add(
-        "name", "make a group a registered person", lambda c, o, a: commands.people_name(c, o, a.group, a.name), people
+        "show",
+        "the faces of a group (a number) or of a registered person (a name), with face ids",
+        lambda c, o, a: commands.people_show(c, o, a.ref),
+        people,
+    )
+    q.add_argument("ref", metavar="GROUP_OR_NAME")
+    q = add(
+        "name",
+        "make a group a registered person",
+        lambda c, o, a: commands.people_name(c, o, a.group, a.name, a.force),
+        people,
     )
     q.add_argument("group", type=int)
     q.add_argument("name")
+    q.add_argument("--force", action="store_true", help=FORCE_HELP)
     q = add(
         "merge",
         "merge B into A (group numbers or names)",
-        lambda c, o, a: commands.people_merge(c, o, a.a, a.b),
+        lambda c, o, a: commands.people_merge(c, o, a.a, a.b, a.force),
         people,
     )
     q.add_argument("a")
     q.add_argument("b")
+    q.add_argument("--force", action="store_true", help=FORCE_HELP)
     q = add(
         "split",
-        '"not this person": take a face out of its group or person',
-        lambda c, o, a: commands.people_split(c, o, a.face),
+        '"not this person": take faces out of their group or person',
+        lambda c, o, a: commands.people_split(c, o, a.faces),
         people,
     )
-    q.add_argument("face", type=int)
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE")
+
+    add(
+        "undo",
+        "revert the last change to who is who (register, name, merge, split, ...)",
+        lambda c, o, a: commands.undo(c, o),
+    )
+    p = add(
+        "history", "the latest changes to who is who, newest first", lambda c, o, a: commands.history(c, o, a.limit)
+    )
+    p.add_argument("--limit", type=_positive_int, default=20, help="how many (default 20)")
 
     p = add("evaluate", "measure accuracy on a labelled folder, or run the LFW pairs protocol", _evaluate)
     p.add_argument("folder", nargs="?", help="a folder with people/<name>/<images> and optionally distractors/")

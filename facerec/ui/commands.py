@@ -8,18 +8,27 @@ raised as `FacerecError` and turned into one line by the caller.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
-from facerec.errors import Cancelled, ConfirmationRequired, FacerecError, ModelError
-from facerec.types import Box
+from facerec.errors import (
+    Cancelled,
+    ConfirmationRequired,
+    FacerecError,
+    LooksLikeSomeoneElseError,
+    ModelError,
+    NoFaceError,
+    SimilarNameError,
+)
+from facerec.types import Box, Person
 from facerec.ui.console import Console
 from facerec.ui.plot import line_chart
 from facerec.ui.progress import ProgressBar
 from facerec.ui.sheets import Tile, make_sheet
 from facerec.usecases import evaluate as evaluation
-from facerec.usecases import grouping
+from facerec.usecases import grouping, journal
 from facerec.usecases import people as people_uc
 from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
@@ -31,6 +40,39 @@ from facerec.usecases.reembed import ReembedReport
 from facerec.usecases.reembed import reembed as run_reembed
 from facerec.usecases.register import Registration, register_photos
 from facerec.usecases.search import PhotoMatch, photos_of, search_photo
+
+T = TypeVar("T")
+
+
+def guarded(con: Console, run: Callable[[bool], T], force: bool = False) -> T:
+    """Run a change the guard may stop (`run(force)`): in a conversation (a terminal,
+    the menu) the guard's finding is shown and asked about; otherwise it is one
+    line and exit status 1, with the way to store anyway."""
+    try:
+        return run(force)
+    except LooksLikeSomeoneElseError as exc:
+        if not con.interactive:
+            raise _with_force_hint(exc) from None
+        if not _ask_guard(con, exc):
+            raise Cancelled("nothing stored") from None
+        return run(True)
+    except SimilarNameError as exc:
+        raise (_with_force_hint(exc) if not con.interactive else exc) from None
+
+
+def _ask_guard(con: Console, finding: LooksLikeSomeoneElseError) -> bool:
+    """Show what the guard found and ask whether to go ahead (only a person can say yes: not `--yes`)."""
+    if not con.interactive:
+        return False
+    con.info(f"warning: {finding}")
+    return con.confirm(finding.question, yes_answers=False)
+
+
+def _with_force_hint(exc: FacerecError) -> FacerecError:
+    """The same error, saying how to go ahead anyway (the command line's `--force`)."""
+    if isinstance(exc, SimilarNameError):
+        return SimilarNameError(f"{exc} (pass --force to use the new spelling)", exc.existing)
+    return LooksLikeSomeoneElseError(f"{exc} (pass --force to store anyway)")
 
 
 def _box(box: Box) -> str:
@@ -65,7 +107,7 @@ def recognize(ctx: Context, con: Console, images: Sequence[str]) -> int:
             status = _failed(con, image, exc)
             continue
         if not results:
-            con.out(f"{image}: no face found")
+            status = _failed(con, image, NoFaceError(f"{image}: no face found"))
         for r in results:
             con.emit({"image": image, "box": r.face.box.as_list(), "name": r.name, "distance": _distance(r.distance)})
             dist = "" if r.distance is None else f" (distance {r.distance:.3f})"
@@ -92,18 +134,27 @@ def embed(ctx: Context, con: Console, images: Sequence[str]) -> int:
     return status
 
 
-def register_images(ctx: Context, con: Console, name: str, images: Sequence[str], use_largest: bool) -> int:
-    """Register the face of each image as a sample of `name`."""
-    result = register_photos(ctx, name, images, use_largest)
-    for w in result.warnings:
-        con.info(f"warning: {w}")
+def register_images(
+    ctx: Context, con: Console, name: str, images: Sequence[str], use_largest: bool, force: bool = False
+) -> int:
+    """Register the face of each image as a sample of `name` (guarded)."""
+    result = guarded(con, lambda f: register_photos(ctx, name, images, use_largest, force=f), force)
     return _registered(con, result)
 
 
 def _registered(con: Console, result: Registration) -> int:
+    for w in result.warnings:
+        con.info(f"warning (stored anyway): {w}")
+    con.emit(
+        {"name": result.name, "added": result.added, "created": result.created, "already_stored": result.already_stored}
+    )
+    if result.added == 0 and result.already_stored:
+        what = "it is" if result.already_stored == 1 else f"all {result.already_stored} are"
+        con.out(f"nothing added to {result.name!r}: {what} already stored as samples of {result.name!r}")
+        return 0
     verb = "registered" if result.created else "added to"
-    con.emit({"name": result.name, "added": result.added, "created": result.created})
-    con.out(f"{verb} {result.name!r}: {result.added} sample(s)")
+    also = f" ({result.already_stored} already stored)" if result.already_stored else ""
+    con.out(f"{verb} {result.name!r}: {result.added} sample(s){also}")
     return 0
 
 
@@ -115,7 +166,9 @@ def _window_or_text(ctx: Context, con: Console, window: bool) -> bool:
     return window
 
 
-def register_camera(ctx: Context, con: Console, name: str, source: str | None, samples: int, window: bool) -> int:
+def register_camera(
+    ctx: Context, con: Console, name: str, source: str | None, samples: int, window: bool, force: bool = False
+) -> int:
     """Guided registration from the camera (or a video / folder given as `source`)."""
     window = _window_or_text(ctx, con, window)
     options = EnrollOptions(
@@ -123,9 +176,17 @@ def register_camera(ctx: Context, con: Console, name: str, source: str | None, s
         samples=samples,
         window=window,
         confirm=con.confirm,
+        confirm_guard=lambda finding: _ask_guard(con, finding),
+        force=force,
         on_message=con.info,
     )
-    return _registered(con, enroll(ctx, name, options))
+    try:
+        result = enroll(ctx, name, options)  # asks the guard's question itself, after the capture
+    except (LooksLikeSomeoneElseError, SimilarNameError) as exc:
+        if con.interactive:
+            raise Cancelled("nothing stored") if isinstance(exc, LooksLikeSomeoneElseError) else exc from None
+        raise _with_force_hint(exc) from None
+    return _registered(con, result)
 
 
 def users_list(ctx: Context, con: Console) -> int:
@@ -144,16 +205,46 @@ def users_list(ctx: Context, con: Console) -> int:
 
 
 def users_show(ctx: Context, con: Console, name: str) -> int:
+    """A person and each of their faces: face id (for remove-sample, split), photo, box, when added."""
     p = users_uc.show_person(ctx, name)
-    con.emit({"name": p.name, "samples": p.samples, "pictures": p.pictures})
-    con.out(f"{p.name}: {p.samples} sample(s), registered {p.created_at:%Y-%m-%d %H:%M}")
-    for pic in p.pictures:
-        con.out(f"  {pic}")
+    _person_faces(con, p)
     return 0
 
 
-def users_rename(ctx: Context, con: Console, old: str, new: str) -> int:
-    done = users_uc.rename_person(ctx, old, new)
+def _person_faces(con: Console, p: Person) -> None:
+    con.emit(
+        {
+            "name": p.name,
+            "samples": p.samples,
+            "pictures": p.pictures,
+            "faces": [
+                {
+                    "face": f.face_id,
+                    "picture": f.picture,
+                    "box": f.box.as_list(),
+                    "added": f.added.isoformat(),
+                    "source": f.source,
+                }
+                for f in p.faces
+            ],
+        }
+    )
+    con.out(f"{p.name}: {p.samples} sample(s), registered {p.created_at:%Y-%m-%d %H:%M}")
+    for f in p.faces:
+        con.out(f"  face {f.face_id}: {f.picture} at {_box(f.box)}, added {f.added:%Y-%m-%d %H:%M} ({f.source})")
+
+
+def users_remove_samples(ctx: Context, con: Console, faces: Sequence[int]) -> int:
+    """Take samples (face ids from `users show`) away from their person; `undo` puts them back."""
+    done = users_uc.remove_samples(ctx, faces)
+    for face, name in done.removed.items():
+        con.emit({"removed": face, "from": name})
+        con.out(f"face {face} is no longer a sample of {name!r}")
+    return 0
+
+
+def users_rename(ctx: Context, con: Console, old: str, new: str, force: bool = False) -> int:
+    done = guarded(con, lambda f: users_uc.rename_person(ctx, old, new, force=f), force)
     con.emit({"renamed": done.old, "to": done.new})
     con.out(f"renamed {done.old!r} to {done.new!r}")
     return 0
@@ -177,7 +268,8 @@ def live(ctx: Context, con: Console, source: str | None, window: bool, max_frame
     window = _window_or_text(ctx, con, window)
 
     def on_event(e: LiveEvent) -> None:
-        con.emit({"frame": e.frame, "track": e.track, "name": e.name, "distance": _distance(e.distance)})
+        box = None if e.box is None else e.box.as_list()
+        con.emit({"frame": e.frame, "track": e.track, "name": e.name, "distance": _distance(e.distance), "box": box})
         dist = "" if e.distance is None else f" {e.distance:.3f}"
         con.out(f"frame {e.frame} track {e.track}: {_name(e.name)}{dist}")
 
@@ -191,6 +283,7 @@ def live(ctx: Context, con: Console, source: str | None, window: bool, max_frame
         on_event=on_event,
         ask_name=ask_name,
         on_message=con.info,
+        confirm_guard=lambda finding: _ask_guard(con, finding),
     )
     report = run_live(ctx, options)
     summary = {"frames": report.frames, "seconds": round(report.seconds, 3), "fps": round(report.fps, 2)}
@@ -222,13 +315,17 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
     return 1 if report.failed and not (report.indexed or report.skipped or report.moved or report.copied) else 0
 
 
-def _photo_matches(con: Console, matches: Sequence[PhotoMatch], empty: str, export: str | None, stem: str) -> int:
+def _photo_matches(
+    con: Console, matches: Sequence[PhotoMatch], total: int, empty: str, export: str | None, stem: str
+) -> int:
     if not matches:
         con.out(empty)
     for n, m in enumerate(matches, 1):
         con.emit(m.as_json())
         who = f"  {m.name}" if m.name else ""
         con.out(f"{n:3d}. {m.picture}  distance {m.distance:.3f}  face at {_box(m.hit.box)}{who}")
+    if total > len(matches):
+        con.info(f"... and {total - len(matches)} more photos ({total} in all; raise --limit to see them)")
     if export and matches:
         tiles = [Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name) for m in matches]
         sheet = make_sheet(tiles, _sheet_path(export, stem))
@@ -245,13 +342,13 @@ def search(ctx: Context, con: Console, image: str, limit: int | None, face: int 
     """The library photos that contain the person in `image`."""
     found = search_photo(ctx, image, limit, face)
     con.info(f"query: the face at {_box(found.query.face.box)} in {image}")
-    return _photo_matches(con, found.matches, "no photos of this person", export, "search")
+    return _photo_matches(con, found.matches, found.total, "no photos of this person", export, "search")
 
 
 def photos(ctx: Context, con: Console, name: str, limit: int | None, export: str | None) -> int:
     """Every library photo of a registered person."""
-    matches = photos_of(ctx, name, limit).matches
-    return _photo_matches(con, matches, f"no photos of {name!r} in the library", export, "photos")
+    found = photos_of(ctx, name, limit)
+    return _photo_matches(con, found.matches, found.total, f"no photos of {name!r} in the library", export, "photos")
 
 
 def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float, export: str | None) -> int:
@@ -280,8 +377,14 @@ def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float,
     return 0
 
 
-def people_show(ctx: Context, con: Console, group: int) -> int:
-    g = people_uc.show_group(ctx, group)
+def people_show(ctx: Context, con: Console, ref: str) -> int:
+    """A group's faces (REF is its number) or a registered person's (REF is a name), with face ids."""
+    shown = people_uc.show(ctx, ref)
+    if shown.person is not None:
+        _person_faces(con, shown.person)
+        return 0
+    g = shown.group
+    assert g is not None
     con.emit(g.as_json())
     con.out(f"group {g.id}: {len(g.faces)} faces")
     for f in g.faces:
@@ -289,24 +392,50 @@ def people_show(ctx: Context, con: Console, group: int) -> int:
     return 0
 
 
-def people_name(ctx: Context, con: Console, group: int, name: str) -> int:
-    done = people_uc.name_group(ctx, group, name)
-    con.emit({"group": group, "name": done.name, "faces": done.faces})
-    con.out(f"group {group}: {done.faces} faces are now {done.name!r}")
+def people_name(ctx: Context, con: Console, group: int, name: str, force: bool = False) -> int:
+    done = guarded(con, lambda f: people_uc.name_group(ctx, group, name, force=f), force)
+    for w in done.warnings:
+        con.info(f"warning (named anyway): {w}")
+    con.emit({"group": group, "name": done.name, "faces": done.faces, "refused": done.refused})
+    refused = f" ({done.refused} left out: you said they are not {done.name!r})" if done.refused else ""
+    con.out(f"group {group}: {done.faces} faces are now {done.name!r}{refused}")
     return 0
 
 
-def people_merge(ctx: Context, con: Console, a: str, b: str) -> int:
-    done = people_uc.merge(ctx, a, b)
-    con.emit({"merged": b, "into": a})
+def people_merge(ctx: Context, con: Console, a: str, b: str, force: bool = False) -> int:
+    done = guarded(con, lambda f: people_uc.merge(ctx, a, b, force=f), force)
+    for w in done.warnings:
+        con.info(f"warning (merged anyway): {w}")
+    con.emit({"merged": b, "into": a, "faces": done.faces})
     con.out(done.message)
     return 0
 
 
-def people_split(ctx: Context, con: Console, face: int) -> int:
-    done = people_uc.split_face(ctx, face)
-    con.emit({"split": face})
+def people_split(ctx: Context, con: Console, faces: Sequence[int]) -> int:
+    done = people_uc.split_faces(ctx, faces)
+    con.emit({"split": done.faces})
     con.out(done.message)
+    return 0
+
+
+def undo(ctx: Context, con: Console) -> int:
+    """Revert the last change to who is who."""
+    done = journal.undo(ctx)
+    con.emit({"undone": done.entry.id, "action": done.entry.action, "summary": done.entry.summary})
+    con.out(f"undone #{done.entry.id}: {done.entry.summary}")
+    return 0
+
+
+def history(ctx: Context, con: Console, limit: int) -> int:
+    """The latest changes to who is who, newest first."""
+    entries = journal.history(ctx, limit).entries
+    if not entries:
+        con.out("no changes yet")
+    for e in entries:
+        state = "undone" if e.undone_by else ("" if e.undoable or e.action == "undo" else "cannot be undone")
+        record = {"id": e.id, "at": e.at.isoformat(), "action": e.action, "summary": e.summary}
+        con.emit({**record, "undone": bool(e.undone_by), "undoable": e.undoable})
+        con.out(f"#{e.id}  {e.at:%Y-%m-%d %H:%M}  {e.summary}" + (f"  [{state}]" if state else ""))
     return 0
 
 

@@ -65,9 +65,10 @@ class Console:
             return None
         return line.rstrip("\r\n")
 
-    def confirm(self, question: str) -> bool:
-        """Yes/no in the terminal; `--yes` answers yes; no terminal answers no."""
-        if self.assume_yes:
+    def confirm(self, question: str, yes_answers: bool = True) -> bool:
+        """Yes/no in the terminal; `--yes` answers yes (unless `yes_answers` is False:
+        the guard's questions want a person, or `--force`); no terminal answers no."""
+        if self.assume_yes and yes_answers:
             return True
         if not self.interactive:
             return False

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from facerec.errors import FacerecError
+from facerec.errors import Cancelled, FacerecError, SimilarNameError, UsageError
 from facerec.ui import commands
 from facerec.ui.console import Console
 from facerec.usecases.context import Context
@@ -97,7 +97,7 @@ class Menu:
         if not name:
             return
         self.con.out("Look at the camera; good frames are captured automatically. Esc cancels.")
-        commands.register_camera(self.ctx, self.con, name, None, samples=5, window=True)
+        self._named(name, lambda n: commands.register_camera(self.ctx, self.con, n, None, samples=5, window=True))
 
     def index(self) -> None:
         folder = self._ask("Folder of photos (empty to go back): ")
@@ -107,7 +107,7 @@ class Menu:
     def search(self) -> None:
         image = self._ask("Photo of the person (empty to go back): ")
         if image:
-            commands.search(self.ctx, self.con, image, limit=20, face=None, export=None)
+            commands.search(self.ctx, self.con, image, limit=None, face=None, export=None)
 
     def photos(self) -> None:
         name = self._ask("Registered person's name (empty to go back): ")
@@ -126,7 +126,9 @@ class Menu:
             name = self._ask(f"Name for group {answer}: ")
             if name:
                 group = int(answer)
-                self._do(lambda: commands.people_name(self.ctx, self.con, group, name))  # noqa: B023 (called now)
+                self._do(
+                    lambda: self._named(name, lambda n: commands.people_name(self.ctx, self.con, group, n))  # noqa: B023
+                )
 
     def manage(self) -> None:
         items = [
@@ -134,6 +136,9 @@ class Menu:
             Item("2", "Show a user", self._show),
             Item("3", "Rename a user", self._rename),
             Item("4", "Delete a user", self._delete),
+            Item("5", "Remove a wrong sample of a user", self._remove_sample),
+            Item("6", "Undo the last change", lambda: commands.undo(self.ctx, self.con)),
+            Item("7", "History of changes", lambda: commands.history(self.ctx, self.con, 20)),
             Item("0", "Back", lambda: None),
         ]
         while True:
@@ -154,6 +159,29 @@ class Menu:
         show_person(self.ctx, old)  # an unknown name is refused before asking for the new one
         new = self._ask("New name: ")
         commands.users_rename(self.ctx, self.con, old, new)
+
+    def _named(self, name: str, store: Callable[[str], object]) -> None:
+        """`store(name)`; a new name that differs from a registered one only by case,
+        accents or spacing is asked about ("did you mean ...?")."""
+        try:
+            store(name)
+        except SimilarNameError as exc:
+            if not self.con.confirm(f"{exc.existing!r} is registered; did you mean {exc.existing!r}?"):
+                raise Cancelled("nothing stored") from None
+            store(exc.existing)
+
+    def _remove_sample(self) -> None:
+        name = self._ask("Name: ")
+        if not name:
+            return
+        commands.users_show(self.ctx, self.con, name)
+        answer = self._ask("Face ids to remove (spaces between; empty to go back): ")
+        ids = answer.replace(",", " ").split()
+        if not ids:
+            return
+        if not all(i.isdigit() for i in ids):
+            raise UsageError("enter face ids (numbers) from the list above")
+        commands.users_remove_samples(self.ctx, self.con, [int(i) for i in ids])
 
     def _delete(self) -> None:
         name = self._ask("Name to delete: ")

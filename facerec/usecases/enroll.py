@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facerec.errors import CameraError, Cancelled
+from facerec.errors import CameraError, Cancelled, LooksLikeSomeoneElseError
 from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
-from facerec.usecases.names import validate_name
-from facerec.usecases.register import Registration, check_samples, register_frames
+from facerec.usecases.names import check_new_name, validate_name
+from facerec.usecases.register import Registration, register_frames
 from facerec.video import overlay
 from facerec.video.camera import FrameSource, open_source
 from facerec.video.window import KEY_ESC, Window
@@ -117,8 +117,9 @@ class Enrollment:
 class EnrollOptions:
     """How `run_enrollment` behaves.
 
-    `confirm(question)` is asked (in the terminal) when the name exists or a
-    sample looks like someone else; return False to store nothing.
+    `confirm(question)` is asked (in the terminal) when the name exists, and
+    `confirm_guard(finding)` when the guard finds the samples look like someone
+    else (no `--yes` for that one: a person, or `force`); False stores nothing.
     """
 
     source: str
@@ -126,6 +127,8 @@ class EnrollOptions:
     window: bool = True
     interval_s: float = 0.25
     confirm: Callable[[str], bool] = lambda q: False
+    confirm_guard: Callable[[LooksLikeSomeoneElseError], bool] = lambda finding: False
+    force: bool = False
     on_message: Callable[[str], None] = lambda m: None
 
 
@@ -135,6 +138,7 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
     Raises `Cancelled` on Esc / a "no" answer, `CameraError` if the source ends first.
     """
     name = validate_name(name)
+    check_new_name(ctx, name, options.force)
     exists = ctx.db.people.find_person(name) is not None
     if exists and not options.confirm(f"{name!r} is already registered; add samples to them?"):
         raise Cancelled(f"{name!r} is already registered; nothing stored (answer yes, or pass --yes, to add samples)")
@@ -146,13 +150,12 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
         finally:
             if window is not None:
                 window.close()
-    check = check_samples(ctx, name, [f for _, f in enrollment.kept])
-    if check.warnings:
-        for w in check.warnings:
-            options.on_message(f"warning: {w}")
-        if not options.confirm("store these samples anyway?"):
-            raise Cancelled("samples look like someone else; nothing stored (answer yes, or pass --yes, to store)")
-    return register_frames(ctx, name, enrollment.kept, check)
+    try:
+        return register_frames(ctx, name, enrollment.kept, force=options.force)
+    except LooksLikeSomeoneElseError as exc:
+        if not options.confirm_guard(exc):
+            raise
+    return register_frames(ctx, name, enrollment.kept, force=True)
 
 
 def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, window: Window | None) -> None:

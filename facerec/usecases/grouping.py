@@ -163,7 +163,7 @@ def regroup(ctx: Context, max_distance: float = MAX_DISTANCE, min_faces: int = M
     registered person are not grouped: they are that person."""
     library = ctx.db.library
     ids, pictures, vectors = library.unnamed_faces(ctx.spec.name)
-    keep = [i for i, name in enumerate(known_as(ctx, ids, vectors)) if name is None]
+    keep = [i for i, name in enumerate(known_as(ctx, ids, vectors, pictures)) if name is None]
     ids, pictures = [ids[i] for i in keep], [pictures[i] for i in keep]
     vectors = vectors[keep] if keep else vectors[:0]
     assignment = group_faces(ids, vectors, library.links(), max_distance, pictures)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from facerec.errors import FacerecError
+from facerec.errors import FacerecError, LooksLikeSomeoneElseError
 from facerec.files import make_private_dir
-from facerec.types import Image
+from facerec.types import Box, Candidate, Image
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import identify, largest
+from facerec.usecases.recognize import assign, largest
 from facerec.usecases.register import register_frames
 from facerec.video import overlay
 from facerec.video.camera import Frame, FrameSource, open_source
@@ -53,6 +53,7 @@ class LiveEvent:
     name: str | None
     distance: float | None
     latency_ms: float
+    box: Box | None = None
 
 
 @dataclass
@@ -88,6 +89,8 @@ class LiveLoop:
         self.tracker = Tracker()
         self.naive = naive
         self.visible: list[Track] = []
+        self._candidates: dict[int, list[Candidate]] = {}
+        """Track id -> its nearest registered people, as last looked up."""
 
     def step(self, frame: Frame, report: LiveReport) -> list[LiveEvent]:
         """Process one frame; returns the identification events it produced."""
@@ -102,16 +105,47 @@ class LiveLoop:
         if due:
             embedded = self.ctx.pipeline.embed(frame.image, [t.face for t in due])
             t2 = time.perf_counter()
-            results = identify(self.ctx, embedded)
+            spec = self.ctx.spec
+            found = self.ctx.db.people.nearest_people(spec.name, spec.dim, [e.embedding for e in embedded])
+            for track, candidates in zip(due, found):
+                self._candidates[track.id] = candidates
             t3 = time.perf_counter()
-            for track, rec in zip(due, results):
-                if self.tracker.set_identity(track, rec.name, rec.distance, now):
-                    latency = (t3 - frame.read_at) * 1000
-                    events.append(LiveEvent(frame.index, track.id, rec.name, rec.distance, latency))
+            events = self._name_visible(set(id(t) for t in due), frame, now, t3)
+        elif self._conflicts_possible():
+            events = self._name_visible(set(), frame, now, t1)
         report.stage_ms["detect"] += (t1 - t0) * 1000
         report.stage_ms["embed"] += (t2 - t1) * 1000
         report.stage_ms["search"] += (t3 - t2) * 1000
         report.events.extend(events)
+        return events
+
+    def _conflicts_possible(self) -> bool:
+        """Whether a track that left could free a name another track was denied."""
+        visible = {t.id for t in self.visible}
+        gone = [k for k in self._candidates if k not in visible]
+        for k in gone:
+            del self._candidates[k]
+        return bool(gone) and len(visible) > 0
+
+    def _name_visible(self, due: set[int], frame: Frame, now: float, known_at: float) -> list[LiveEvent]:
+        """Name the visible faces one-to-one (a person is in a frame at most once), from
+        each track's nearest people as last looked up; events for tracks whose name is news."""
+        tracks = [t for t in self.visible if t.id in self._candidates]
+        chosen = assign([self._candidates[t.id] for t in tracks], self.ctx.threshold)
+        events = []
+        for track, pick in zip(tracks, chosen):
+            candidates = self._candidates[track.id]
+            name = pick.name if pick is not None else None
+            distance = pick.distance if pick is not None else (candidates[0].distance if candidates else None)
+            if id(track) in due:
+                news = self.tracker.set_identity(track, name, distance, now)
+            elif name != track.name:
+                track.name, track.distance, news = name, distance, True
+            else:
+                news = False
+            if news:
+                latency = (known_at - frame.read_at) * 1000
+                events.append(LiveEvent(frame.index, track.id, name, distance, latency, track.face.box))
         return events
 
     def draw(self, image: Image, status: str, help_text: str | None) -> Image:
@@ -133,7 +167,8 @@ class LiveLoop:
 @dataclass
 class LiveOptions:
     """How `run_live` behaves. `ask_name` is called (in the terminal) when `r`
-    is pressed; return None to cancel. `on_event` receives every event.
+    is pressed; return None to cancel. `confirm_guard(finding)` asks, in the same
+    place, when the guard finds the face looks like someone else. `on_event` receives every event.
     `naive`, `draw` and `realtime` are for the benchmark: no tracking (embed
     and search every face of every frame), draw the overlays even without a
     window, and play a file like a camera (see `open_source`)."""
@@ -147,6 +182,7 @@ class LiveOptions:
     on_event: Callable[[LiveEvent], None] = lambda e: None
     ask_name: Callable[[], str | None] = lambda: None
     on_message: Callable[[str], None] = lambda m: None
+    confirm_guard: Callable[[LooksLikeSomeoneElseError], bool] = lambda finding: False
 
 
 def run_live(ctx: Context, options: LiveOptions) -> LiveReport:
@@ -255,7 +291,13 @@ def _register_in_view(ctx: Context, loop: LiveLoop, frame: Frame, options: LiveO
         options.on_message("registration cancelled")
         return
     try:
-        result = register_frames(ctx, name, [(frame.image, chosen)])
+        try:
+            result = register_frames(ctx, name, [(frame.image, chosen)])
+        except LooksLikeSomeoneElseError as exc:  # the guard: ask, where the name was asked
+            if not options.confirm_guard(exc):
+                options.on_message("registration cancelled; nothing stored")
+                return
+            result = register_frames(ctx, name, [(frame.image, chosen)], force=True)
     except FacerecError as exc:
         options.on_message(f"not registered: {exc}")
         return

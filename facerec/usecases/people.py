@@ -3,28 +3,39 @@
 
 What the user says is kept as links between faces ('same' after a merge,
 'different' after a split, "not this person" for a named face), and every
-re-grouping obeys them.
+re-grouping obeys them. Each change is guarded (`facerec.usecases.guard`:
+faces that look like someone else are not silently given a name) and
+journalled (`facerec.usecases.journal`: `undo` reverts it exactly).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facerec.errors import FaceNotFoundError, GroupNotFoundError, MergeError, PersonNotFoundError
+from facerec.errors import FaceNotFoundError, GroupNotFoundError, MergeError
+from facerec.types import Person
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import Group
-from facerec.usecases.names import validate_name
+from facerec.usecases.guard import check_group, check_same_person
+from facerec.usecases.names import check_new_name, require_person, validate_name
 
-__all__ = ["Merge", "Naming", "Split", "merge", "name_group", "show_group", "split_face"]
+__all__ = ["Merge", "Naming", "Shown", "Split", "merge", "name_group", "show", "show_group", "split_faces"]
 
 
 @dataclass(frozen=True)
 class Naming:
-    """A group made (part of) a registered person: how many faces were attached."""
+    """A group made (part of) a registered person: how many faces were attached
+    (detections, not database rows), how many were left out because the user
+    said they are not that person, and what the guard found but `force` allowed."""
 
     group: int
     name: str
     faces: int
+    refused: int = 0
+    created: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,14 +45,24 @@ class Merge:
     kept: str
     merged: str
     message: str
+    faces: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Split:
-    """A face taken out of its group or away from its person."""
+    """Faces taken out of their group or away from their person."""
 
-    face: int
+    faces: list[int]
     message: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """`people show REF`: a group (REF is its number) or a registered person (REF is a name)."""
+
+    group: Group | None = None
+    person: Person | None = None
 
 
 def show_group(ctx: Context, group_id: int) -> Group:
@@ -51,64 +72,96 @@ def show_group(ctx: Context, group_id: int) -> Group:
     return Group(group_id, faces)
 
 
-def name_group(ctx: Context, group_id: int, name: str) -> Naming:
+def show(ctx: Context, ref: str) -> Shown:
+    """A group by number, or a registered person (every face of theirs, with face ids) by name."""
+    group = _as_group(ctx, ref)
+    if group is not None:
+        return Shown(group=show_group(ctx, group))
+    return Shown(person=ctx.db.people.get_person(ref, ctx.spec.name))
+
+
+def name_group(ctx: Context, group_id: int, name: str, force: bool = False) -> Naming:
     """Attach every face of a group to person `name` (created if new).
 
-    The faces become samples of that person: recognition and `photos`
-    use them from now on.
+    The faces become samples of that person: recognition and `photos` use them
+    from now on. Guarded: a group that looks like someone else, or unlike
+    `name`'s samples, raises `LooksLikeSomeoneElseError` unless `force`.
     """
     name = validate_name(name)
+    check_new_name(ctx, name, force)
     faces = [f.face_id for f in show_group(ctx, group_id).faces]
-    return Naming(group_id, name, ctx.db.people.attach(faces, name))
+    person_id = ctx.db.people.find_person(name)
+    verdict = check_group(ctx, name, ctx.db.library.face_vectors(faces), person_id, f"group {group_id}")
+    verdict.raise_unless(force)
+    done = ctx.db.people.attach(faces, name, f"named group {group_id} {name!r} ({len(faces)} faces)")
+    return Naming(group_id, name, done.faces, done.refused, done.created, tuple(verdict.problems))
 
 
-def merge(ctx: Context, a: str, b: str) -> Merge:
+def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
     """Merge B into A. Each is a group number or a registered person's name:
     group+group stay together from now on; group+person names the group;
-    person+person moves B's faces to A and removes B."""
+    person+person moves B's faces to A and removes B. Guarded like naming."""
     ga, gb = _as_group(ctx, a), _as_group(ctx, b)
     if ga is not None and gb is not None:
-        ctx.db.library.link(ga, gb, "same")
-        ctx.db.library.set_group(gb, ga)
-        return Merge(a, b, f"group {gb} merged into group {ga}")
+        if ga == gb:
+            raise MergeError("cannot merge a group with itself")
+        vectors = [ctx.db.library.face_vectors([f.face_id for f in show_group(ctx, g).faces]) for g in (ga, gb)]
+        verdict = check_same_person(ctx, vectors[0], vectors[1], f"groups {ga} and {gb}")
+        verdict.raise_unless(force)
+        moved = ctx.db.people.merge_groups(ga, gb)
+        return Merge(a, b, f"group {gb} merged into group {ga} ({moved} faces)", moved, tuple(verdict.problems))
     if ga is not None or gb is not None:
         group, person = (ga, b) if ga is not None else (gb, a)
         assert group is not None
-        ctx.db.people.person_id(person)
-        n = name_group(ctx, group, person).faces
-        return Merge(person, str(group), f"group {group} ({n} faces) is now {person!r}")
-    ctx.db.people.person_id(a)
-    ctx.db.people.person_id(b)
-    if a == b:
+        require_person(ctx, person)
+        n = name_group(ctx, group, person, force)
+        return Merge(person, str(group), f"group {group} ({n.faces} faces) is now {person!r}", n.faces, n.warnings)
+    keep, drop = require_person(ctx, a), require_person(ctx, b)
+    if keep == drop:
         raise MergeError("cannot merge a person with themselves")
-    moved = ctx.db.people.merge_people(a, b)
-    return Merge(a, b, f"{b!r} merged into {a!r} ({moved} faces moved)")
+    people = ctx.db.people
+    verdict = check_same_person(
+        ctx, people.person_vectors(keep, ctx.spec.name), people.person_vectors(drop, ctx.spec.name), f"{a!r} and {b!r}"
+    )
+    verdict.raise_unless(force)
+    moved = people.merge_people(a, b)
+    return Merge(a, b, f"{b!r} merged into {a!r} ({moved} faces moved)", moved, tuple(verdict.problems))
 
 
 def _as_group(ctx: Context, ref: str) -> int | None:
     """A group number if `ref` names a current group, else None (a person's name)."""
-    people = ctx.db.people
     if ref.isdigit() and int(ref) in ctx.db.library.groups(ctx.spec.name):
         return int(ref)
-    if ref.isdigit() and people.find_person(ref) is None:
+    if ref.isdigit() and ctx.db.people.find_person(ref) is None:
         raise GroupNotFoundError(f"no group {ref}; run 'people' to list the current groups")
-    if people.find_person(ref) is None:
-        raise PersonNotFoundError(f"no registered person named {ref!r} and no such group")
+    require_person(ctx, ref)
     return None
 
 
-def split_face(ctx: Context, face_id: int) -> Split:
-    """ "Not this person": take one face out of its group or away from its
-    person, and remember it so later groupings keep it apart."""
+def split_faces(ctx: Context, face_ids: Sequence[int]) -> Split:
+    """ "Not this person": take faces out of their group or away from their person,
+    and remember it so later groupings keep them apart. All or nothing: an
+    unknown face, or one in no group and no person, changes nothing."""
     library = ctx.db.library
-    face = library.face(face_id)
-    if face is None:
-        raise FaceNotFoundError(f"no face {face_id}")
-    if face.person is not None:
-        ctx.db.people.detach(face_id)
-        return Split(face_id, f"face {face_id} is no longer {face.person!r}")
-    if face.cluster_id is None:
-        raise GroupNotFoundError(f"face {face_id} is not in a group; run 'people' first")
-    others = [f.face_id for f in library.groups(ctx.spec.name).get(face.cluster_id, [])]
-    library.separate(face_id, others)
-    return Split(face_id, f"face {face_id} taken out of group {face.cluster_id}")
+    named: list[int] = []
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for face_id in dict.fromkeys(face_ids):
+        face = library.face(face_id)
+        if face is None:
+            raise FaceNotFoundError(f"no face {face_id}")
+        if face.person is not None:
+            named.append(face_id)
+        elif face.cluster_id is None:
+            raise GroupNotFoundError(f"face {face_id} is not in a group; run 'people' first")
+        else:
+            by_group[face.cluster_id].append(face_id)
+    messages = []
+    if named:
+        was = ctx.db.people.detach(named)
+        messages += [f"face {f} is no longer {n!r}" for f, n in was.items()]
+    groups = library.groups(ctx.spec.name)
+    for group, faces in by_group.items():
+        members = [f.face_id for f in groups.get(group, [])]
+        ctx.db.people.split_from_group(faces, members, group)
+        messages.append(f"face{'s' if len(faces) > 1 else ''} {', '.join(map(str, faces))} taken out of group {group}")
+    return Split(named + [f for faces in by_group.values() for f in faces], "; ".join(messages))

@@ -12,52 +12,42 @@ from facerec.paths import path_key
 from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
 from facerec.usecases.crops import crop_origin, remove_data_files, remove_orphan_crops, save_crop
-from facerec.usecases.names import validate_name
-from facerec.usecases.recognize import analyze_photo, identify, largest
+from facerec.usecases.guard import Verdict, check_new_faces
+from facerec.usecases.names import check_new_name, validate_name
+from facerec.usecases.recognize import analyze_photo, largest
 from facerec.vision.images import LoadedImage
 
-__all__ = ["Registration", "SampleCheck", "check_samples", "register_frames", "register_photos"]
+__all__ = ["Registration", "register_frames", "register_photos"]
 
 
 @dataclass
 class Registration:
-    """What a registration did: the person, how many samples were added, and
-    warnings worth showing (a sample that looks like somebody else)."""
+    """What a registration did: the person, how many samples were added (and how
+    many of the photos were already stored as their samples), whether the person
+    is new, what the guard found but `force` stored anyway, and the journal entry."""
 
     name: str
     added: int
     created: bool
     warnings: list[str] = field(default_factory=list)
+    already_stored: int = 0
+    entry: int | None = None
 
 
-@dataclass(frozen=True)
-class SampleCheck:
-    """What is known about new samples of `name` before they are stored: whether
-    the person exists, and warnings worth showing (a sample that looks like
-    somebody else). Pass it on to `register_frames` so the checks run once."""
-
-    name: str
-    exists: bool
-    warnings: list[str]
-
-
-def check_samples(ctx: Context, name: str, faces: Sequence[EmbeddedFace]) -> SampleCheck:
-    """Look up `name` and compare `faces` with every registered person, in one query for all faces."""
-    name = validate_name(name)
-    out = []
-    for i, rec in enumerate(identify(ctx, faces), 1):
-        if rec.name is not None and rec.name != name:
-            out.append(f"sample {i} looks like registered person {rec.name!r} (distance {rec.distance:.3f})")
-    return SampleCheck(name, ctx.db.people.find_person(name) is not None, out)
-
-
-def register_photos(ctx: Context, name: str, paths: Sequence[Path | str], use_largest: bool = False) -> Registration:
+def register_photos(
+    ctx: Context, name: str, paths: Sequence[Path | str], use_largest: bool = False, force: bool = False
+) -> Registration:
     """Add the face of each image as a sample of `name` (created if new).
 
     All or nothing: if any image fails (no face, several faces, unreadable),
-    nothing is stored and the error lists every failed image.
+    nothing is stored and the error lists every failed image. The guard
+    (`facerec.usecases.guard`) refuses faces that look like someone else or
+    unlike `name` (`LooksLikeSomeoneElseError`), and a new name that differs
+    from a registered one only by case or accents (`SimilarNameError`);
+    `force=True` stores anyway.
     """
     name = validate_name(name)
+    check_new_name(ctx, name, force)
     if not paths:
         raise UsageError("no images given")
     chosen: list[tuple[LoadedImage, EmbeddedFace]] = []
@@ -71,6 +61,9 @@ def register_photos(ctx: Context, name: str, paths: Sequence[Path | str], use_la
             problems.append(str(exc))
     if problems:
         raise RegistrationError("; ".join(problems) + " (nothing registered)")
+    labels = [str(image.path) for image, _ in chosen] if len(chosen) > 1 else ["this photo"]
+    verdict = _check(ctx, name, [f for _, f in chosen], labels)
+    verdict.raise_unless(force)
     samples = []
     try:
         for image, face in chosen:
@@ -93,19 +86,21 @@ def register_photos(ctx: Context, name: str, paths: Sequence[Path | str], use_la
     except BaseException:
         remove_data_files(ctx, [s.crop for s in samples if s.crop])
         raise
-    return _store(ctx, name, samples, [f for _, f in chosen])
+    return _store(ctx, name, samples, verdict)
 
 
 def register_frames(
-    ctx: Context, name: str, frames: Sequence[tuple[Image, EmbeddedFace]], check: SampleCheck | None = None
+    ctx: Context, name: str, frames: Sequence[tuple[Image, EmbeddedFace]], force: bool = False
 ) -> Registration:
     """Add camera frames (each with its chosen face) as samples of `name`, in one transaction.
 
     Only a crop around the face is kept (in the data directory, 0600); the
-    crop is the sample's picture. `check`: `check_samples` of these faces,
-    when the caller already ran it (to ask about its warnings).
+    crop is the sample's picture. Guarded like `register_photos`.
     """
     name = validate_name(name)
+    check_new_name(ctx, name, force)
+    verdict = _check(ctx, name, [f for _, f in frames], None)
+    verdict.raise_unless(force)
     samples = []
     try:
         for pixels, face in frames:
@@ -126,7 +121,7 @@ def register_frames(
     except BaseException:
         remove_data_files(ctx, [s.crop for s in samples if s.crop])
         raise
-    return _store(ctx, name, samples, [f for _, f in frames], check)
+    return _store(ctx, name, samples, verdict)
 
 
 def _one_face(ctx: Context, path: Path | str, use_largest: bool) -> tuple[LoadedImage, EmbeddedFace]:
@@ -139,17 +134,17 @@ def _one_face(ctx: Context, path: Path | str, use_largest: bool) -> tuple[Loaded
     return photo.image, largest(photo.faces)
 
 
-def _store(
-    ctx: Context, name: str, samples: list[Sample], faces: Sequence[EmbeddedFace], check: SampleCheck | None = None
-) -> Registration:
+def _check(ctx: Context, name: str, faces: Sequence[EmbeddedFace], labels: Sequence[str] | None) -> Verdict:
+    return check_new_faces(ctx, name, [f.embedding for f in faces], ctx.db.people.find_person(name), labels)
+
+
+def _store(ctx: Context, name: str, samples: list[Sample], verdict: Verdict) -> Registration:
     """Store the samples (their crops are already written: removed again if storing fails)."""
     try:
-        if check is None or check.name != name:
-            check = check_samples(ctx, name, faces)
         stored = ctx.db.people.add_samples(name, samples)
     except BaseException:
         remove_data_files(ctx, [s.crop for s in samples if s.crop])
         raise
     remove_data_files(ctx, stored.unused_files)
     remove_orphan_crops(ctx)
-    return Registration(name, stored.added, not check.exists, check.warnings)
+    return Registration(name, stored.added, stored.created, verdict.problems, stored.already_stored, stored.entry)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import FaceNotFoundError, NoFaceError, NoSamplesError
-from facerec.types import EmbeddedFace, FaceHit
+from facerec.types import Candidate, EmbeddedFace, FaceHit
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import analyze_photo, largest
+from facerec.usecases.names import require_person
+from facerec.usecases.recognize import analyze_photo, assign, largest
 
 __all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_photo"]
 
@@ -33,10 +35,16 @@ class PhotoMatch:
         return self.hit.distance
 
     def as_json(self) -> dict[str, object]:
-        return {"picture": self.picture, "box": self.hit.box.as_list(), "distance": round(self.distance, 4)}
+        return {
+            "picture": self.picture,
+            "box": self.hit.box.as_list(),
+            "distance": round(self.distance, 4),
+            "face": self.hit.face_id,
+            "name": self.name,
+        }
 
 
-def best_per_photo(hits: Sequence[Sequence[FaceHit]], limit: int | None = None) -> list[PhotoMatch]:
+def best_per_photo(hits: Sequence[Sequence[FaceHit]]) -> list[PhotoMatch]:
     """Merge the hits of one or more query vectors: each photo once, with its
     nearest face, nearest first."""
     best: dict[str, FaceHit] = {}
@@ -45,7 +53,7 @@ def best_per_photo(hits: Sequence[Sequence[FaceHit]], limit: int | None = None) 
             if hit.picture not in best or hit.distance < best[hit.picture].distance:
                 best[hit.picture] = hit
     ranked = sorted(best.values(), key=lambda h: (h.distance, h.picture))
-    return [PhotoMatch(h.picture, h, h.person) for h in ranked[:limit]]
+    return [PhotoMatch(h.picture, h, h.person) for h in ranked]
 
 
 def choose_face(faces: Sequence[EmbeddedFace], path: str, face_number: int | None) -> EmbeddedFace:
@@ -63,56 +71,75 @@ def choose_face(faces: Sequence[EmbeddedFace], path: str, face_number: int | Non
 
 @dataclass(frozen=True)
 class PhotoSearch:
-    """The library photos that contain the person in a query photo: `query` is the face searched for."""
+    """The library photos that contain the person in a query photo: `query` is the
+    face searched for; `total` counts every match, `matches` may stop at a limit."""
 
     query: EmbeddedFace
     matches: list[PhotoMatch]
+    total: int
 
 
 @dataclass(frozen=True)
 class PersonPhotos:
-    """The library photos that contain a registered person."""
+    """The library photos that contain a registered person (`total`: all of them)."""
 
     name: str
     matches: list[PhotoMatch]
+    total: int
 
 
 def search_photo(
-    ctx: Context, image: str | Path, limit: int | None = 20, face_number: int | None = None
+    ctx: Context, image: str | Path, limit: int | None = None, face_number: int | None = None
 ) -> PhotoSearch:
-    """The library photos that contain the person in `image`, best first, within the threshold."""
+    """Every library photo that contains the person in `image` (its largest face, or
+    number `face_number`), best first, within the threshold; the first `limit` if given."""
     faces = analyze_photo(ctx, image).faces
     query = choose_face(faces, str(image), face_number)
-    return PhotoSearch(query, _find(ctx, [query.embedding], limit))
+    matches = _find(ctx, [query.embedding])
+    return PhotoSearch(query, _label(ctx, matches[:limit]), len(matches))
 
 
 def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos:
     """Every library photo that contains registered person `name`, using all their samples."""
-    person_id = ctx.db.people.person_id(name)
+    person_id = require_person(ctx, name)
     vectors = ctx.db.people.person_vectors(person_id, ctx.spec.name)
     if not vectors:
         raise NoSamplesError(f"{name!r} has no {ctx.spec.name} samples; run reembed --embedder {ctx.spec.name}")
-    return PersonPhotos(name, _find(ctx, vectors, limit))
+    matches = _find(ctx, vectors)
+    return PersonPhotos(name, _label(ctx, matches[:limit]), len(matches))
 
 
-def _find(ctx: Context, vectors: Sequence[np.ndarray], limit: int | None) -> list[PhotoMatch]:
-    hits = ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold)
-    return _label(ctx, best_per_photo(hits, limit))
+def _find(ctx: Context, vectors: Sequence[np.ndarray]) -> list[PhotoMatch]:
+    return best_per_photo(ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold))
 
 
 def known_as(
-    ctx: Context, face_ids: Sequence[int], vectors: Sequence[np.ndarray] | np.ndarray, batch: int = 500
+    ctx: Context,
+    face_ids: Sequence[int],
+    vectors: Sequence[np.ndarray] | np.ndarray,
+    pictures: Sequence[int] | None = None,
+    batch: int = 500,
 ) -> list[str | None]:
     """For each stored face, the registered person it matches (within the
-    threshold), or None; a person the user said this face is not is skipped."""
+    threshold), or None; a person the user said this face is not is skipped.
+    With `pictures` (each face's picture id), a person is given to at most one
+    face of a picture (`facerec.usecases.recognize.assign`)."""
     refused = ctx.db.people.not_person()
-    out: list[str | None] = []
+    allowed: list[list[Candidate]] = []
     for start in range(0, len(face_ids), batch):
         chunk = list(vectors[start : start + batch])
         nearest = ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, chunk)
         for face_id, cands in zip(face_ids[start : start + batch], nearest):
-            allowed = (c for c in cands if c.distance <= ctx.threshold and (face_id, c.person_id) not in refused)
-            out.append(next((c.name for c in allowed), None))
+            allowed.append([c for c in cands if (face_id, c.person_id) not in refused])
+    if pictures is None:
+        return [c[0].name if c and c[0].distance <= ctx.threshold else None for c in allowed]
+    out: list[str | None] = [None] * len(face_ids)
+    by_picture: dict[int, list[int]] = defaultdict(list)
+    for i, picture in enumerate(pictures):
+        by_picture[picture].append(i)
+    for members in by_picture.values():
+        for i, chosen in zip(members, assign([allowed[i] for i in members], ctx.threshold)):
+            out[i] = chosen.name if chosen is not None else None
     return out
 
 

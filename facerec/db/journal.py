@@ -1,0 +1,292 @@
+"""The journal: every change to who is who, and how to revert it exactly.
+
+A change is recorded by a `Recorder` inside the transaction that makes it:
+before rows are updated or deleted their whole state is copied (`to_jsonb`),
+and the keys of inserted rows are noted. `undo` reverts the newest entry not
+yet reverted, in one transaction: inserted rows are deleted, deleted rows are
+put back with their ids, updated rows get their earlier state back. A row
+that is gone since (a photo re-indexed, pruned) is not brought back by an
+update. If the database changed since in a way that makes the old state
+impossible (a name taken since, a person deleted since), undo refuses and
+changes nothing.
+
+Deleting a person is an erasure: it is journalled without a copy, cannot be
+undone, and scrubs every earlier entry about that person (see sql/005).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+from psycopg2.extras import Json
+
+from facerec.db.connection import Connection
+from facerec.errors import NothingToUndoError, UndoError
+from facerec.types import JournalEntry
+
+log = logging.getLogger(__name__)
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "people": ("id",),
+    "pictures": ("id",),
+    "faces": ("id",),
+    "face_links": ("face_a", "face_b"),
+    "face_not_person": ("face_id", "person_id"),
+}
+"""The tables the journal covers and their keys."""
+
+INSERT_ORDER = ("people", "pictures", "faces", "face_links", "face_not_person")
+"""Rows are put back in this order (a face needs its picture and person); deleted in the reverse."""
+
+IDENTITY = {"people", "pictures", "faces"}
+"""Tables whose ids PostgreSQL generates: putting a row back keeps its old id."""
+
+
+Where: TypeAlias = "str | sql.Composable"
+"""A condition: fixed SQL text of the caller (values always go in the parameters)."""
+Params: TypeAlias = "Sequence[object] | dict[str, object]"
+
+
+class Recorder:
+    """Collects what one change does, inside its transaction (`cur`).
+
+    Call `updating` / `deleting` before the UPDATE / DELETE with the same
+    condition (a fixed SQL text of the caller, values in `params`), and
+    `inserted` with the keys of new rows. The first state seen of a row is
+    the one kept: a row updated twice is restored to what it was before the
+    first update; a row inserted and then deleted leaves no trace.
+    """
+
+    def __init__(self, cur: psycopg2.extensions.cursor) -> None:
+        self.cur = cur
+        self._rows: dict[str, dict[tuple[Any, ...], tuple[str, dict[str, Any] | None]]] = {t: {} for t in KEYS}
+
+    def _select(self, table: str, where: Where, params: Params) -> list[dict[str, Any]]:
+        condition = sql.SQL(where) if isinstance(where, str) else where
+        query = sql.SQL("SELECT to_jsonb(t) FROM {} t WHERE {}").format(sql.Identifier(table), condition)
+        self.cur.execute(query, params)
+        return [r[0] for r in self.cur.fetchall()]
+
+    def _key(self, table: str, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[k] for k in KEYS[table])
+
+    def updating(self, table: str, where: Where, params: Params = ()) -> None:
+        for row in self._select(table, where, params):
+            self._rows[table].setdefault(self._key(table, row), ("updated", row))
+
+    def deleting(self, table: str, where: Where, params: Params = ()) -> None:
+        rows = self._rows[table]
+        for row in self._select(table, where, params):
+            key = self._key(table, row)
+            state, before = rows.get(key, ("", None))
+            if state == "inserted":
+                del rows[key]
+            else:
+                rows[key] = ("deleted", before if state == "updated" else row)
+
+    def inserted(self, table: str, keys: Sequence[tuple[Any, ...]]) -> None:
+        for key in keys:
+            self._rows[table].setdefault(tuple(key), ("inserted", None))
+
+    @property
+    def empty(self) -> bool:
+        return not any(self._rows.values())
+
+    def changes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"inserted": {}, "deleted": {}, "updated": {}}
+        for table, rows in self._rows.items():
+            for key, (state, row) in rows.items():
+                if state == "inserted":
+                    out["inserted"].setdefault(table, []).append(list(key))
+                else:
+                    out[state].setdefault(table, []).append(row)
+        return out
+
+    def write(self, action: str, summary: str, people: Sequence[int], files: Sequence[str] = ()) -> int:
+        """Append the journal entry for this change; returns its id."""
+        self.cur.execute(
+            "INSERT INTO journal (action, summary, people, changes, files) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (action, summary, sorted(set(people)), Json(self.changes()), list(files)),
+        )
+        return int(self.cur.fetchone()[0])
+
+
+def write_irreversible(cur: psycopg2.extensions.cursor, action: str, summary: str, people: Sequence[int]) -> int:
+    """Append an entry that cannot be undone (an erasure)."""
+    cur.execute(
+        "INSERT INTO journal (action, summary, people, changes) VALUES (%s, %s, %s, NULL) RETURNING id",
+        (action, summary, sorted(set(people))),
+    )
+    return int(cur.fetchone()[0])
+
+
+def scrub(cur: psycopg2.extensions.cursor, person_id: int) -> list[str]:
+    """Erase what earlier entries hold about a person (their rows, their name in the
+    summaries); returns the files those entries kept alive, for the caller to remove."""
+    cur.execute(
+        "UPDATE journal SET changes = NULL, summary = '(about a person since erased)', files = '{}'"
+        " WHERE %s = ANY(people) AND action <> 'undo'"
+        " RETURNING files",
+        (person_id,),
+    )
+    files = [f for (kept,) in cur.fetchall() for f in kept]
+    cur.execute(
+        "UPDATE journal SET summary = '(undo of a change about a person since erased)' "
+        "WHERE %s = ANY(people) AND action = 'undo'",
+        (person_id,),
+    )
+    return files
+
+
+@dataclass(frozen=True)
+class Reverted:
+    """What `undo` did: the entry reverted, the new 'undo' entry, and stored images no row refers to any more."""
+
+    entry: JournalEntry
+    undo_id: int
+    unused_files: list[str]
+
+
+class JournalStore:
+    """The journal over a `Connection`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def history(self, limit: int = 20) -> list[JournalEntry]:
+        """The newest entries first."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT j.id, j.at, j.action, j.summary, u.id, j.reverts, j.changes IS NOT NULL, j.people"
+                " FROM journal j LEFT JOIN journal u ON u.reverts = j.id"
+                " ORDER BY j.id DESC LIMIT %s",
+                (limit,),
+            )
+            return [
+                JournalEntry(i, at, a, s, u, r, bool(c and u is None and a != "undo"), list(p))
+                for i, at, a, s, u, r, c, p in cur.fetchall()
+            ]
+
+    def undo(self) -> Reverted:
+        """Revert the newest change not yet reverted. Entries that cannot be undone
+        (erasures) are passed over: they concern rows that no longer exist."""
+
+        def work(cur: psycopg2.extensions.cursor) -> Reverted:
+            cur.execute("SELECT pg_advisory_xact_lock(7425002)")  # one undo at a time
+            cur.execute(
+                "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files FROM journal j"
+                " WHERE j.action <> 'undo' AND j.changes IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
+                " ORDER BY j.id DESC LIMIT 1 FOR UPDATE"
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise NothingToUndoError("nothing to undo")
+            entry_id, at, action, summary, changes, people, files = row
+            try:
+                cur.execute("SAVEPOINT undo")
+                touched = _current_files(cur, changes)
+                _revert(cur, changes)
+                cur.execute("RELEASE SAVEPOINT undo")
+            except (psycopg2.errors.UniqueViolation, psycopg2.errors.ForeignKeyViolation) as exc:
+                cur.execute("ROLLBACK TO SAVEPOINT undo")
+                detail = (exc.diag.message_detail or str(exc)).strip().splitlines()[0]
+                raise UndoError(f"cannot undo #{entry_id} ({summary}): the data changed since ({detail})") from None
+            unused = _unreferenced(cur, touched + list(files or []))
+            cur.execute(
+                "INSERT INTO journal (action, summary, people, reverts) VALUES ('undo', %s, %s, %s) RETURNING id",
+                (f"undo of #{entry_id}: {summary}", people, entry_id),
+            )
+            undo_id = int(cur.fetchone()[0])
+            entry = JournalEntry(entry_id, at, action, summary, undo_id, None, False, list(people))
+            return Reverted(entry, undo_id, unused)
+
+        return self.conn.retrying(work)
+
+    def kept_files(self, names: Sequence[str]) -> set[str]:
+        """The `names` that a journal entry keeps alive (so the change can be undone)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT DISTINCT f FROM journal, unnest(files) AS f WHERE f = ANY(%s) AND changes IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = journal.id)",
+                (list(names),),
+            )
+            return {r[0] for r in cur.fetchall()}
+
+
+def _current_files(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> list[str]:
+    """The stored images the rows a change inserted or updated refer to now (undoing it may leave them unused)."""
+    ids = [k[0] for k in changes.get("inserted", {}).get("faces", [])]
+    ids += [r["id"] for r in changes.get("updated", {}).get("faces", [])]
+    pictures = [k[0] for k in changes.get("inserted", {}).get("pictures", [])]
+    cur.execute(
+        "SELECT crop FROM faces WHERE id = ANY(%s) AND crop IS NOT NULL"
+        " UNION SELECT picture FROM pictures WHERE id = ANY(%s) AND source = 'capture'",
+        (ids, pictures),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def _unreferenced(cur: psycopg2.extensions.cursor, files: Sequence[str]) -> list[str]:
+    if not files:
+        return []
+    cur.execute(
+        "SELECT crop FROM faces WHERE crop = ANY(%(f)s)"
+        " UNION SELECT picture FROM pictures WHERE source = 'capture' AND picture = ANY(%(f)s)",
+        {"f": list(files)},
+    )
+    used = {r[0] for r in cur.fetchall()}
+    return sorted({f for f in files if f not in used})
+
+
+def _columns(cur: psycopg2.extensions.cursor, table: str) -> list[str]:
+    cur.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+        " ORDER BY attnum",
+        (table,),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def _where_key(table: str) -> sql.Composed:
+    return sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in KEYS[table])
+
+
+def _revert(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> None:
+    inserted = changes.get("inserted", {})
+    deleted = changes.get("deleted", {})
+    updated = changes.get("updated", {})
+    for table in reversed(INSERT_ORDER):
+        for key in inserted.get(table, []):
+            cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + _where_key(table), key)
+    for table in INSERT_ORDER:
+        rows = deleted.get(table, [])
+        if not rows:
+            continue
+        overriding = sql.SQL(" OVERRIDING SYSTEM VALUE" if table in IDENTITY else "")
+        query = sql.SQL("INSERT INTO {t}{o} SELECT * FROM jsonb_populate_record(NULL::{t}, %s)").format(
+            t=sql.Identifier(table), o=overriding
+        )
+        for row in rows:
+            cur.execute(query, (Json(row),))
+    for table in INSERT_ORDER:
+        rows = updated.get(table, [])
+        if not rows:
+            continue
+        columns = [c for c in _columns(cur, table) if c not in KEYS[table]]
+        query = sql.SQL(
+            "UPDATE {t} x SET ({cols}) = (SELECT {rcols} FROM jsonb_populate_record(NULL::{t}, %s) r) WHERE "
+        ).format(
+            t=sql.Identifier(table),
+            cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in columns),
+        )
+        where = sql.SQL(" AND ").join(sql.SQL("x.{} = %s").format(sql.Identifier(k)) for k in KEYS[table])
+        for row in rows:
+            cur.execute(query + where, (Json(row), *[row[k] for k in KEYS[table]]))
