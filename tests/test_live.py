@@ -161,6 +161,33 @@ def test_r_in_the_live_window_registers_the_face_in_view_under_the_name_typed(
     assert "track 1: Unknown" in out and "track 1: Jack" in out
 
 
+def test_r_in_the_live_window_does_not_give_a_registered_persons_face_another_name(
+    cli, faces: FaceSet, db, settings, xvfb: str, tmp_path: Path
+):
+    jack = faces.people()["deepface_jack"]
+    assert cli("register", "Jack", str(jack[1]), "--largest").returncode == 0
+    video = write_video(tmp_path / "jack.avi", pan_zoom(jack[0], 150))
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.0)
+        press(xvfb, window, "r")
+        assert proc.stdin is not None
+        proc.stdin.write("Mark\n")
+        proc.stdin.flush()
+        time.sleep(3.0)
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert (
+        "not registered: this photo looks like registered person 'Jack'" in err
+        or "looks like registered person 'Jack'" in err
+    )
+    assert count(db, "SELECT count(*) FROM people WHERE name = 'Mark'") == 0
+
+
 def test_live_mode_loads_each_network_once(db, settings, monkeypatch):
     """The live loop detects on small frames with a detector of its own, but its YuNet
     network is the pipeline's: one load per process, not two."""

@@ -259,12 +259,17 @@ def _where_key(table: str) -> sql.Composed:
 
 
 def _revert(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> None:
+    """Put the rows back as they were. The order keeps every foreign key valid and
+    never lets a cascade delete a row that is being restored: inserted faces and
+    links go first, deleted rows come back, updated rows get their old state,
+    and inserted people and pictures go last (no face points at them any more)."""
     inserted = changes.get("inserted", {})
     deleted = changes.get("deleted", {})
     updated = changes.get("updated", {})
+    owners = ("people", "pictures")
     for table in reversed(INSERT_ORDER):
-        for key in inserted.get(table, []):
-            cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + _where_key(table), key)
+        if table not in owners:
+            _delete(cur, table, inserted.get(table, []))
     for table in INSERT_ORDER:
         rows = deleted.get(table, [])
         if not rows:
@@ -290,3 +295,10 @@ def _revert(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> None:
         where = sql.SQL(" AND ").join(sql.SQL("x.{} = %s").format(sql.Identifier(k)) for k in KEYS[table])
         for row in rows:
             cur.execute(query + where, (Json(row), *[row[k] for k in KEYS[table]]))
+    for table in ("pictures", "people"):
+        _delete(cur, table, inserted.get(table, []))
+
+
+def _delete(cur: psycopg2.extensions.cursor, table: str, keys: Sequence[Sequence[Any]]) -> None:
+    for key in keys:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + _where_key(table), key)

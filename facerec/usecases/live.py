@@ -295,7 +295,7 @@ def _register_in_view(ctx: Context, loop: LiveLoop, frame: Frame, options: LiveO
             result = register_frames(ctx, name, [(frame.image, chosen)])
         except LooksLikeSomeoneElseError as exc:  # the guard: ask, where the name was asked
             if not options.confirm_guard(exc):
-                options.on_message("registration cancelled; nothing stored")
+                options.on_message(f"not registered: {exc}")
                 return
             result = register_frames(ctx, name, [(frame.image, chosen)], force=True)
     except FacerecError as exc:
