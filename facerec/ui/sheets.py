@@ -139,7 +139,8 @@ def _place(sheet: np.ndarray, x0: int, y0: int, tile: Tile) -> None:
     sheet[y0 : y0 + TILE, x0 : x0 + TILE] = _thumbnail(tile)
     for i, line in enumerate(caption_lines(tile)):
         line = text.fit(line, CAPTION_SIZE, TILE - 2 * CAPTION_LEFT)
-        text.draw_text(sheet, line, x0 + CAPTION_LEFT, y0 + TILE + CAPTION_TOP + CAPTION_LINE * i, CAPTION_SIZE, (0,) * 3)
+        top = y0 + TILE + CAPTION_TOP + CAPTION_LINE * i
+        text.draw_text(sheet, line, x0 + CAPTION_LEFT, top, CAPTION_SIZE, (0, 0, 0))
 
 
 def _unreadable() -> np.ndarray:
@@ -181,9 +182,7 @@ def _thumbnail(tile: Tile) -> np.ndarray:
     sh, sw = small.shape[:2]
     oy, ox = (TILE - sh) // 2, (TILE - sw) // 2
     cell[oy : oy + sh, ox : ox + sw] = small
-    box = Box(
-        ox + int((b.x - ox_src) * f), oy + int((b.y - oy_src) * f), max(2, int(b.w * f)), max(2, int(b.h * f))
-    )
+    box = Box(ox + int((b.x - ox_src) * f), oy + int((b.y - oy_src) * f), max(2, int(b.w * f)), max(2, int(b.h * f)))
     color = overlay.KNOWN_COLOR if tile.label else overlay.UNKNOWN_COLOR
     cv2.rectangle(cell, (box.x, box.y), (box.x + box.w, box.y + box.h), color, 2)
     return cell
