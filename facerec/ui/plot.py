@@ -35,19 +35,18 @@ class Chart:
 
 
 def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
-    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering [lo, hi]."""
+    """Round tick values inside [lo, hi]: a step of 1, 2 or 5 times a power of
+    ten, the one giving a count of ticks nearest `target`."""
     if hi <= lo:
         return [lo]
-    raw = (hi - lo) / max(1, target - 1)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    v = first
-    while v <= hi + 1e-9:
-        ticks.append(round(v, 10))
-        v += step
-    return ticks
+    power = 10.0 ** math.floor(math.log10((hi - lo) / max(1, target - 1)))
+
+    def ticks(step: float) -> list[float]:
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        return [round(i * step, 10) for i in range(first, last + 1)]
+
+    steps = [m * power for m in (0.5, 1, 2, 5, 10)]
+    return min((ticks(s) for s in reversed(steps)), key=lambda t: abs(len(t) - target))
 
 
 def _decimals(ticks: Sequence[float]) -> int:
@@ -92,26 +91,30 @@ def line_chart(
         label = f"{xv:.{digits}f}"
         text.draw_text(img, label, at[0] - text.text_width(label, 12) // 2, HEIGHT - BOTTOM + 8, 12, TICK_INK)
     cv2.rectangle(img, px(x0, 1), px(x1, 0), INK, 1)
+    for k, ys in enumerate(series.values()):
+        points = np.array([px(float(a), float(b)) for a, b in zip(x, ys)], np.int32)
+        cv2.polylines(img, [points], False, COLORS[k % len(COLORS)], 2, cv2.LINE_AA)
     placed: dict[str, int] = {}
-    for k, (label, xv) in enumerate((markers or {}).items()):
-        if not x0 <= xv <= x1:
-            continue
-        color = MARKER_COLORS[k % len(MARKER_COLORS)]
+    shown = [(label, xv) for label, xv in (markers or {}).items() if x0 <= xv <= x1]
+    for k, (label, xv) in enumerate(shown):  # the lines first, then every label over them
         column = px(xv, 0)[0]
         for y in range(TOP, HEIGHT - BOTTOM, 8):  # dashed
-            cv2.line(img, (column, y), (column, min(y + 4, HEIGHT - BOTTOM)), color, 2)
-        width = text.text_width(label, 13)
-        lx = column + 6 if column + 6 + width < WIDTH - RIGHT else column - 6 - width
-        text.draw_text(img, label, lx, TOP + 4 + 18 * k, 13, color)
+            cv2.line(img, (column, y), (column, min(y + 4, HEIGHT - BOTTOM)), MARKER_COLORS[k % len(MARKER_COLORS)], 2)
         placed[label] = column
-    legend_y = HEIGHT - BOTTOM - 12 - 22 * len(series)
-    for k, (name, ys) in enumerate(series.items()):
+    for k, (label, column) in enumerate(placed.items()):
+        width = text.text_width(label, 13) + 8
+        lx = column + 4 if column + 4 + width < WIDTH - RIGHT else column - 4 - width
+        text.draw_label(img, label, lx, TOP + 26 + 22 * k, 13, (255, 255, 255), MARKER_COLORS[k % len(MARKER_COLORS)])
+    # The legend: a framed box at the right, half-way up, naming each line in its colour.
+    legend_w = 44 + max((text.text_width(n, 14) for n in series), default=0)
+    lx, ly = WIDTH - RIGHT - legend_w - 10, (TOP + HEIGHT - BOTTOM) // 2 - 11 * len(series)
+    cv2.rectangle(img, (lx - 6, ly - 6), (lx + legend_w, ly + 22 * len(series)), (255, 255, 255), cv2.FILLED)
+    cv2.rectangle(img, (lx - 6, ly - 6), (lx + legend_w, ly + 22 * len(series)), (160, 160, 160), 1)
+    for k, name in enumerate(series):
         color = COLORS[k % len(COLORS)]
-        points = np.array([px(float(a), float(b)) for a, b in zip(x, ys)], np.int32)
-        cv2.polylines(img, [points], False, color, 2, cv2.LINE_AA)
-        y = legend_y + 22 * k
-        cv2.line(img, (WIDTH - RIGHT - 200, y + 8), (WIDTH - RIGHT - 176, y + 8), color, 3)
-        text.draw_text(img, name, WIDTH - RIGHT - 170, y, 14, color)
+        y = ly + 22 * k
+        cv2.line(img, (lx, y + 8), (lx + 24, y + 8), color, 3)
+        text.draw_text(img, name, lx + 30, y, 14, color)
     text.draw_text(img, title, LEFT, 14, 17, INK)
     text.draw_text(img, x_label, (WIDTH - text.text_width(x_label, 14)) // 2, HEIGHT - 26, 14, INK)
     text.draw_text(img, y_label, 5, TOP - 24, 13, INK)
