@@ -106,7 +106,7 @@ def test_stats_counts_photos_faces_people_groups_and_says_where_the_database_is(
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     assert (s["photos"], s["faces"], s["people"], s["samples"], s["groups"]) == (6, 6, 1, 2, 2)
-    assert s["database"] == str(settings.pgdata) and s["embedded"] is True and s["database_bytes"] > 1_000_000
+    assert s["database"] == str(settings.pgdata) and s["embedded"] is True and s["size_bytes"] > 1_000_000
     text = cli("stats").stdout
     assert "photos indexed" in text and f"{settings.pgdata} (embedded)" in text and " MB" in text
 

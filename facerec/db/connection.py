@@ -213,7 +213,7 @@ class Connection:
                 cur.execute("SELECT 1")
             self.conn.rollback()
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            log.info("the database connection was lost while idle; reconnecting")
+            log.warning("database connection lost; reconnecting")
             self._reconnect()
 
     def _reconnect(self) -> None:

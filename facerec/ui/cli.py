@@ -83,10 +83,10 @@ def _common_options() -> argparse.ArgumentParser:
 
 def _register(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     if a.folder:
-        if a.name or a.images or a.camera:
+        if a.name is not None or a.images or a.camera:
             raise UsageError("--folder DIR registers everyone of DIR/<name>/<photos>: give no name, photos or --camera")
         return commands.register_folder_of_people(ctx, con, a.folder, a.largest)
-    if not a.name:
+    if a.name is None:
         raise UsageError("give the person's name (or --folder DIR to register everyone of a labelled folder)")
     if a.camera:
         if a.images:

@@ -345,12 +345,13 @@ def stats(ctx: Context, con: Console) -> int:
     """What the database holds, its size, and where it lives."""
     s = library_stats(ctx)
     con.emit(s.as_json())
+    c = s.counts
     rows = [
-        ("photos indexed", str(s.photos)),
-        ("faces in them", str(s.faces)),
-        ("registered people", f"{s.people} ({s.samples} samples)"),
-        ("groups of unnamed faces", f"{s.groups} (as of the last 'people')"),
-        ("database size", _size(s.size_bytes)),
+        ("photos indexed", str(c.photos)),
+        ("faces in them", str(c.faces)),
+        ("registered people", f"{c.people} ({c.samples} samples)"),
+        ("groups of unnamed faces", f"{c.groups} (as of the last 'people')"),
+        ("database size", _size(c.size_bytes)),
         ("database", s.location if not s.embedded else f"{s.location} (embedded)"),
     ]
     width = max(display_width(k) for k, _ in rows)

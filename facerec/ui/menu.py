@@ -130,7 +130,7 @@ class Menu:
         """The title line, with what the database holds."""
         title = "facerec - face recognition"
         try:
-            s = stats(self.ctx)
+            s = stats(self.ctx).counts
         except FacerecError as exc:
             if not self._title_failed:
                 self.con.error(str(exc))
