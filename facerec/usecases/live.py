@@ -38,6 +38,8 @@ DETECT_SIDE = 320
 Faces down to about 40 px in the full frame are still found."""
 
 HELP = "q/Esc quit  p pause  s snapshot  r register face  h help"
+FPS_REFRESH_S = 0.5
+"""How often the FPS figure in the window changes."""
 NOTICE_S = 2.5
 """How long a notice ("snapshot saved") stays in the window, in seconds."""
 STAGES = ("capture", "detect", "embed", "search", "draw")
@@ -182,6 +184,8 @@ class _Session:
         report, window = self.report, self.window
         start = time.perf_counter()
         last: Frame | None = None
+        fps_shown: float | None = None
+        fps_at = start
         frames = source.frames()
         while True:
             t_wait = time.perf_counter()
@@ -195,8 +199,9 @@ class _Session:
             report.frames += 1
             if window is not None or self.options.draw:
                 t_draw = time.perf_counter()
-                fps = report.frames / (time.perf_counter() - start)
-                drawn = self._draw(frame, f"{fps:5.1f} FPS  {len(self.loop.visible)} face(s)")
+                if t_draw - fps_at >= FPS_REFRESH_S or fps_shown is None:  # readable, and its text is drawn once
+                    fps_shown, fps_at = report.frames / (t_draw - start), t_draw
+                drawn = self._draw(frame, f"{fps_shown:5.1f} FPS  {len(self.loop.visible)} face(s)")
                 report.stage_ms["draw"] += (time.perf_counter() - t_draw) * 1000
             if window is not None:
                 action = self._key(window.key(source.playback_delay_ms(t_wait)), frame, drawn)

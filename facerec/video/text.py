@@ -128,6 +128,7 @@ def _font(index: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont
     return ImageFont.truetype(str(f.path), size, index=f.index)
 
 
+@functools.lru_cache(maxsize=4096)
 def _font_for(char: str) -> int:
     """Index in the chain of the first font with a glyph for `char` (0 if none has one)."""
     chain = font_chain()
@@ -139,7 +140,8 @@ def _font_for(char: str) -> int:
     return 0
 
 
-def runs(text: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=1024)
+def runs(text: str) -> tuple[tuple[int, str], ...]:
     """`text` cut into pieces that one font draws: (font index, piece)."""
     out: list[tuple[int, str]] = []
     for char in text:
@@ -150,7 +152,7 @@ def runs(text: str) -> list[tuple[int, str]]:
             out[-1] = (index, out[-1][1] + char)
         else:
             out.append((index, char))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class Rendered:
 
     mask: np.ndarray
     baseline: int
+    alpha: np.ndarray
+    """`mask` as float32 coverage 0..1, H x W x 1 (what blending needs)."""
 
     @property
     def width(self) -> int:
@@ -181,11 +185,13 @@ def _metrics(indexes: Iterable[int], size: int) -> tuple[int, int]:
     return ascent, descent
 
 
+@functools.lru_cache(maxsize=1024)
 def text_width(text: str, size: int) -> int:
     """Width in pixels of `text` drawn at `size`."""
     return int(round(sum(_font(i, size).getlength(piece) for i, piece in runs(text))))
 
 
+@functools.lru_cache(maxsize=64)
 def line_height(size: int) -> int:
     """Height in pixels of a line of text at `size` (first font's ascent + descent)."""
     ascent, descent = _metrics([0], size)
@@ -206,9 +212,11 @@ def render(text: str, size: int) -> Rendered:
         font = _font(i, size)
         draw.text((x, ascent), piece, font=font, fill=255, anchor="ls")
         x += font.getlength(piece)
-    return Rendered(np.asarray(canvas, dtype=np.uint8), ascent)
+    mask = np.asarray(canvas, dtype=np.uint8)
+    return Rendered(mask, ascent, (mask.astype(np.float32) / 255.0)[..., None])
 
 
+@functools.lru_cache(maxsize=256)
 def fit(text: str, size: int, max_width: int) -> str:
     """`text`, shortened with an ellipsis if needed to fit `max_width` pixels."""
     if text_width(text, size) <= max_width:
@@ -229,7 +237,7 @@ def draw_text(image: Image, text: str, x: int, y: int, size: int, color: Color) 
     x1, y1 = min(w, x + r.width), min(h, y + r.height)
     if x1 <= x0 or y1 <= y0:
         return r.width, r.height
-    alpha = r.mask[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32)[..., None] / 255.0
+    alpha = r.alpha[y0 - y : y1 - y, x0 - x : x1 - x]
     region = image[y0:y1, x0:x1].astype(np.float32)
     ink = np.array(color, np.float32)
     image[y0:y1, x0:x1] = (region * (1.0 - alpha) + ink * alpha + 0.5).astype(np.uint8)
