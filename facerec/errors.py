@@ -71,6 +71,10 @@ class UsageError(FacerecError):
     exit_code = 2
 
 
+class InputPathError(FacerecError):
+    """A file or folder given on the command line does not exist, or is not what the command reads."""
+
+
 class OutputError(FacerecError):
     """A file facerec was asked to write (a contact sheet, a plot, an album) cannot be written."""
 

@@ -7,8 +7,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 from facerec.config import Settings
 from tests.conftest import PROJECT, cli_env, skip_or_fail
@@ -76,3 +79,38 @@ def spawn(settings: Settings, display: str, *args: str) -> subprocess.Popen:
         stdin=subprocess.PIPE,
         text=True,
     )
+
+
+def grab(display: str) -> np.ndarray:
+    """The whole virtual screen, as a BGR image (Pillow reads it over X11)."""
+    from PIL import ImageGrab
+
+    return cv2.cvtColor(np.asarray(ImageGrab.grab(xdisplay=display)), cv2.COLOR_RGB2BGR)
+
+
+def shows(screen: np.ndarray, patch: np.ndarray, tolerance: float = 0.01) -> bool:
+    """Whether `patch` appears, pixel for pixel (up to `tolerance`), somewhere on `screen`."""
+    scores = cv2.matchTemplate(screen, patch, cv2.TM_SQDIFF_NORMED)
+    return float(scores.min()) <= tolerance
+
+
+def wait_until_shown(display: str, patch: np.ndarray, proc: subprocess.Popen, timeout: float = 20) -> np.ndarray:
+    """Grab the screen until `patch` is on it; returns that screen."""
+    deadline = time.time() + timeout
+    while True:
+        screen = grab(display)
+        if shows(screen, patch):
+            return screen
+        if proc.poll() is not None:
+            raise AssertionError(f"exited with {proc.returncode} before it was shown")
+        if time.time() > deadline:
+            raise AssertionError("the expected text never appeared in the window")
+        time.sleep(0.1)
+
+
+def label_patch(draw: Callable[[np.ndarray], tuple[int, int, int, int]], width: int | None = None) -> np.ndarray:
+    """What an overlay label looks like: `draw` it on a black frame and cut out its box
+    (its first `width` pixels, for a label whose end is not known in advance)."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    x, y, w, h = draw(frame)
+    return frame[y : y + h, x : x + (width or w)].copy()

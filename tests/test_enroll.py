@@ -33,7 +33,8 @@ def blur(frames: list) -> list:
 
 @pytest.fixture
 def angelina_video(faces: FaceSet, tmp_path: Path) -> Path:
-    return write_video(tmp_path / "angelina.avi", angelina_frames(faces))
+    """6 s of Angelina (1 s per photo): samples are 1.5 s apart, so up to 4 of them."""
+    return write_video(tmp_path / "angelina.avi", angelina_frames(faces, per_photo=15))
 
 
 def test_registration_from_a_video_stores_the_requested_number_of_samples(cli: CLI, db, settings, angelina_video: Path):
@@ -131,3 +132,58 @@ def test_camera_registration_looks_up_lookalikes_once(ctx: Context, angelina_vid
     result = enroll_module.enroll(ctx, "Angelina", EnrollOptions(str(angelina_video), samples=3, window=False))
     assert result.added == 3
     assert calls == [3]  # one query for all samples, not one to warn and one more to store
+
+
+def stamped(frames: list) -> list:
+    """Each frame with its index written into a 24x24 grey block at the top left (level = 4 x index)."""
+    out = []
+    for i, f in enumerate(frames):
+        g = f.copy()
+        g[0:24, 0:24] = min(255, 4 * i)
+        out.append(g)
+    return out
+
+
+def frame_index(image) -> int:
+    return int(round(float(image[4:20, 4:20].mean()) / 4))
+
+
+def test_samples_are_spread_in_time_so_each_pose_prompt_can_be_followed(
+    ctx: Context, faces: FaceSet, tmp_path: Path, monkeypatch
+):
+    from facerec.usecases import enroll as enroll_module
+
+    fps = 15
+    video = write_video(tmp_path / "stamped.avi", stamped(angelina_frames(faces, per_photo=10)), fps=fps)  # 4 s
+    kept_at: list[int] = []
+    real = enroll_module.Enrollment.consider
+
+    def recording(self, image):  # type: ignore[no-untyped-def]
+        verdict = real(self, image)
+        if verdict.ok:
+            kept_at.append(frame_index(image))
+        return verdict
+
+    monkeypatch.setattr(enroll_module.Enrollment, "consider", recording)
+    messages: list[str] = []
+    options = enroll_module.EnrollOptions(str(video), samples=3, window=False, on_message=messages.append)
+    assert enroll_module.enroll(ctx, "Angelina", options).added == 3
+    gaps = [b - a for a, b in zip(kept_at, kept_at[1:])]
+    assert len(kept_at) == 3 and all(g >= enroll_module.SAMPLE_INTERVAL_S * fps - 1 for g in gaps), kept_at
+    # The next pose is announced as each sample is kept.
+    assert messages[0] == "1/3 - look straight at the camera"
+    assert messages[1] == "sample 1/3 kept; next: turn slightly left"
+
+
+def test_when_the_source_ends_early_the_samples_taken_are_kept_only_with_a_yes(cli: CLI, faces: FaceSet, db, tmp_path):
+    short = write_video(tmp_path / "short.avi", angelina_frames(faces, per_photo=4))  # 1.6 s: 2 samples
+    args = ["register", "Angelina", "--camera", "--source", str(short), "--samples", "5", "--no-window"]
+    r = cli(*args)
+    assert r.returncode == 1
+    assert "the source ended with 2 of 5 good samples" in r.stderr
+    assert "nothing stored (answer yes to keep them, or ask for --samples 2)" in r.stderr
+    assert count(db, "SELECT count(*) FROM faces") == 0
+    r = cli(*args, "--yes")
+    assert r.returncode == 0, r.stderr
+    assert "registered 'Angelina': 2 sample(s)" in r.stdout
+    assert app_samples(db, "Angelina") == 2

@@ -110,8 +110,8 @@ def test_an_unreachable_database_url_is_one_line_within_about_5_s_and_never_show
 
 
 @pytest.mark.slow
-def test_a_wrong_password_says_authentication_failed_without_echoing_it(cli: CLI):
-    with password_server("facerec_test", SECRET) as server:
+def test_a_wrong_password_says_authentication_failed_without_echoing_it(cli: CLI, settings: Settings):
+    with password_server("facerec_test", SECRET, EmbeddedServer(settings.data_dir).programs()) as server:
         wrong = "Wr0ng-Guess-77"
         r = cli("-vv", "users", DATABASE_URL=server.url(wrong), FACEREC_LOG_LEVEL="DEBUG")
         assert r.returncode == 1
@@ -142,13 +142,12 @@ def own_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
 
 
 def restart_server(settings: Settings) -> None:
-    """`pg_ctl restart -m fast`, as the user who owns the cluster (not root)."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
+    """`pg_ctl restart -m fast`, as the user who owns the cluster (not root), with the
+    programs that user can reach."""
     owner = settings.pgdata.stat()
     subprocess.run(
         [
-            str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "restart", "-m", "fast", "-w", "-t", "60",
+            str(EmbeddedServer(settings.data_dir).programs() / "pg_ctl"), "restart", "-m", "fast", "-w", "-t", "60",
             "-D", str(settings.pgdata), "-l", str(settings.pgdata / "server.log"),
         ],
         check=True, capture_output=True, stdin=subprocess.DEVNULL, cwd=settings.data_dir,

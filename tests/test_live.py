@@ -14,10 +14,11 @@ import pytest
 from facerec.usecases.context import Context
 from facerec.usecases.live import LiveLoop, LiveReport
 from facerec.usecases.register import register_photos
+from facerec.video import overlay, text
 from facerec.video.camera import Frame
 from facerec.video.overlay import KNOWN_COLOR
 from tests.conftest import CLI, FaceSet, count
-from tests.gui import press, spawn, wait_for_window
+from tests.gui import label_patch, press, spawn, wait_for_window, wait_until_shown
 from tests.media import blank, pan_zoom, write_video
 
 
@@ -207,3 +208,67 @@ def test_live_mode_loads_each_network_once(db, settings, monkeypatch):
     loop = LiveLoop(Context(settings, db=db))
     assert loop.detector is not loop.ctx.pipeline.detector
     assert sorted(loads) == ["face_detection_yunet_2023mar.onnx", "face_recognition_sface_2021dec.onnx"]
+
+
+def test_pause_says_paused_in_the_window_and_a_snapshot_is_confirmed_there(
+    cli: CLI, faces: FaceSet, settings, xvfb: str, tmp_path: Path
+):
+    cli("register", "obama", str(faces.people()["barack_obama"][0]))
+    video = write_video(tmp_path / "obama.avi", pan_zoom(faces.people()["barack_obama"][1], 150))
+    paused = label_patch(lambda f: overlay.draw_banner(f, "PAUSED"))
+    saved = label_patch(
+        lambda f: overlay.draw_notice(f, "snapshot saved: x"),
+        3 + text.text_width("snapshot saved", overlay.NOTICE_SIZE),
+    )
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.0)
+        press(xvfb, window, "p")
+        wait_until_shown(xvfb, paused, proc)
+        press(xvfb, window, "s")  # while paused: the still frame is saved, and the window says so
+        screen = wait_until_shown(xvfb, saved, proc)
+        assert wait_until_shown(xvfb, paused, proc) is not None  # still paused
+        press(xvfb, window, "p")
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "snapshot saved:" in err and screen is not None
+    assert len(list(settings.snapshots_dir.iterdir())) == 1
+
+
+def test_r_with_several_faces_in_view_boxes_the_largest_and_says_in_the_window_to_type_the_name(
+    faces: FaceSet, db, settings, xvfb: str, tmp_path: Path
+):
+    video = write_video(tmp_path / "two.avi", pan_zoom(faces.photo("groups/fr_two_people.jpg"), 150, height=300))
+    waiting = label_patch(lambda f: overlay.draw_banner(f, "type the name in the terminal"))
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.5)
+        press(xvfb, window, "r")
+        screen = wait_until_shown(xvfb, waiting, proc)
+        amber = np.all(np.abs(screen.astype(int) - np.array(overlay.CHOSEN_COLOR)) <= 2, axis=2)
+        green_or_red = [
+            np.all(np.abs(screen.astype(int) - np.array(c)) <= 2, axis=2).sum()
+            for c in (overlay.KNOWN_COLOR, overlay.UNKNOWN_COLOR)
+        ]
+        assert proc.stdin is not None
+        proc.stdin.write("Ada\n")
+        proc.stdin.flush()
+        deadline = time.time() + 20
+        while count(db, "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.name = 'Ada'") == 0:
+            assert time.time() < deadline, "nothing was registered"
+            time.sleep(0.2)
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "registering the largest of 2 faces (amber box): type the name in the terminal" in err
+    assert "registered a sample of Ada" in err
+    # The chosen face has a thick amber box (and label); the other face keeps its usual red box.
+    assert amber.sum() > 600, amber.sum()
+    assert green_or_red[1] > 200, green_or_red

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from facerec.db.connection import IDLE_CHECK_S
+from facerec.db.server import EmbeddedServer
+from facerec.ui.menu import clean_path, menu_advice
 from tests.conftest import PROJECT, FaceSet, cli_env, count
 from tests.media import pan_zoom, write_video
 
 PROMPT = "Choose an option: "
 
 
+def angelina_video(faces: FaceSet, path: Path, per_photo: int = 20) -> Path:
+    """Angelina's photos, `per_photo` frames each at 15 FPS (20: 8 s, enough for 5 samples 1.5 s apart)."""
+    frames = []
+    for photo in faces.people()["deepface_angelina"]:
+        frames += pan_zoom(photo, per_photo)
+    return write_video(path, frames)
+
+
+def spawn_menu(env: dict[str, str], cwd: Path) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        [str(PROJECT / "face_recognition.py")],
+        env={**env, "TERM": "dumb"},
+        cwd=str(cwd),
+        encoding="utf-8",
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def menu(db, settings, faces: FaceSet, tmp_path: Path):
     """The menu with the 'camera' played from a video of Angelina (no display: text mode)."""
-    frames = []
-    for photo in faces.people()["deepface_angelina"]:
-        frames += pan_zoom(photo, 3)
-    video = write_video(tmp_path / "camera.avi", frames)
-    env = {**cli_env(settings), "FACEREC_CAMERA": str(video), "TERM": "dumb"}
-    child = pexpect.spawn(
-        sys.executable, [str(PROJECT / "face_recognition.py")], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=60
-    )
+    video = angelina_video(faces, tmp_path / "camera.avi")
+    child = spawn_menu({**cli_env(settings), "FACEREC_CAMERA": str(video), "HOME": str(tmp_path)}, tmp_path)
     yield child
     child.close(force=True)
 
@@ -44,9 +63,14 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("'9' is not an option")
 
     choose(menu, "2")
+    menu.expect_exact("no one is registered yet")
     menu.expect_exact("Name of the new user")
     menu.sendline("Angelina Jolie")
+    menu.expect_exact("Number of samples (Enter for 5): ")
+    menu.sendline("")
+    menu.expect_exact("Ctrl-C cancels")  # text mode: Esc could not cancel here
     menu.expect_exact("registered 'Angelina Jolie': 5 sample(s)")
+    menu.expect_exact("facerec - face recognition (0 photos, 0 faces, 1 registered, 0 groups)")
     assert count(db, "SELECT count(*) FROM faces") == 5
 
     choose(menu, "1")
@@ -58,6 +82,7 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect(r"Angelina Jolie\s+5")
 
     choose(menu, "3")
+    menu.expect_exact("registered: Angelina Jolie")
     menu.expect_exact("Current name: ")
     menu.sendline("Angelina Jolie")
     menu.expect_exact("New name: ")
@@ -74,7 +99,7 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.sendline("Angie")
     menu.expect_exact("delete 'Angie' and every sample of them? [y/N] ")
     menu.sendline("y")
-    menu.expect_exact("deleted 'Angie'")
+    menu.expect_exact("deleted 'Angie'; removed 5 stored face crops; your photos were not touched")
     assert count(db, "SELECT count(*) FROM people") + count(db, "SELECT count(*) FROM faces") == 0
 
     choose(menu, "0")  # back
@@ -113,12 +138,14 @@ def test_index_search_and_people_from_the_menu(menu: pexpect.spawn, faces: FaceS
 
     choose(menu, "4")
     menu.expect_exact("Folder of photos")
-    menu.sendline(str(folder))
+    menu.sendline("'~/album' ")  # dragged from a file manager: quoted, a space after it; ~ is the home folder
     menu.expect(r"seen 6, indexed 6, skipped 0 \(unchanged\)")
 
+    query = tmp_path / "a query photo.jpg"
+    query.write_bytes(faces.people()["deepface_mark"][3].read_bytes())
     choose(menu, "5")
     menu.expect_exact("Photo of the person")
-    menu.sendline(str(faces.people()["deepface_mark"][3]))
+    menu.sendline(f'"{query}"  ')
     for _ in range(3):
         menu.expect(r"\d\. \S+deepface_mark_\d\.jpg  distance 0\.\d+")
 
@@ -126,7 +153,11 @@ def test_index_search_and_people_from_the_menu(menu: pexpect.spawn, faces: FaceS
     menu.expect(r"group (\d+): 3 faces in 3 photos")
     group = menu.match.group(1)
     menu.expect_exact("Name a group?")
+    menu.sendline("999")  # no such group: refused before asking for a name
+    menu.expect_exact("no group 999; choose 7 to list the current groups")
+    menu.expect_exact("Name a group?")
     menu.sendline(group)
+    menu.expect_exact("no one is registered yet")
     menu.expect_exact(f"Name for group {group}: ")
     menu.sendline("First Person")
     menu.expect_exact(f"group {group}: 3 faces are now 'First Person'")
@@ -134,9 +165,169 @@ def test_index_search_and_people_from_the_menu(menu: pexpect.spawn, faces: FaceS
     menu.sendline("")
 
     choose(menu, "6")
+    menu.expect_exact("registered: First Person")
     menu.expect_exact("Registered person's name")
     menu.sendline("First Person")
     menu.expect(r"3\. \S+\.jpg  distance 0\.\d+  face at [\d,]+  First Person")
 
     choose(menu, "0")
     menu.expect_exact("bye")
+
+
+# -- paths, advice, names ------------------------------------------------------------
+
+
+def test_paths_typed_or_dropped_into_the_terminal_are_understood(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spaced = tmp_path / "my photos"
+    spaced.mkdir()
+    for typed in (
+        f"{spaced}",
+        f"{spaced} ",
+        f"'{spaced}' ",
+        f'"{spaced}"',
+        str(spaced).replace(" ", "\\ "),
+        "~/my photos",
+        "'~/my photos'",
+        f"file://{str(spaced).replace(' ', '%20')}",
+    ):
+        assert clean_path(typed) == str(spaced), typed
+    assert clean_path("  ~/nowhere ") == str(tmp_path / "nowhere")
+
+
+def test_command_line_advice_is_reworded_for_the_menu():
+    assert "FACEREC_CAMERA" in menu_advice(
+        "camera 7 could not be opened; pass --source with another camera index, a video file or an image folder"
+    )
+    said = menu_advice("'Ada' is already registered; nothing stored (answer yes, or pass --yes, to add samples)")
+    assert said == "'Ada' is already registered; nothing stored"
+    assert "--" not in menu_advice("no groups of unnamed faces (index some photos, or lower --min-faces)")
+
+
+def test_the_menu_gives_advice_that_fits_the_menu(db, settings, faces: FaceSet, tmp_path: Path):
+    env = {**cli_env(settings), "FACEREC_CAMERA": "7"}
+    child = spawn_menu(env, tmp_path)
+    try:
+        choose(child, "1")
+        child.expect_exact("Ctrl-C stops")  # text mode: no window to press q in
+        child.expect_exact("camera 7 could not be opened; set FACEREC_CAMERA (in .env) to another camera index")
+        choose(child, "7")
+        child.expect_exact("no groups of unnamed faces (index some photos first: option 4)")
+        child.expect_exact("Name a group?")
+        child.sendline("")
+        choose(child, "0")
+        child.expect(pexpect.EOF)
+        assert "--source" not in child.before and "--min-faces" not in child.before
+    finally:
+        child.close(force=True)
+
+
+def test_registering_an_existing_name_from_the_menu_asks_and_no_stores_nothing(db, cli, faces: FaceSet, tmp_path):
+    assert cli("register", "Ada", str(faces.people()["deepface_angelina"][0])).returncode == 0
+    video = angelina_video(faces, tmp_path / "camera.avi", per_photo=4)
+    child = spawn_menu({**cli.env, "FACEREC_CAMERA": str(video)}, tmp_path)
+    try:
+        choose(child, "2")
+        child.expect_exact("registered: Ada")
+        child.sendline("Ada")
+        child.expect_exact("Number of samples")
+        child.sendline("2")
+        child.expect_exact("'Ada' is already registered; add samples to them? [y/N] ")
+        child.sendline("n")
+        child.expect_exact("'Ada' is already registered; nothing stored")
+        child.expect_exact(PROMPT)
+        assert "--yes" not in child.before
+        assert count(db, "SELECT count(*) FROM faces") == 1
+    finally:
+        child.close(force=True)
+
+
+def test_a_camera_registration_that_ends_early_offers_to_keep_the_samples_taken(db, settings, faces: FaceSet, tmp_path):
+    video = angelina_video(faces, tmp_path / "camera.avi", per_photo=4)  # 1.6 s: 2 samples, 1.5 s apart
+    child = spawn_menu({**cli_env(settings), "FACEREC_CAMERA": str(video)}, tmp_path)
+    try:
+        choose(child, "2")
+        child.expect_exact("Name of the new user")
+        child.sendline("Angelina")
+        child.expect_exact("Number of samples (Enter for 5): ")
+        child.sendline("many")
+        child.expect_exact("enter a whole number of at least 1")
+        child.sendline("3")
+        child.expect_exact("the source ended with 2 of 3 good samples")
+        child.expect_exact("keep the 2 taken? [y/N] ")
+        child.sendline("y")
+        child.expect_exact("registered 'Angelina': 2 sample(s)")
+        choose(child, "0")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert count(db, "SELECT count(*) FROM faces") == 2
+
+
+# -- the embedded server's life under the menu ----------------------------------------
+
+
+@pytest.fixture
+def own_env(settings, tmp_path: Path) -> dict[str, str]:
+    """A data directory no other test uses (its server is started by the menu itself)."""
+    return {**cli_env(settings), "FACEREC_DATA_DIR": str(tmp_path / "data")}
+
+
+def server_pid(data: Path) -> int:
+    return int((data / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_closing_the_terminal_or_a_kill_stops_the_embedded_server_with_the_menu(own_env, tmp_path: Path, sig):
+    data = Path(own_env["FACEREC_DATA_DIR"])
+    child = spawn_menu(own_env, tmp_path)
+    try:
+        child.expect_exact("setting up the database (first run)...")  # a new data directory says what it waits for
+        child.expect_exact(PROMPT)
+        assert EmbeddedServer(data).is_running()
+        postmaster = server_pid(data)
+        child.kill(sig)
+        child.expect(pexpect.EOF, timeout=90)
+        child.close()
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 128 + sig
+    assert not (data / "pgdata" / "postmaster.pid").exists()
+    assert not alive(postmaster)
+    assert not EmbeddedServer(data).is_running()
+
+
+def test_the_menu_reconnects_and_restarts_a_server_that_was_killed(own_env, tmp_path: Path, faces: FaceSet):
+    data = Path(own_env["FACEREC_DATA_DIR"])
+    child = spawn_menu(own_env, tmp_path)
+    try:
+        child.expect_exact(PROMPT)
+        killed = server_pid(data)
+        os.kill(killed, signal.SIGKILL)
+        while alive(killed):
+            time.sleep(0.1)
+        time.sleep(IDLE_CHECK_S + 0.5)  # the menu's connection is idle: it is checked before the next action
+        child.sendline("3")
+        choose(child, "1")
+        child.expect_exact("no one is registered yet")
+        choose(child, "0")
+        choose(child, "2")
+        child.expect_exact("Name of the new user")
+        child.sendline("")
+        choose(child, "0")
+        child.expect_exact("bye")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        assert "not back in" not in child.before and "connection already closed" not in child.before
+    finally:
+        child.close(force=True)
+    assert not EmbeddedServer(data).is_running()

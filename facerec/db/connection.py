@@ -2,6 +2,11 @@
 `DATABASE_URL` is unset), transactions, and running a transaction again after
 a deadlock or a server restart. Messages never show the password.
 
+A connection that sat idle (the menu waiting for the user) is checked before
+its next transaction; one found dead (the server was restarted, stopped or
+killed meanwhile) is opened again, and the embedded server, if it is ours,
+started again first.
+
 Only `facerec.db` speaks SQL; the stores (`people`, `library`) run their
 queries through a `Connection`'s transactions.
 """
@@ -31,6 +36,9 @@ RECONNECT_S = 20.0
 """How long a lost connection is tried again (a server restart takes a few seconds)."""
 RETRY_ATTEMPTS = 5
 """How many times a transaction aborted by a deadlock or a dropped connection is run."""
+IDLE_CHECK_S = 1.0
+"""A connection unused for longer than this is checked (`SELECT 1`, ~0.1 ms on the
+embedded server's socket) before its next transaction."""
 
 T = TypeVar("T")
 
@@ -76,12 +84,14 @@ class Connection:
         self._server = server
         self._connect = connect
         self._vector_registered = False
+        self._last_used = time.monotonic()
 
     # -- connection ---------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings) -> Connection:
-        """Connect, starting the embedded server first if `DATABASE_URL` is unset."""
+    def open(cls, settings: Settings, on_message: Callable[[str], None] | None = None) -> Connection:
+        """Connect, starting the embedded server first if `DATABASE_URL` is unset
+        (`on_message` hears what it says: see `EmbeddedServer`)."""
         server = None
         if settings.database_url:
             url = settings.database_url
@@ -97,7 +107,7 @@ class Connection:
                     raise DatabaseError(f"DATABASE_URL is not a valid connection string: {detail}") from None
 
         else:
-            server = EmbeddedServer(settings.data_dir)
+            server = EmbeddedServer(settings.data_dir, on_message)
             info = server.acquire()
 
             def connect() -> psycopg2.extensions.connection:
@@ -124,6 +134,7 @@ class Connection:
     def register_vector(self) -> None:
         """Teach the driver pgvector's types (once the extension exists: after `migrate`)."""
         register_vector(self.conn)
+        self.conn.rollback()  # it ran a query: end that transaction (the types stay registered)
         self._vector_registered = True
 
     def close(self) -> None:
@@ -150,12 +161,12 @@ class Connection:
         PostgreSQL aborted the transaction to break a deadlock; `retrying`
         runs such work again.
         """
-        if self.conn.closed:
-            self._reconnect()
+        self._check_alive()
         try:
             with self.conn:
                 with self.conn.cursor() as cur:
                     yield cur
+            self._last_used = time.monotonic()
         except psycopg2.extensions.TransactionRollbackError as exc:
             raise DatabaseConflict(
                 f"the database aborted a change that collided with another facerec process ({first_line(exc)}); "
@@ -189,16 +200,37 @@ class Connection:
                 log.warning("database connection lost; reconnecting")
         raise AssertionError("unreachable")
 
+    def _check_alive(self) -> None:
+        """Reconnect first if the connection is closed, or was idle and no longer answers."""
+        if self.conn.closed:
+            self._reconnect()
+            return
+        idle = self.conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        if not idle or time.monotonic() - self._last_used < IDLE_CHECK_S:
+            return
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            self.conn.rollback()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            log.warning("database connection lost; reconnecting")
+            self._reconnect()
+
     def _reconnect(self) -> None:
-        """Open the connection again, trying for up to `RECONNECT_S` seconds."""
+        """Open the connection again, trying for up to `RECONNECT_S` seconds; the
+        embedded server, if ours and stopped, is started again first."""
         if self._connect is None:
             raise DatabaseError("database connection lost")
         deadline = time.monotonic() + RECONNECT_S
         while True:
             try:
+                if self._server is not None and not self._server.is_running():
+                    log.warning("the embedded database had stopped; starting it again")
+                    self._server.ensure_running()
                 conn = self._connect()
                 if self._vector_registered:
                     register_vector(conn)
+                    conn.rollback()
                 break
             except (DatabaseError, psycopg2.Error) as exc:
                 if time.monotonic() >= deadline:
@@ -209,4 +241,5 @@ class Connection:
         except psycopg2.Error:
             pass
         self.conn = conn
+        self._last_used = time.monotonic()
         log.info("reconnected to the database")

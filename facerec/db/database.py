@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg2.extensions
@@ -31,10 +31,13 @@ class Database:
         self.journal = JournalStore(conn)
 
     @classmethod
-    def open(cls, settings: Settings, migrate_schema: bool = True) -> Database:
+    def open(
+        cls, settings: Settings, migrate_schema: bool = True, on_message: Callable[[str], None] | None = None
+    ) -> Database:
         """Connect (starting the embedded server if `DATABASE_URL` is unset) and
-        bring the schema up to date."""
-        conn = Connection.open(settings)
+        bring the schema up to date. `on_message` hears the embedded server's
+        notices ("setting up the database (first run)...")."""
+        conn = Connection.open(settings, on_message)
         try:
             if migrate_schema:
                 migrate(conn)

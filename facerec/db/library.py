@@ -48,6 +48,19 @@ class IndexedPhoto:
     faces: list[EmbeddedFace]
 
 
+@dataclass(frozen=True)
+class LibraryStats:
+    """Indexed photos, their faces, registered people and their samples (of one
+    model), groups of at least two unnamed faces, and the database's size in bytes."""
+
+    photos: int
+    faces: int
+    people: int
+    samples: int
+    groups: int
+    size_bytes: int
+
+
 def _overlaps(box: Box, others: Iterable[Box], iou: float = 0.5) -> bool:
     return any(box.iou(o) >= iou for o in others)
 
@@ -201,6 +214,26 @@ class LibraryStore:
                 (list(keys),),
             )
             return removed + cur.rowcount
+
+    # -- statistics (`stats`, the menu's title line) ------------------------
+
+    def stats(self, model: str) -> LibraryStats:
+        """Counts over the whole database, and its size on disk."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT"
+                " (SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL),"
+                " (SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                "   WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL),"
+                " (SELECT count(*) FROM people),"
+                " (SELECT count(*) FROM faces WHERE model = %(model)s AND person_id IS NOT NULL),"
+                " (SELECT count(*) FROM (SELECT 1 FROM faces WHERE model = %(model)s AND cluster_id IS NOT NULL"
+                "   AND person_id IS NULL GROUP BY cluster_id HAVING count(*) >= 2) g),"
+                " pg_database_size(current_database())",
+                {"model": model},
+            )
+            photos, faces, people, samples, groups, size = cur.fetchone()
+        return LibraryStats(int(photos), int(faces), int(people), int(samples), int(groups), int(size))
 
     # -- search -------------------------------------------------------------
 

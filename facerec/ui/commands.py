@@ -23,23 +23,27 @@ from facerec.errors import (
     SimilarNameError,
 )
 from facerec.types import Box, Person
-from facerec.ui.console import Console
+from facerec.ui.console import Console, display_width, ljust, rjust
 from facerec.ui.plot import line_chart
 from facerec.ui.progress import ProgressBar
-from facerec.ui.sheets import Tile, make_sheet
+from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
 from facerec.usecases import evaluate as evaluation
 from facerec.usecases import grouping, journal
 from facerec.usecases import people as people_uc
 from facerec.usecases import users as users_uc
+from facerec.usecases.albums import make_album
 from facerec.usecases.context import Context
 from facerec.usecases.enroll import EnrollOptions, enroll
 from facerec.usecases.index import index_folders
+from facerec.usecases.labelled import PersonOutcome, register_folder
 from facerec.usecases.live import LiveEvent, LiveOptions, run_live
 from facerec.usecases.recognize import analyze_photo, recognize_photo
 from facerec.usecases.reembed import ReembedReport
 from facerec.usecases.reembed import reembed as run_reembed
 from facerec.usecases.register import Registration, register_photos
 from facerec.usecases.search import PhotoMatch, photos_of, search_photo
+from facerec.usecases.stats import stats as library_stats
+from facerec.usecases.verify import verify as verify_faces
 
 T = TypeVar("T")
 
@@ -158,6 +162,25 @@ def _registered(con: Console, result: Registration) -> int:
     return 0
 
 
+def register_folder_of_people(ctx: Context, con: Console, folder: str, use_largest: bool) -> int:
+    """Register everyone of a labelled folder (`DIR/<name>/<photos>`): one line per name."""
+
+    def report(p: PersonOutcome) -> None:
+        con.emit({"name": p.name, "photos": p.photos, "added": p.added, "created": p.created, "error": p.error})
+        for w in p.warnings:
+            con.info(f"warning: {p.name}: {w}")
+        if p.ok:
+            verb = "registered" if p.created else "added to"
+            con.out(f"{p.name}: {verb}, {p.added} of {p.photos} photo(s) stored as samples")
+        else:
+            con.out(f"{p.name}: nothing registered: {p.error}")
+
+    done = register_folder(ctx, Path(folder), use_largest, on_person=report)
+    ok = len(done.people) - len(done.failed)
+    con.info(f"{ok} of {len(done.people)} people registered from {done.folder}")
+    return 1 if done.failed else 0
+
+
 def _window_or_text(ctx: Context, con: Console, window: bool) -> bool:
     """Whether to open a window: asked for, and a display exists (else say so once)."""
     if window and not ctx.settings.display:
@@ -196,11 +219,11 @@ def users_list(ctx: Context, con: Console) -> int:
     if not people:
         con.out("no one is registered yet")
         return 0
-    width = max(4, *(len(p.name) for p in people))
-    con.out(f"{'NAME':<{width}}  SAMPLES  REGISTERED")
+    width = max(4, *(display_width(p.name) for p in people))
+    con.out(f"{ljust('NAME', width)}  SAMPLES  REGISTERED")
     for p in people:
         when = p.created_at.strftime("%Y-%m-%d %H:%M") if p.created_at else ""
-        con.out(f"{p.name:<{width}}  {p.samples:>7}  {when}")
+        con.out(f"{ljust(p.name, width)}  {p.samples:>7}  {when}")
     return 0
 
 
@@ -259,7 +282,8 @@ def users_delete(ctx: Context, con: Console, name: str) -> int:
         raise Cancelled("nothing deleted")
     done = users_uc.delete_person(ctx, name)
     con.emit({"deleted": done.name, "files_removed": done.files_removed})
-    con.out(f"deleted {done.name!r} ({done.files_removed} stored image(s) removed)")
+    crops = f"{done.files_removed} stored face crop{'s' * (done.files_removed != 1)}"
+    con.out(f"deleted {done.name!r}; removed {crops}; your photos were not touched")
     return 0
 
 
@@ -301,6 +325,9 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
     report = index_folders(ctx, folders, workers, prune, on_progress=lambda p: bar.update(p.done, p.total, p.faces))
     bar.done()
     con.emit(report.as_json())
+    if report.seen == 0:
+        con.out(f"no photos found under {', '.join(folders)}")
+        return 0
     rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
     con.out(
         f"seen {report.seen}, indexed {report.indexed}, skipped {report.skipped} (unchanged), "
@@ -316,7 +343,14 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
 
 
 def _photo_matches(
-    con: Console, matches: Sequence[PhotoMatch], total: int, empty: str, export: str | None, stem: str
+    ctx: Context,
+    con: Console,
+    matches: Sequence[PhotoMatch],
+    total: int,
+    empty: str,
+    export: str | None,
+    stem: str,
+    album: tuple[str, str] | None = None,
 ) -> int:
     if not matches:
         con.out(empty)
@@ -330,6 +364,14 @@ def _photo_matches(
         tiles = [Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name) for m in matches]
         sheet = make_sheet(tiles, _sheet_path(export, stem))
         con.info(f"contact sheet: {sheet.path} ({sheet.tiles} photos)")
+    if album and matches:
+        mode, folder = album
+        done = make_album(ctx, [m.picture for m in matches], folder, mode)
+        what = "links" if mode == "link" else "copies"
+        already = f", {done.present} already there" if done.present else ""
+        con.info(f"album: {done.folder} ({done.added} new {what}{already})")
+        for gone in done.missing:
+            con.error(f"{gone}: no longer there; not added to the album")
     return 0
 
 
@@ -338,17 +380,81 @@ def _sheet_path(folder: str, stem: str) -> Path:
     return Path(folder) / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.jpg"
 
 
-def search(ctx: Context, con: Console, image: str, limit: int | None, face: int | None, export: str | None) -> int:
-    """The library photos that contain the person in `image`."""
+def search(
+    ctx: Context,
+    con: Console,
+    image: str,
+    limit: int | None,
+    face: int | None,
+    export: str | None,
+    album: tuple[str, str] | None = None,
+) -> int:
+    """The library photos that contain the person in `image`; `album`: (mode, folder), see `make_album`."""
     found = search_photo(ctx, image, limit, face)
     con.info(f"query: the face at {_box(found.query.face.box)} in {image}")
-    return _photo_matches(con, found.matches, found.total, "no photos of this person", export, "search")
+    return _photo_matches(ctx, con, found.matches, found.total, "no photos of this person", export, "search", album)
 
 
-def photos(ctx: Context, con: Console, name: str, limit: int | None, export: str | None) -> int:
+def photos(
+    ctx: Context, con: Console, name: str, limit: int | None, export: str | None, album: tuple[str, str] | None = None
+) -> int:
     """Every library photo of a registered person."""
     found = photos_of(ctx, name, limit)
-    return _photo_matches(con, found.matches, found.total, f"no photos of {name!r} in the library", export, "photos")
+    empty = f"no photos of {name!r} in the library"
+    return _photo_matches(ctx, con, found.matches, found.total, empty, export, "photos", album)
+
+
+def verify(ctx: Context, con: Console, first: str, second: str) -> int:
+    """Same person or not: the largest face of each image, by the threshold. No database."""
+    v = verify_faces(ctx, first, second)
+    con.emit(
+        {
+            "image1": first,
+            "image2": second,
+            "same": v.same,
+            "distance": _distance(v.distance),
+            "threshold": round(v.threshold, 4),
+            "box1": v.first.face.box.as_list(),
+            "box2": v.second.face.box.as_list(),
+        }
+    )
+    for image, n in zip((first, second), v.faces):
+        if n > 1:
+            con.info(f"{image}: {n} faces; comparing the largest")
+    verdict = "same person" if v.same else "different people"
+    con.out(f"{verdict} (distance {v.distance:.3f}, threshold {v.threshold:.2f})")
+    return 0
+
+
+def _size(n: int) -> str:
+    """Bytes for people: `9.1 MB`."""
+    if n < 1000:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def stats(ctx: Context, con: Console) -> int:
+    """What the database holds, its size, and where it lives."""
+    s = library_stats(ctx)
+    con.emit(s.as_json())
+    c = s.counts
+    rows = [
+        ("photos indexed", str(c.photos)),
+        ("faces in them", str(c.faces)),
+        ("registered people", f"{c.people} ({c.samples} samples)"),
+        ("groups of unnamed faces", f"{c.groups} (as of the last 'people')"),
+        ("database size", _size(c.size_bytes)),
+        ("database", s.location if not s.embedded else f"{s.location} (embedded)"),
+    ]
+    width = max(display_width(k) for k, _ in rows)
+    for key, value in rows:
+        con.out(f"{ljust(key, width)}  {value}")
+    return 0
 
 
 def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float, export: str | None) -> int:
@@ -359,8 +465,9 @@ def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float,
         con.emit(g.as_json())
     if named:
         con.out("registered people (library photos where they are named):")
+        width = max(display_width(name) for name, _ in named)
         for name, n in named:
-            con.out(f"  {name}: {n}")
+            con.out(f"  {ljust(name + ':', width + 1)} {rjust(str(n), 4)}")
     if not groups:
         con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
     for g in groups:
@@ -371,9 +478,15 @@ def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float,
         if len(pictures) > 3:
             con.out(f"    ... and {len(pictures) - 3} more")
     if export and groups:
-        tiles = [Tile(f.picture, f.box, f"group {g.id} face {f.face_id}") for g in groups for f in g.faces[:8]]
-        sheet = make_sheet(tiles, _sheet_path(export, "people"))
-        con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces)")
+        sections = [
+            Section(
+                f"group {g.id}: {len(g.faces)} faces",
+                [Tile(f.picture, f.box, f"face {f.face_id}", crop=True) for f in g.faces[:12]],
+            )
+            for g in groups
+        ]
+        sheet = make_sectioned_sheet(sections, _sheet_path(export, "people"))
+        con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces in {len(sections)} groups)")
     return 0
 
 
@@ -477,6 +590,9 @@ def evaluate(ctx: Context, con: Console, folder: str, samples: int, plot: str | 
     for p in report.sweep[::5]:
         con.out(f"    {p.threshold:.2f}: {p.identification_rate:6.1%}  {p.false_accepts}")
     if plot:
+        markers = {f"threshold in use: {report.threshold:.2f}": report.threshold}
+        if report.calibrated_threshold is not None:
+            markers[f"at most 1% false accepts: {report.calibrated_threshold:.2f}"] = report.calibrated_threshold
         line_chart(
             Path(plot),
             f"{report.detector} + {report.embedder}: threshold sweep",
@@ -487,7 +603,7 @@ def evaluate(ctx: Context, con: Console, folder: str, samples: int, plot: str | 
             },
             "threshold (cosine distance)",
             "rate",
-            marker=report.calibrated_threshold,
+            markers=markers,
         )
         con.info(f"plot: {plot}")
     return 0

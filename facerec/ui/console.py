@@ -11,7 +11,18 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from wcwidth import wcswidth, wcwidth
+
 from facerec.paths import printable
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGHUP (the terminal was closed) or SIGTERM: leave like Ctrl-C, but leave
+    for good (the menu does not just cancel the current action)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -74,6 +85,24 @@ class Console:
             return False
         answer = self.ask(f"{question} [y/N] ")
         return answer is not None and answer.strip().lower() in ("y", "yes")
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: 2 for East Asian wide characters and
+    most emoji, 0 for combining marks (what `len` gets wrong for table columns)."""
+    width = wcswidth(text)
+    if width >= 0:
+        return int(width)
+    return sum(max(0, wcwidth(ch)) for ch in text)  # a control character somewhere: count the rest
+
+
+def ljust(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def rjust(text: str, width: int) -> str:
+    return " " * max(0, width - display_width(text)) + text
 
 
 def _printable(value: Any) -> Any:

@@ -1,18 +1,83 @@
 """The interactive numbered menu. Each item asks for what it needs and calls
-the same function of `facerec.ui.commands` as the matching subcommand."""
+the same function of `facerec.ui.commands` as the matching subcommand.
+
+The menu has no flags, so advice written for the command line ("pass
+--yes") is reworded for it before it is shown (`menu_advice`); paths are
+read as a file manager's drag and drop types them (`clean_path`); name
+prompts say who is registered."""
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import os
+import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
 
 from facerec.errors import Cancelled, FacerecError, SimilarNameError, UsageError
 from facerec.ui import commands
-from facerec.ui.console import Console
+from facerec.ui.console import Console, Terminated
+from facerec.usecases import people as people_uc
+from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import MAX_DISTANCE
-from facerec.usecases.users import show_person
+from facerec.usecases.stats import stats
+
+DEFAULT_SAMPLES = 5
+NAMES_SHOWN = 15
+"""A name prompt lists at most this many registered names."""
+
+ADVICE = [
+    (
+        re.compile(r"; pass --source with another camera index, a video file or an image folder"),
+        "; set FACEREC_CAMERA (in .env) to another camera index, a video file or an image folder",
+    ),
+    (re.compile(r"; use --no-window for text output"), "; unset DISPLAY to run it in text mode"),
+    (re.compile(r" \(answer yes, or pass --yes, to [^)]*\)"), ""),
+    (re.compile(r"or ask for --samples (\d+)"), r"or ask for \1 samples"),
+    (re.compile(r"run 'people' to list the current groups"), "choose 7 to list the current groups"),
+    (re.compile(r"\(index some photos, or lower --min-faces\)"), "(index some photos first: option 4)"),
+    (re.compile(r"; pass --yes\b"), "; answer yes"),
+]
+"""Command-line advice -> what to do in the menu instead."""
+
+
+def menu_advice(text: str) -> str:
+    """`text` with advice about command-line flags reworded for the menu."""
+    for pattern, replacement in ADVICE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def clean_path(answer: str) -> str:
+    """A path as typed or dropped into a terminal: surrounding spaces removed,
+    quotes and backslash escapes undone, `file://` URLs and `~` understood."""
+    text = answer.strip()
+    if text and not os.path.lexists(os.path.expanduser(text)):
+        try:
+            parts = shlex.split(text)
+        except ValueError:  # an unmatched quote: take it as typed
+            parts = [text]
+        if len(parts) == 1:
+            text = parts[0]
+    if text.startswith("file://"):
+        text = unquote(urlparse(text).path)
+    return os.path.expanduser(text)
+
+
+class MenuConsole(Console):
+    """The menu's console: text, questions answered here, advice for the menu."""
+
+    def out(self, text: str = "") -> None:
+        super().out(menu_advice(text))
+
+    def info(self, text: str) -> None:
+        super().info(menu_advice(text))
+
+    def error(self, text: str) -> None:
+        super().error(menu_advice(text))
 
 
 class _EndOfInput(Exception):
@@ -32,7 +97,8 @@ class Menu:
     def __init__(self, ctx: Context, con: Console) -> None:
         self.ctx = ctx
         # The menu prints text; questions it asks itself must be answered in it.
-        self.con = dataclasses.replace(con, json=False, prompting=True)
+        self.con = MenuConsole(con.stdin, con.stdout, con.stderr, json=False, assume_yes=False, prompting=True)
+        self._title_failed = False
         self.items = [
             Item("1", "Start Face Recognition", self.recognize),
             Item("2", "Register a New User", self.register),
@@ -47,10 +113,12 @@ class Menu:
     def run(self) -> int:
         try:
             while True:
-                choice = self._choose("facerec - face recognition", self.items)
+                choice = self._choose(self._title(), self.items)
                 if choice.key == "0":
                     break
                 self._do(choice.action)
+        except Terminated:
+            raise  # the terminal may be gone: no goodbye, just unwind
         except (_EndOfInput, KeyboardInterrupt):
             self.con.out("")
         self.con.out("bye")
@@ -58,11 +126,56 @@ class Menu:
 
     # -- helpers ------------------------------------------------------------
 
+    def _title(self) -> str:
+        """The title line, with what the database holds."""
+        title = "facerec - face recognition"
+        try:
+            s = stats(self.ctx).counts
+        except FacerecError as exc:
+            if not self._title_failed:
+                self.con.error(str(exc))
+                self._title_failed = True
+            return title
+        self._title_failed = False
+        return (
+            f"{title} ({s.photos} photo{'s' * (s.photos != 1)}, {s.faces} face{'s' * (s.faces != 1)}, "
+            f"{s.people} registered, {s.groups} group{'s' * (s.groups != 1)})"
+        )
+
     def _ask(self, prompt: str) -> str:
         answer = self.con.ask(prompt)
         if answer is None:
             raise _EndOfInput
         return answer.strip()
+
+    def _ask_path(self, prompt: str) -> str:
+        answer = self.con.ask(prompt)
+        if answer is None:
+            raise _EndOfInput
+        return clean_path(answer) if answer.strip() else ""
+
+    def _ask_name(self, prompt: str) -> str:
+        """A person's name, after listing who is registered."""
+        names = [p.name for p in users_uc.list_people(self.ctx).people]
+        if names:
+            shown = ", ".join(names[:NAMES_SHOWN])
+            more = f" and {len(names) - NAMES_SHOWN} more (option 3, 1 lists them)" if len(names) > NAMES_SHOWN else ""
+            self.con.out(f"registered: {shown}{more}")
+        else:
+            self.con.out("no one is registered yet")
+        return self._ask(prompt)
+
+    def _ask_count(self, prompt: str, default: int) -> int | None:
+        """A whole number of at least 1 (Enter for `default`); None to go back."""
+        while True:
+            answer = self._ask(prompt)
+            if not answer:
+                return default
+            if answer.isdigit() and int(answer) >= 1:
+                return int(answer)
+            if answer.lower() in ("b", "back", "q"):
+                return None
+            self.con.out("enter a whole number of at least 1, or press Enter for the default")
 
     def _choose(self, title: str, items: list[Item]) -> Item:
         while True:
@@ -82,35 +195,50 @@ class Menu:
             action()
         except FacerecError as exc:
             self.con.error(str(exc))
+        except Terminated:
+            raise
         except KeyboardInterrupt:
-            self.con.out("")
-            self.con.out("cancelled")
+            with contextlib.suppress(OSError):
+                self.con.out("")
+                self.con.out("cancelled")
+
+    @property
+    def _window(self) -> bool:
+        """Whether the camera items open a window (a display exists) or run in text mode."""
+        return bool(self.ctx.settings.display)
 
     # -- items --------------------------------------------------------------
 
     def recognize(self) -> None:
-        self.con.out("Opening the camera: q or Esc closes the window.")
+        if self._window:
+            self.con.out("Opening the camera: q or Esc closes the window.")
+        else:
+            self.con.out("Recognizing from the camera in text mode: Ctrl-C stops.")
         commands.live(self.ctx, self.con, None, window=True)
 
     def register(self) -> None:
-        name = self._ask("Name of the new user (empty to go back): ")
+        name = self._ask_name("Name of the new user (empty to go back): ")
         if not name:
             return
-        self.con.out("Look at the camera; good frames are captured automatically. Esc cancels.")
-        self._named(name, lambda n: commands.register_camera(self.ctx, self.con, n, None, samples=5, window=True))
+        samples = self._ask_count(f"Number of samples (Enter for {DEFAULT_SAMPLES}): ", DEFAULT_SAMPLES)
+        if samples is None:
+            return
+        cancel = "Esc cancels" if self._window else "Ctrl-C cancels"
+        self.con.out(f"Look at the camera and follow the prompts; good frames are captured automatically. {cancel}.")
+        self._named(name, lambda n: commands.register_camera(self.ctx, self.con, n, None, samples=samples, window=True))
 
     def index(self) -> None:
-        folder = self._ask("Folder of photos (empty to go back): ")
+        folder = self._ask_path("Folder of photos (empty to go back): ")
         if folder:
             commands.index(self.ctx, self.con, [folder], workers=None, prune=False)
 
     def search(self) -> None:
-        image = self._ask("Photo of the person (empty to go back): ")
+        image = self._ask_path("Photo of the person (empty to go back): ")
         if image:
             commands.search(self.ctx, self.con, image, limit=None, face=None, export=None)
 
     def photos(self) -> None:
-        name = self._ask("Registered person's name (empty to go back): ")
+        name = self._ask_name("Registered person's name (empty to go back): ")
         if name:
             commands.photos(self.ctx, self.con, name, limit=None, export=None)
 
@@ -123,9 +251,14 @@ class Menu:
             if not answer.isdigit():
                 self.con.out("enter a group number")
                 continue
-            name = self._ask(f"Name for group {answer}: ")
+            group = int(answer)
+            try:
+                people_uc.show_group(self.ctx, group)  # an unknown group is refused before asking for a name
+            except FacerecError as exc:
+                self.con.error(str(exc))
+                continue
+            name = self._ask_name(f"Name for group {group}: ")
             if name:
-                group = int(answer)
                 self._do(
                     lambda: self._named(name, lambda n: commands.people_name(self.ctx, self.con, group, n))  # noqa: B023
                 )
@@ -148,15 +281,15 @@ class Menu:
             self._do(choice.action)
 
     def _show(self) -> None:
-        name = self._ask("Name: ")
+        name = self._ask_name("Name: ")
         if name:
             commands.users_show(self.ctx, self.con, name)
 
     def _rename(self) -> None:
-        old = self._ask("Current name: ")
+        old = self._ask_name("Current name: ")
         if not old:
             return
-        show_person(self.ctx, old)  # an unknown name is refused before asking for the new one
+        users_uc.show_person(self.ctx, old)  # an unknown name is refused before asking for the new one
         new = self._ask("New name: ")
         commands.users_rename(self.ctx, self.con, old, new)
 
@@ -184,6 +317,6 @@ class Menu:
         commands.users_remove_samples(self.ctx, self.con, [int(i) for i in ids])
 
     def _delete(self) -> None:
-        name = self._ask("Name to delete: ")
+        name = self._ask_name("Name to delete: ")
         if name:
             commands.users_delete(self.ctx, self.con, name)

@@ -8,6 +8,8 @@ the use-case functions; they never reach past it into the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from facerec.config import Settings
 from facerec.db import Database
 from facerec.vision.embedders import EmbedderSpec, embedder_spec
@@ -21,20 +23,29 @@ class Context:
 
     `db` and `pipeline` may be given (tests share one database across many
     contexts); a context closes only a database it opened itself.
+    `on_message` hears what opening the database has to say (the first run's
+    set-up); the terminal passes its stderr.
     """
 
-    def __init__(self, settings: Settings, db: Database | None = None, pipeline: Pipeline | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        pipeline: Pipeline | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.spec: EmbedderSpec = embedder_spec(settings.embedder)
         self._db = db
         self._owns_db = db is None
         self._pipeline = pipeline
+        self._on_message = on_message
 
     @property
     def db(self) -> Database:
         """The database, opened (and its schema brought up to date) on first use."""
         if self._db is None:
-            self._db = Database.open(self.settings)
+            self._db = Database.open(self.settings, on_message=self._on_message)
         return self._db
 
     @property

@@ -3,8 +3,13 @@
 Frames are judged one by one; a frame becomes a sample only if it shows
 exactly one face, big enough, sharp enough, and different enough from the
 samples already kept (so the samples cover a few head poses rather than
-five copies of one). Nothing is stored until all samples are collected, and
-then all of them in one transaction. Esc stores nothing.
+five copies of one). Samples are spread in time: after one is kept, the
+prompt asks for the next pose and no frame is taken for `SAMPLE_INTERVAL_S`
+seconds (of the source's own clock, so a video gives the same samples
+however fast it is read), time enough to follow it. Nothing is stored until
+the samples are collected, and then all of them in one transaction; if the
+source ends with fewer, the user is asked whether to keep those. Esc stores
+nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ MIN_CHANGE = 0.03
 """Cosine distance a new sample must have from every kept sample (0 = identical
 frame). Consecutive frames of a still face are about 0.01 apart; a slight head
 turn is 0.05-0.15."""
+
+SAMPLE_INTERVAL_S = 1.5
+"""Seconds (source clock) between two samples: a pose prompt stays up at least this long.
+Space takes a sample at once; an image folder (each frame its own photo) has no wait."""
 
 PROMPTS = (
     "look straight at the camera",
@@ -81,8 +90,13 @@ class Enrollment:
         return len(self.kept) >= self.samples
 
     @property
+    def pose(self) -> str:
+        """What the person should do for the next sample."""
+        return PROMPTS[len(self.kept) % len(PROMPTS)]
+
+    @property
     def prompt(self) -> str:
-        return f"{len(self.kept)}/{self.samples} - {PROMPTS[min(len(self.kept), len(PROMPTS) - 1)]}"
+        return f"{len(self.kept) + 1}/{self.samples} - {self.pose}"
 
     def judge(self, image: Image) -> Verdict:
         pipeline = self.ctx.pipeline
@@ -115,17 +129,19 @@ class Enrollment:
 
 @dataclass
 class EnrollOptions:
-    """How `run_enrollment` behaves.
+    """How `enroll` behaves.
 
-    `confirm(question)` is asked (in the terminal) when the name exists, and
-    `confirm_guard(finding)` when the guard finds the samples look like someone
-    else (no `--yes` for that one: a person, or `force`); False stores nothing.
+    `confirm(question)` is asked (in the terminal) when the name exists, or the
+    source ended with fewer good samples than asked; `confirm_guard(finding)`
+    when the guard finds the samples look like someone else (no `--yes` for
+    that one: a person, or `force`). False stores nothing. `interval_s`: see
+    `SAMPLE_INTERVAL_S`.
     """
 
     source: str
     samples: int = 5
     window: bool = True
-    interval_s: float = 0.25
+    interval_s: float = SAMPLE_INTERVAL_S
     confirm: Callable[[str], bool] = lambda q: False
     confirm_guard: Callable[[LooksLikeSomeoneElseError], bool] = lambda finding: False
     force: bool = False
@@ -135,7 +151,8 @@ class EnrollOptions:
 def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
     """Collect `options.samples` good samples of `name` and store them together.
 
-    Raises `Cancelled` on Esc / a "no" answer, `CameraError` if the source ends first.
+    Raises `Cancelled` on Esc / a "no" answer, `CameraError` if the source ends
+    first with no good sample, or with some and the answer to keeping them is no.
     """
     name = validate_name(name)
     check_new_name(ctx, name, options.force)
@@ -150,6 +167,8 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
         finally:
             if window is not None:
                 window.close()
+    if not enrollment.done:
+        _ended_early(enrollment, options)
     try:
         return register_frames(ctx, name, enrollment.kept, force=options.force)
     except LooksLikeSomeoneElseError as exc:
@@ -159,16 +178,19 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
 
 
 def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, window: Window | None) -> None:
-    last_kept = 0.0
+    last_kept: float | None = None
     key = -1
+    options.on_message(enrollment.prompt)
     for frame in source.frames():
         now = time.perf_counter()
         verdict = None
-        if not source.live or key == ord(" ") or now - last_kept >= options.interval_s:
+        due = last_kept is None or source.stills or frame.timestamp - last_kept >= options.interval_s
+        if due or key == ord(" "):
             verdict = enrollment.consider(frame.image)
             if verdict.ok:
-                last_kept = now
-                options.on_message(f"sample {len(enrollment.kept)}/{enrollment.samples} kept")
+                last_kept = frame.timestamp
+                kept = f"sample {len(enrollment.kept)}/{enrollment.samples} kept"
+                options.on_message(kept if enrollment.done else f"{kept}; next: {enrollment.pose}")
         if window is not None:
             shown = frame.image.copy()
             if verdict is not None and verdict.face is not None:
@@ -181,8 +203,14 @@ def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions
                 raise Cancelled("registration cancelled; nothing stored")
         if enrollment.done:
             return
+
+
+def _ended_early(enrollment: Enrollment, options: EnrollOptions) -> None:
+    """The source ended first: keep the samples taken if the user says so, else raise `CameraError`."""
+    got, wanted = len(enrollment.kept), enrollment.samples
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(enrollment.rejected.items())) or "no frames"
-    raise CameraError(
-        f"the source ended with {len(enrollment.kept)} of {enrollment.samples} good samples "
-        f"(frames rejected - {reasons}); nothing stored"
-    )
+    ended = f"the source ended with {got} of {wanted} good samples (frames rejected - {reasons})"
+    if got and options.confirm(f"{ended}; keep the {got} taken?"):
+        return
+    hint = f" (answer yes to keep them, or ask for --samples {got})" if got else ""
+    raise CameraError(f"{ended}; nothing stored{hint}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from facerec.config import Settings
 from facerec.db.library import IndexedPhoto, PictureState
-from facerec.errors import FacerecError, ModelError
+from facerec.errors import FacerecError, InputPathError, ModelError
 from facerec.logs import configure_logging
 from facerec.paths import key_path, path_key
 from facerec.types import EmbeddedFace
@@ -110,9 +110,25 @@ class Candidate:
     mtime: float
 
 
+def check_inputs(folders: Sequence[str | Path]) -> None:
+    """Refuse, before anything is read, a folder or file that does not exist, or a
+    file that is not a photo by its name: one line for all of them."""
+    problems = []
+    for folder in folders:
+        root = os.fspath(folder)
+        if not os.path.exists(root):
+            problems.append(f"{root}: no such folder or file")
+        elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in IMAGE_SUFFIXES:
+            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+            problems.append(f"{root}: not a folder or a photo (photos are {kinds})")
+    if problems:
+        raise InputPathError("; ".join(problems) + "; nothing indexed")
+
+
 def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterator[Candidate]:
     """Image files under `folders`, recursively, in a stable order, each once
-    (folders may overlap: `index photos photos/2024`).
+    (folders may overlap: `index photos photos/2024`). A photo file given
+    itself is taken as it is.
 
     Symbolic links to files are followed; links to folders are not (no loops).
     A broken link, a link loop or an unreadable folder is added to `failed`.
@@ -121,6 +137,16 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
     for folder in folders:
         root = os.fspath(folder)
         if not os.path.isdir(root):
+            if os.path.exists(root) and os.path.splitext(root)[1].lower() in IMAGE_SUFFIXES:
+                key = path_key(root)
+                if key not in seen:
+                    seen.add(key)
+                    st = os.stat(root)
+                    if stat.S_ISREG(st.st_mode):
+                        yield Candidate(key, root, st.st_size, st.st_mtime)
+                    else:
+                        failed.append((key, "not a regular file"))
+                continue
             failed.append((path_key(root), "not a folder" if os.path.exists(root) else "no such folder"))
             continue
 
@@ -242,7 +268,10 @@ def index_folders(
     `workers`: processes analysing photos (default: one per CPU core).
     `prune`: forget indexed photos under the folders whose files are gone.
     `on_progress` is called after every photo (for a progress bar).
+    A folder or file that does not exist, or a file that is not a photo, is
+    refused (`InputPathError`) before anything is indexed.
     """
+    check_inputs(folders)
     return _Indexer(ctx, workers, on_progress).run(folders, prune)
 
 

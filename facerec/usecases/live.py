@@ -20,7 +20,7 @@ from facerec.errors import FacerecError, LooksLikeSomeoneElseError
 from facerec.files import make_private_dir
 from facerec.types import Box, Candidate, Image
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import assign, largest
+from facerec.usecases.recognize import assign
 from facerec.usecases.register import register_frames
 from facerec.video import overlay
 from facerec.video.camera import Frame, FrameSource, open_source
@@ -38,6 +38,10 @@ DETECT_SIDE = 320
 Faces down to about 40 px in the full frame are still found."""
 
 HELP = "q/Esc quit  p pause  s snapshot  r register face  h help"
+FPS_REFRESH_S = 0.5
+"""How often the FPS figure in the window changes."""
+NOTICE_S = 2.5
+"""How long a notice ("snapshot saved") stays in the window, in seconds."""
 STAGES = ("capture", "detect", "embed", "search", "draw")
 
 
@@ -148,11 +152,12 @@ class LiveLoop:
                 events.append(LiveEvent(frame.index, track.id, name, distance, latency, track.face.box))
         return events
 
-    def draw(self, image: Image, status: str, help_text: str | None) -> Image:
-        """A copy of `image` with boxes, names, distances, status and help."""
+    def draw(self, image: Image, status: str, help_text: str | None, chosen: Track | None = None) -> Image:
+        """A copy of `image` with boxes, names, distances, status and help;
+        `chosen` (the face `r` registers) gets a box of its own."""
         out = image.copy()
         for t in self.visible:
-            overlay.draw_face(out, t.face.box, t.name, t.distance)
+            overlay.draw_face(out, t.face.box, t.name, t.distance, chosen=t is chosen)
         overlay.draw_status(out, status)
         if help_text:
             overlay.draw_help(out, help_text)
@@ -200,17 +205,23 @@ def run_live(ctx: Context, options: LiveOptions) -> LiveReport:
 
 
 class _Session:
-    """One run of the live window (or headless loop): frames in, keys handled."""
+    """One run of the live window (or headless loop): frames in, keys handled.
+
+    What a key did is confirmed in the window itself (a notice for a few
+    seconds, "PAUSED" while paused), not only in the terminal."""
 
     def __init__(self, ctx: Context, loop: LiveLoop, options: LiveOptions, window: Window | None) -> None:
         self.ctx, self.loop, self.options, self.window = ctx, loop, options, window
         self.report = LiveReport()
         self.show_help = True
+        self.notice: tuple[str, float] | None = None
 
     def run(self, source: FrameSource) -> None:
         report, window = self.report, self.window
         start = time.perf_counter()
         last: Frame | None = None
+        fps_shown: float | None = None
+        fps_at = start
         frames = source.frames()
         while True:
             t_wait = time.perf_counter()
@@ -224,13 +235,14 @@ class _Session:
             report.frames += 1
             if window is not None or self.options.draw:
                 t_draw = time.perf_counter()
-                fps = report.frames / (time.perf_counter() - start)
-                drawn = self._draw(frame, f"{fps:5.1f} FPS  {len(self.loop.visible)} face(s)")
+                if t_draw - fps_at >= FPS_REFRESH_S or fps_shown is None:  # readable, and its text is drawn once
+                    fps_shown, fps_at = report.frames / (t_draw - start), t_draw
+                drawn = self._draw(frame, f"{fps_shown:5.1f} FPS  {len(self.loop.visible)} face(s)")
                 report.stage_ms["draw"] += (time.perf_counter() - t_draw) * 1000
             if window is not None:
                 action = self._key(window.key(source.playback_delay_ms(t_wait)), frame, drawn)
                 if action == "pause":
-                    action = self._still(frame, drawn, until="pause")
+                    action = self._still(frame, drawn, until="pause", banner="PAUSED")
                 if action == "quit" or window.closed():
                     break
             if self.options.max_frames is not None and report.frames >= self.options.max_frames:
@@ -240,16 +252,40 @@ class _Session:
             # End of a file: keep the last frame up until the user closes the window.
             self._still(last, self._draw(last, "end of video - press q to close"), until="quit")
 
-    def _draw(self, frame: Frame, status: str) -> Image:
-        drawn = self.loop.draw(frame.image, status, HELP if self.show_help else None)
+    def say(self, message: str, in_window: str | None = None) -> None:
+        """Tell the user: in the terminal, and for a few seconds in the window
+        (`in_window`, if shorter words fit it better)."""
+        self.options.on_message(message)
+        self.notice = (in_window or message, time.monotonic() + NOTICE_S)
+
+    def _with_notice(self, drawn: Image, banner: str | None = None) -> Image:
+        notice = self.notice if self.notice is not None and time.monotonic() < self.notice[1] else None
+        if notice is None and banner is None:
+            return drawn
+        shown = drawn.copy()
+        if banner is not None:
+            overlay.draw_banner(shown, banner)
+        if notice is not None:
+            overlay.draw_notice(shown, notice[0])
+        return shown
+
+    def _draw(self, frame: Frame, status: str, chosen: Track | None = None) -> Image:
+        """The frame as drawn (what a snapshot saves); the window also shows any notice."""
+        drawn = self.loop.draw(frame.image, status, HELP if self.show_help else None, chosen)
         if self.window is not None:
-            self.window.show(drawn)
+            self.window.show(self._with_notice(drawn))
         return drawn
 
-    def _still(self, frame: Frame, drawn: Image, until: str) -> str:
+    def _still(self, frame: Frame, drawn: Image, until: str, banner: str | None = None) -> str:
         """Keep handling keys on a still frame until the `until` action (or quit)."""
         assert self.window is not None
+        shown_notice: object = ()
         while not self.window.closed():
+            if self.notice is not None and time.monotonic() >= self.notice[1]:
+                self.notice = None
+            if self.notice != shown_notice:  # show the banner, and a notice as it comes and goes
+                self.window.show(self._with_notice(drawn, banner))
+                shown_notice = self.notice
             action = self._key(self.window.key(50), frame, drawn)
             if action in ("quit", until):
                 return action
@@ -265,10 +301,49 @@ class _Session:
         elif key == ord("s"):
             path = save_snapshot(self.ctx, drawn, frame.index)
             self.report.snapshots.append(path)
-            self.options.on_message(f"snapshot saved: {path}")
+            self.say(f"snapshot saved: {path}", f"snapshot saved: {path.name}")
         elif key == ord("r"):
-            _register_in_view(self.ctx, self.loop, frame, self.options)
+            self._register_in_view(frame)
         return None
+
+    def _register_in_view(self, frame: Frame) -> None:
+        """`r`: the largest face in view (boxed in amber) becomes a sample of the name typed in the terminal."""
+        ctx, loop = self.ctx, self.loop
+        if not loop.visible:
+            self.say("no face in view to register")
+            return
+        track = max(loop.visible, key=lambda t: t.face.box.area)
+        many = len(loop.visible) > 1
+        which = f"the largest of {len(loop.visible)} faces (amber box)" if many else "the face in view"
+        self.options.on_message(f"registering {which}: type the name in the terminal")
+        if self.window is not None:
+            drawn = self._draw(frame, "registering: type the name in the terminal", chosen=track)
+            shown = drawn.copy()
+            overlay.draw_banner(shown, "type the name in the terminal")
+            if many:
+                overlay.draw_notice(shown, "registering the largest face (amber box)")
+            self.window.show(shown)
+            self.window.key(1)  # paint it before the terminal blocks
+        chosen = ctx.pipeline.embed(frame.image, [track.face])[0]
+        name = self.options.ask_name()
+        if not name:
+            self.say("registration cancelled")
+            return
+        try:
+            try:
+                result = register_frames(ctx, name, [(frame.image, chosen)])
+            except LooksLikeSomeoneElseError as exc:  # the guard: ask, where the name was asked
+                if not self.options.confirm_guard(exc):
+                    self.say(f"not registered: {exc}", "not registered: looks like someone else")
+                    return
+                result = register_frames(ctx, name, [(frame.image, chosen)], force=True)
+        except FacerecError as exc:
+            self.say(f"not registered: {exc}")
+            return
+        for warning in result.warnings:
+            self.options.on_message(f"warning (stored anyway): {warning}")
+        self.say(f"registered a sample of {result.name}")
+        loop.forget_identities()
 
 
 def save_snapshot(ctx: Context, image: Image, frame_index: int) -> Path:
@@ -278,30 +353,3 @@ def save_snapshot(ctx: Context, image: Image, frame_index: int) -> Path:
     path = ctx.settings.snapshots_dir / f"snapshot-{stamp}-frame{frame_index}.png"
     save_private_image(path, image)
     return path
-
-
-def _register_in_view(ctx: Context, loop: LiveLoop, frame: Frame, options: LiveOptions) -> None:
-    if not loop.visible:
-        options.on_message("no face in view to register")
-        return
-    embedded = ctx.pipeline.embed(frame.image, [t.face for t in loop.visible])
-    chosen = largest(embedded)
-    name = options.ask_name()
-    if not name:
-        options.on_message("registration cancelled")
-        return
-    try:
-        try:
-            result = register_frames(ctx, name, [(frame.image, chosen)])
-        except LooksLikeSomeoneElseError as exc:  # the guard: ask, where the name was asked
-            if not options.confirm_guard(exc):
-                options.on_message(f"not registered: {exc}")
-                return
-            result = register_frames(ctx, name, [(frame.image, chosen)], force=True)
-    except FacerecError as exc:
-        options.on_message(f"not registered: {exc}")
-        return
-    for warning in result.warnings:
-        options.on_message(f"warning: {warning}")
-    options.on_message(f"registered a sample of {result.name}")
-    loop.forget_identities()

@@ -60,6 +60,7 @@ class FrameSource:
     live = False
     fps = 30.0
     paced = False  # a file played in real time: the reader waits 1/fps between frames
+    stills = False  # each frame is a photo of its own (an image folder), not a moment of a video
 
     def read(self) -> Image | None:
         raise NotImplementedError
@@ -125,6 +126,8 @@ class CaptureSource(FrameSource):
 
 class FolderSource(FrameSource):
     """The images of a folder, in name order; unreadable files are skipped with a warning."""
+
+    stills = True
 
     def __init__(self, folder: Path) -> None:
         self.description = f"folder {folder}"

@@ -1,0 +1,98 @@
+"""Text in any script on frames and contact sheets (TrueType through Pillow, with per-character fallback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from facerec.types import Box
+from facerec.ui.sheets import CAPTION, CAPTION_LEFT, CAPTION_SIZE, CAPTION_TOP, TILE, Tile, caption_lines, make_sheet
+from facerec.video import overlay, text
+from tests.conftest import PROJECT, FaceSet
+
+NAME = "Zoë Ñuñez Жанна"
+
+
+def font_rendering(line: str, size: int, width: int, height: int, x: int, y: int) -> np.ndarray:
+    """`line` drawn by Pillow with DejaVu Sans directly, black on white, top-left at (x, y)."""
+    path = text.primary_font()
+    assert path is not None and path.name == "DejaVuSans.ttf"
+    font = ImageFont.truetype(str(path), size)
+    canvas = Image.new("L", (width, height), 255)
+    ascent, _ = font.getmetrics()
+    ImageDraw.Draw(canvas).text((x, y + ascent), line, font=font, fill=0, anchor="ls")
+    return np.asarray(canvas, dtype=np.float32)
+
+
+def test_the_first_font_is_dejavu_sans_found_without_importing_matplotlib():
+    probe = (
+        "import sys\n"
+        "from facerec.video import text\n"
+        "print(text.primary_font())\n"
+        "text.render('Zoë', 14)\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT)
+    assert r.returncode == 0, r.stderr
+    path, imported = r.stdout.split()
+    assert path.endswith("mpl-data/fonts/ttf/DejaVuSans.ttf") and imported == "False"
+
+
+def test_latin_greek_and_cyrillic_come_from_the_first_font_and_other_scripts_fall_back():
+    assert text.runs("Zoë Ñuñez Жанна Αλέξης") == ((0, "Zoë Ñuñez Жанна Αλέξης"),)
+    pieces = text.runs("Li 中文 ok")
+    assert [p for _, p in pieces] == ["Li ", "中文", " ok"]
+    assert pieces[1][0] != 0  # another font of the chain has (or stands in for) these glyphs
+    assert text.font_chain()[pieces[1][0]].has("中")
+
+
+def test_a_character_no_font_has_is_never_a_question_mark():
+    for char in ("中", "\U0001f600", "\u0e01"):  # CJK, an emoji, Thai
+        drawn = text.render(char, 20).mask
+        question = text.render("?", 20).mask
+        assert drawn.max() > 0, char  # something is drawn...
+        same_size = drawn.shape == question.shape and np.array_equal(drawn, question)
+        assert not same_size, char  # ...and it is not a question mark
+
+
+def test_a_name_in_several_scripts_is_drawn_on_a_contact_sheet_exactly_as_the_font_draws_it(
+    faces: FaceSet, tmp_path: Path
+):
+    photo = faces.people()["deepface_scarlett"][0]
+    tile = Tile(str(photo), Box(10, 10, 80, 80), "distance 0.123", NAME)
+    sheet = make_sheet([tile], tmp_path / "sheet.jpg")
+    pixels = cv2.imread(str(sheet.path), cv2.IMREAD_GRAYSCALE).astype(np.float32)
+    caption = pixels[TILE : TILE + CAPTION, 0:TILE]
+    first = caption_lines(tile)[0]
+    assert first == f"{NAME}  distance 0.123"
+    rows = slice(0, CAPTION_TOP + text.line_height(CAPTION_SIZE))
+
+    def difference(line: str) -> float:
+        expected = font_rendering(line, CAPTION_SIZE, TILE, CAPTION, CAPTION_LEFT, CAPTION_TOP)
+        return float(np.mean(np.abs(caption[rows] - expected[rows])))
+
+    right = difference(first)
+    with_question_marks = difference("Zo? ?u?ez ?????  distance 0.123")
+    assert right < 3.0, right  # the same pixels, up to JPEG noise
+    assert with_question_marks > 3 * right + 3.0, (right, with_question_marks)
+    # OpenCV's Hershey font (the old way) gives other pixels too.
+    hershey = np.full((CAPTION, TILE), 255, np.uint8)
+    cv2.putText(hershey, first, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, 0, 1, cv2.LINE_AA)
+    assert float(np.mean(np.abs(caption[rows] - hershey[rows].astype(np.float32)))) > 3 * right + 3.0
+
+
+def test_a_name_above_a_face_box_in_the_live_window_is_the_fonts_rendering():
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    overlay.draw_face(frame, Box(100, 100, 80, 80), NAME, 0.31)
+    x, y, w, h = text.draw_label(frame.copy(), f"{NAME} 0.31", 100, 98, overlay.LABEL_SIZE, overlay.KNOWN_COLOR)
+    label = frame[y : y + h, x : x + w]
+    mask = text.render(f"{NAME} 0.31", overlay.LABEL_SIZE).mask.astype(np.float32)
+    ink = label[1 : 1 + mask.shape[0], 3 : 3 + mask.shape[1], 1].astype(np.float32)  # green channel
+    expected = overlay.KNOWN_COLOR[1] + (255 - overlay.KNOWN_COLOR[1]) * mask[:, : ink.shape[1]] / 255.0
+    assert float(np.max(np.abs(ink - expected[: ink.shape[0]]))) <= 1.0
+    assert mask.max() == 255 and (mask > 128).sum() > 100
