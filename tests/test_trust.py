@@ -336,3 +336,32 @@ def test_similar_names_in_the_api(ctx: Context, faces: FaceSet):
     register_photos(ctx, "José Pérez", [faces.people()["deepface_jack"][0]])
     with pytest.raises(SimilarNameError, match="did you mean 'José Pérez'"):
         register_photos(ctx, "jose perez", [faces.people()["deepface_jack"][1]])
+
+
+def test_users_show_export_writes_a_sheet_of_the_persons_faces_cropped_around_each(
+    cli: CLI, faces: FaceSet, tmp_path: Path
+):
+    from facerec.ui.sheets import CAPTION, TILE, grid
+    from facerec.vision.pipeline import Pipeline
+
+    detector = Pipeline.load("yunet", "sface").detector
+
+    def ctx_detect(tile: np.ndarray) -> list:
+        return detector.detect(tile)
+
+    photos = faces.people()["barack_obama"][:3]
+    assert cli("register", "Barack Obama", *map(str, photos)).returncode == 0
+    r = cli("users", "show", "Barack Obama", "--export", str(tmp_path / "sheets"))
+    assert r.returncode == 0, r.stderr
+    assert "(3 faces)" in r.stderr
+    (sheet,) = (tmp_path / "sheets").iterdir()
+    assert oct(sheet.stat().st_mode & 0o777) == "0o600"
+    image = cv2.imread(str(sheet))
+    assert grid(3) == (2, 2) and image.shape[1] == 2 * TILE
+    # Each tile is the face itself, not the whole photo: one face, centred, a third of the tile wide.
+    for n in range(3):
+        r_, c_ = divmod(n, 2)
+        tile = image[r_ * (TILE + CAPTION) : r_ * (TILE + CAPTION) + TILE, c_ * TILE : (c_ + 1) * TILE]
+        (face,) = ctx_detect(tile)
+        cx, cy = face.box.x + face.box.w / 2, face.box.y + face.box.h / 2
+        assert face.box.w > TILE * 0.25 and abs(cx - TILE / 2) < TILE * 0.1 and abs(cy - TILE / 2) < TILE * 0.15

@@ -138,7 +138,7 @@ EXAMPLES = {
     "embed": ["{prog} --json embed face.jpg"],
     "users": ["{prog} users"],
     "users list": ["{prog} users list --json"],
-    "users show": ["{prog} users show 'Barack Obama'"],
+    "users show": ["{prog} users show 'Barack Obama'", "{prog} users show 'Barack Obama' --export sheets/"],
     "users rename": ["{prog} users rename obama 'Barack Obama'"],
     "users delete": ["{prog} users delete 'Barack Obama' --yes"],
     "live": ["{prog} live", "{prog} live --source video.mp4 --no-window"],
@@ -236,11 +236,12 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     q = add(
         "show",
         "one person and each of their faces (face ids for remove-sample)",
-        lambda c, o, a: commands.users_show(c, o, a.name),
+        lambda c, o, a: commands.users_show(c, o, a.name, a.export),
         users,
         "users",
     )
     q.add_argument("name", help="a registered person's name")
+    q.add_argument("--export", metavar="DIR", help="also write a contact sheet of their faces (JPEG) into DIR")
     q = add(
         "rename",
         "rename a person",

@@ -227,10 +227,15 @@ def users_list(ctx: Context, con: Console) -> int:
     return 0
 
 
-def users_show(ctx: Context, con: Console, name: str) -> int:
-    """A person and each of their faces: face id (for remove-sample, split), photo, box, when added."""
+def users_show(ctx: Context, con: Console, name: str, export: str | None = None) -> int:
+    """A person and each of their faces: face id (for remove-sample, split), photo, box, when added;
+    `export`: a contact sheet of those faces, one tile each, cropped around the face."""
     p = users_uc.show_person(ctx, name)
     _person_faces(con, p)
+    if export and p.faces:
+        tiles = [Tile(f.picture, f.box, f"face {f.face_id} ({f.source})", p.name, crop=True) for f in p.faces]
+        sheet = make_sheet(tiles, _sheet_path(export, "person"))
+        con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces)")
     return 0
 
 
