@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from facerec.errors import Cancelled, ConfirmationRequired, FacerecError, ModelError
+from facerec.errors import Cancelled, ConfirmationRequired, FacerecError, ModelError, ServerError
 from facerec.types import Box
 from facerec.ui.console import Console
 from facerec.ui.plot import line_chart
@@ -307,6 +307,34 @@ def people_split(ctx: Context, con: Console, face: int) -> int:
     done = people_uc.split_face(ctx, face)
     con.emit({"split": face})
     con.out(done.message)
+    return 0
+
+
+# -- the web page -------------------------------------------------------------------
+
+
+def web(ctx: Context, con: Console, host: str, port: int, open_browser: bool) -> int:
+    """Serve the local web page until Ctrl-C; the address, with its token, is printed on a line of its own."""
+    try:
+        from facerec.web.server import Started, serve
+    except ImportError as exc:
+        raise ServerError(f"the web page needs facerec's 'web' extra (pip install 'facerec[web]'): {exc}") from None
+
+    def ready(s: Started) -> None:
+        if not s.local_only:
+            con.info(
+                f"warning: listening on {s.host}, not only on this machine: anyone who can reach it can try "
+                "the address; the token below is all that keeps them out"
+            )
+        con.info(f"facerec web: the page is served on {s.host} port {s.port}; open this address (Ctrl-C stops it):")
+        con.emit({"url": s.url, "host": s.host, "port": s.port})
+        con.out(s.url)
+
+    try:
+        serve(ctx, host, port, open_browser, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    con.info("facerec web: stopped")
     return 0
 
 

@@ -13,6 +13,7 @@ from facerec.ui.console import Console
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import MAX_DISTANCE
 from facerec.usecases.users import show_person
+from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
 
 class _EndOfInput(Exception):
@@ -41,6 +42,7 @@ class Menu:
             Item("5", "Find photos of a person (from a photo)", self.search),
             Item("6", "Photos of a registered person", self.photos),
             Item("7", "People in the photo library", self.people),
+            Item("8", "Open the web page (people, search, library in a browser)", self.web),
             Item("0", "Exit", lambda: None),
         ]
 
@@ -127,6 +129,10 @@ class Menu:
             if name:
                 group = int(answer)
                 self._do(lambda: commands.people_name(self.ctx, self.con, group, name))  # noqa: B023 (called now)
+
+    def web(self) -> None:
+        self.con.out("Serving the web page; Ctrl-C stops it and comes back here.")
+        commands.web(self.ctx, self.con, DEFAULT_HOST, DEFAULT_PORT, open_browser=False)
 
     def manage(self) -> None:
         items = [

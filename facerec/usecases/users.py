@@ -8,6 +8,7 @@ from facerec.types import Person
 from facerec.usecases.context import Context
 from facerec.usecases.crops import remove_data_files
 from facerec.usecases.names import validate_name
+from facerec.usecases.thumbnails import sweep_thumbnails
 
 __all__ = ["Deletion", "PeopleList", "Renaming", "delete_person", "list_people", "rename_person", "show_person"]
 
@@ -49,6 +50,8 @@ def rename_person(ctx: Context, old: str, new: str) -> Renaming:
 
 
 def delete_person(ctx: Context, name: str) -> Deletion:
-    """Delete a person, all their embeddings (every model) and their crops and captures on disk."""
+    """Delete a person, all their embeddings (every model), their crops and
+    captures on disk, and the web page's thumbnails of their faces."""
     files = ctx.db.people.delete_person(name)
-    return Deletion(name, remove_data_files(ctx, files))
+    removed = remove_data_files(ctx, files)
+    return Deletion(name, removed + sweep_thumbnails(ctx).removed)
