@@ -125,7 +125,8 @@ class IndexJobs:
             f"seen {report.seen}, indexed {report.indexed}, skipped {report.skipped} (unchanged), "
             f"{report.faces} faces in {report.seconds:.1f} s"
         )
-        self._set(state=state, message=message, failed=report.failed[:MAX_FAILED_SHOWN], seconds=report.seconds)
+        failed = report.failed[:MAX_FAILED_SHOWN]
+        self._set(state=state, message=message, failed=failed, faces=report.faces, seconds=report.seconds)
 
     def _set(self, **changes: object) -> None:
         with self._lock:
