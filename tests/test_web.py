@@ -76,7 +76,9 @@ GET_PAGES = ["/people", "/people?page=2", "/person?name=nobody", "/search", "/li
 def every_get_path(lib: Library) -> list[str]:
     group = people_view(lib.ctx).groups[0]
     face = group.faces[0].face_id
+    card = "-".join(str(f.face_id) for f in group.faces[:4])
     return [*GET_PAGES, f"/people/group/{group.id}", f"/thumb/face/{face}.jpg", f"/thumb/photo/{face}.jpg",
+            f"/thumb/card/{card}.jpg",
             "/static/app.css", "/static/app.js", "/search/nosuchupload", "/"]  # fmt: skip
 
 
@@ -177,6 +179,7 @@ def test_every_get_route_is_listed_in_these_tests(web: TestClient):
         "/",
         "/people/group/{group:int}",
         "/thumb/{kind:str}/{face:int}.jpg",
+        "/thumb/card/{faces:str}.jpg",
         "/search/{upload:str}",
         "/search/{upload:str}/photo.jpg",
     }
@@ -338,8 +341,8 @@ def test_the_people_page_shows_people_then_groups_largest_first_with_face_thumbn
     assert refs == ["p:Angelina"] + [f"g:{g.id}" for g in groups]
     sizes = [len(g.faces) for g in groups]
     assert sizes == sorted(sizes, reverse=True) and len(groups) >= 15
-    thumbs = re.findall(r'src="/thumb/face/(\d+)\.jpg"', html)
-    assert len(thumbs) >= 2 * len(groups) and str(groups[0].faces[0].face_id) in thumbs
+    shown = re.findall(r'src="/thumb/card/([\d-]+)\.jpg"', html)  # one image per card: its first 4 faces
+    assert shown[1:] == ["-".join(str(f.face_id) for f in g.faces[:4]) for g in groups]
     assert f"{len(groups[0].faces)} faces" in html
 
 
@@ -485,6 +488,41 @@ def test_thumbnails_are_made_once_kept_private_and_revalidated(lib: Library, web
     assert web.get(f"/thumb/other/{face}.jpg").status_code == 404
 
 
+def test_a_card_is_one_image_of_its_faces_made_once(lib: Library, web: TestClient):
+    from PIL import Image
+
+    group = people_view(lib.ctx).groups[0]
+    ids = [f.face_id for f in group.faces[:4]]
+    url = f"/thumb/card/{'-'.join(map(str, ids))}.jpg"
+    r = web.get(url)
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (240, 240)
+    made = sorted(p.name for p in (lib.data_dir / "thumbnails").iterdir())
+    assert len(made) == len(ids) + 1 and sum(n.startswith("card-") for n in made) == 1  # its faces are cached too
+    assert web.get(url).content == r.content and sorted(p.name for p in (lib.data_dir / "thumbnails").iterdir()) == made
+    assert web.get(url, headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    for bad in ("1-2-3-4-5", "1--2", "-1", "a", "1-999999", ""):
+        assert web.get(f"/thumb/card/{bad}.jpg").status_code == 404, bad
+
+
+def test_facerec_web_makes_the_first_pages_card_images_at_start(lib: Library):
+    from facerec.web.app import create_app
+    from facerec.web.security import cookie_name, new_secrets
+
+    keys = new_secrets()
+    cards_dir = lib.data_dir / "thumbnails"
+    with TestClient(create_app(lib.ctx, keys, prewarm=True), base_url="http://127.0.0.1:8765") as c:
+        c.cookies.set(cookie_name(8765), keys.token)
+        wanted = re.findall(r'src="/thumb/card/([\d-]+)\.jpg"', c.get("/people").text)
+        deadline = time.monotonic() + 120
+        while len(list(cards_dir.glob("card-*.jpg"))) < len(wanted):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        made = {p.name: p.stat().st_mtime_ns for p in cards_dir.iterdir()}
+        for ids in wanted:
+            assert c.get(f"/thumb/card/{ids}.jpg").status_code == 200
+        assert {p.name: p.stat().st_mtime_ns for p in cards_dir.iterdir()} == made  # nothing made on the view
+
+
 def test_a_thumbnail_of_a_photo_that_is_gone_is_a_placeholder(
     lib: Library, web: TestClient, faces: FaceSet, tmp_path: Path
 ):
@@ -500,13 +538,14 @@ def test_a_thumbnail_of_a_photo_that_is_gone_is_a_placeholder(
 
 def test_deleting_a_person_removes_the_thumbnails_of_their_faces(lib: Library, web: TestClient, faces: FaceSet):
     group = lib.group_with(faces.people()["deepface_jennifer"][0])
+    assert web.get(f"/thumb/card/{'-'.join(str(f.face_id) for f in group.faces[:4])}.jpg").status_code == 200
     follow(web, web.post("/people/name", data={"csrf": csrf(web), "group": group.id, "name": "Jennifer"}))
     other = lib.group_with(faces.people()["deepface_angelina"][0]).faces[0].face_id
     for f in group.faces:
         assert web.get(f"/thumb/face/{f.face_id}.jpg").status_code == 200
     assert web.get(f"/thumb/photo/{other}.jpg").status_code == 200
     done = delete_person(lib.ctx, "Jennifer")
-    assert done.files_removed == len(group.faces)
+    assert done.files_removed == len(group.faces) + 1  # each face, and the card they were on
     left = [p.name for p in (lib.data_dir / "thumbnails").iterdir()]
     assert left == [n for n in left if n.startswith(f"{other}-photo-")] and len(left) == 1
 

@@ -17,7 +17,8 @@ import hashlib
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -31,7 +32,17 @@ from facerec.types import Box, Image
 from facerec.usecases.context import Context
 from facerec.vision.images import load_image, save_private_image
 
-__all__ = ["Sweep", "Thumbnail", "ThumbnailSource", "locate_thumbnail", "make_thumbnail", "sweep_thumbnails"]
+__all__ = [
+    "CardSource",
+    "Sweep",
+    "Thumbnail",
+    "ThumbnailSource",
+    "locate_card",
+    "locate_thumbnail",
+    "make_card",
+    "make_thumbnail",
+    "sweep_thumbnails",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +57,13 @@ KINDS = ("face", "photo")
 VERSION = "1"
 """Part of every cache key: bump it when the drawing changes, and every thumbnail is made again."""
 
+CARD_FACES = 4
+"""A card (the People page) shows up to this many faces, 2 x 2, in one image: one request per card."""
+CARD_TILE = 120
+"""Each face of a card, in pixels (the card is 240 x 240)."""
+
 _NAME = re.compile(r"^(\d+)-(face|photo)-([0-9a-f]{16})\.jpg$")
+_CARD_NAME = re.compile(r"^card-(\d+(?:_\d+){0,3})-([0-9a-f]{16})\.jpg$")
 _LOCKS = [threading.Lock() for _ in range(32)]
 """Two requests for the same new thumbnail: the second waits and reuses the first one's file."""
 
@@ -72,10 +89,28 @@ class Thumbnail:
 
 
 @dataclass(frozen=True)
+class CardSource:
+    """The faces of a card and where its cached image is or will be."""
+
+    faces: list[ThumbnailSource]
+    path: Path
+    key: str
+
+
+@dataclass(frozen=True)
 class Sweep:
-    """Cached thumbnails removed because their face is no longer stored."""
+    """What a sweep of the cache did: files removed (a face of theirs is gone,
+    or, when verified, its photo or box changed) and, when verified, the
+    thumbnails kept, each up to date, by `cache_name` ('face:12', 'photo:12',
+    'card:12_15_19')."""
 
     removed: int
+    kept: dict[str, Thumbnail] = field(default_factory=dict)
+
+
+def cache_name(kind: str, face_ids: Sequence[int]) -> str:
+    """How `Sweep.kept` names a thumbnail: its kind and its face(s)."""
+    return f"{kind}:{'_'.join(str(i) for i in face_ids)}"
 
 
 def thumbnails_dir(ctx: Context) -> Path:
@@ -89,11 +124,58 @@ def locate_thumbnail(ctx: Context, face_id: int, kind: str = "face") -> Thumbnai
     found = WebQueries(ctx.db.conn).face_sources([face_id]).get(face_id)
     if found is None:
         raise FaceNotFoundError(f"no face {face_id}")
-    b = found.box
-    key = hashlib.sha256(
-        f"{VERSION}|{kind}|{found.picture}|{found.sha256}|{b.x},{b.y},{b.w},{b.h}".encode("utf-8", "surrogateescape")
-    ).hexdigest()[:16]
+    key = _key(found, kind)
     return ThumbnailSource(found, kind, thumbnails_dir(ctx) / f"{face_id}-{kind}-{key}.jpg", key)
+
+
+def locate_card(ctx: Context, face_ids: Sequence[int]) -> CardSource:
+    """The faces a card shows (1 to `CARD_FACES`); `FaceNotFoundError` if one is gone."""
+    if not 1 <= len(face_ids) <= CARD_FACES:
+        raise UsageError(f"a card shows 1 to {CARD_FACES} faces, not {len(face_ids)}")
+    found = WebQueries(ctx.db.conn).face_sources(face_ids)
+    missing = [i for i in face_ids if i not in found]
+    if missing:
+        raise FaceNotFoundError(f"no face {missing[0]}")
+    faces = []
+    for face_id in face_ids:
+        key = _key(found[face_id], "face")
+        faces.append(ThumbnailSource(found[face_id], "face", thumbnails_dir(ctx) / f"{face_id}-face-{key}.jpg", key))
+    key = _card_key([f.key for f in faces])
+    name = f"card-{'_'.join(str(i) for i in face_ids)}-{key}.jpg"
+    return CardSource(faces, thumbnails_dir(ctx) / name, key)
+
+
+def _card_key(face_keys: Sequence[str]) -> str:
+    return hashlib.sha256(f"{VERSION}|card|{'|'.join(face_keys)}".encode()).hexdigest()[:16]
+
+
+def make_card(ctx: Context, card: CardSource) -> Thumbnail:
+    """The cached card image (its faces 2 x 2), made first if needed from the
+    faces' own thumbnails (themselves made if needed; no database)."""
+    etag = f"card-{card.key}"
+    if card.path.is_file():
+        return Thumbnail(card.path, etag, made=False)
+    tiles = [cv2.imread(str(make_thumbnail(ctx, face).path)) for face in card.faces]
+    with _LOCKS[hash(card.path) % len(_LOCKS)]:
+        if card.path.is_file():
+            return Thumbnail(card.path, etag, made=False)
+        mosaic = np.full((2 * CARD_TILE, 2 * CARD_TILE, 3), 227, np.uint8)
+        for n, tile in enumerate(tiles):
+            if tile is None:  # a face thumbnail removed meanwhile: its place stays grey
+                continue
+            r, c = divmod(n, 2)
+            small = cv2.resize(tile, (CARD_TILE - 2, CARD_TILE - 2), interpolation=cv2.INTER_AREA)
+            mosaic[r * CARD_TILE + 1 : (r + 1) * CARD_TILE - 1, c * CARD_TILE + 1 : (c + 1) * CARD_TILE - 1] = small
+        make_private_dir(card.path.parent)
+        save_private_image(card.path, mosaic, quality=85)
+    return Thumbnail(card.path, etag, made=True)
+
+
+def _key(face: FaceSource, kind: str) -> str:
+    """What the thumbnail shows, hashed: a new photo, box or drawing gives a new file."""
+    b = face.box
+    text = f"{VERSION}|{kind}|{face.picture}|{face.sha256}|{b.x},{b.y},{b.w},{b.h}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def make_thumbnail(ctx: Context, source: ThumbnailSource) -> Thumbnail:
@@ -112,28 +194,50 @@ def make_thumbnail(ctx: Context, source: ThumbnailSource) -> Thumbnail:
     return Thumbnail(source.path, etag, made=True)
 
 
-def sweep_thumbnails(ctx: Context) -> Sweep:
-    """Remove the cached thumbnails of faces that are no longer stored (and stray files)."""
+def sweep_thumbnails(ctx: Context, verify: bool = False) -> Sweep:
+    """Remove the cached thumbnails of faces that are no longer stored (and
+    stray files). `verify`: also those whose photo or box changed, and list
+    the ones kept (one query for the whole cache)."""
     folder = thumbnails_dir(ctx)
     try:
         files = [p for p in folder.iterdir() if p.is_file()]
     except FileNotFoundError:
         return Sweep(0)
-    by_face: dict[int, list[Path]] = {}
-    stray = []
+    cached: list[tuple[Path, str, list[int], str]] = []  # path, kind, faces, key
+    gone = []
     for path in files:
-        match = _NAME.match(path.name)
-        if match:
-            by_face.setdefault(int(match.group(1)), []).append(path)
+        single, card = _NAME.match(path.name), _CARD_NAME.match(path.name)
+        if single:
+            cached.append((path, single.group(2), [int(single.group(1))], single.group(3)))
+        elif card:
+            cached.append((path, "card", [int(i) for i in card.group(1).split("_")], card.group(2)))
         else:
-            stray.append(path)
-    alive = WebQueries(ctx.db.conn).existing_faces(list(by_face)) if by_face else set()
-    gone = stray + [p for face_id, paths in by_face.items() if face_id not in alive for p in paths]
+            gone.append(path)
+    ids = sorted({i for _, _, faces, _ in cached for i in faces})
+    queries = WebQueries(ctx.db.conn)
+    kept: dict[str, Thumbnail] = {}
+    if verify:
+        sources = queries.face_sources(ids) if ids else {}
+        for path, kind, faces, key in cached:
+            if any(i not in sources for i in faces):
+                gone.append(path)
+                continue
+            if kind == "card":
+                current, tag = _card_key([_key(sources[i], "face") for i in faces]), f"card-{key}"
+            else:
+                current, tag = _key(sources[faces[0]], kind), f"{faces[0]}-{key}"
+            if current != key:
+                gone.append(path)
+            else:
+                kept[cache_name(kind, faces)] = Thumbnail(path, tag, made=False)
+    else:
+        alive = queries.existing_faces(ids) if ids else set()
+        gone += [path for path, _, faces, _ in cached if any(i not in alive for i in faces)]
     for path in gone:
         path.unlink(missing_ok=True)
     if gone:
-        log.info("removed %d thumbnail(s) of faces no longer stored", len(gone))
-    return Sweep(len(gone))
+        log.info("removed %d thumbnail(s) of faces no longer stored or changed", len(gone))
+    return Sweep(len(gone), kept)
 
 
 def _remove_older(source: ThumbnailSource) -> None:

@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from facerec.usecases.context import Context
+from facerec.usecases.thumbnails import Thumbnail, sweep_thumbnails
 from facerec.usecases.upload import PhotoFaces
 from facerec.web import actions
 from facerec.web.jobs import IndexJobs
@@ -113,15 +114,42 @@ class Flashes:
             return self._items.pop(key, None)
 
 
+class Thumbnails:
+    """The cached thumbnails known to be up to date, by `cache_name` ('face:12',
+    'card:12_15'): served without asking the database. Filled from a verified
+    sweep at start and as thumbnails are made; forgotten after an index run
+    (photos may have changed)."""
+
+    def __init__(self, known: dict[str, Thumbnail]) -> None:
+        self._known = dict(known)
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Thumbnail | None:
+        with self._lock:
+            return self._known.get(name)
+
+    def add(self, name: str, thumb: Thumbnail) -> None:
+        with self._lock:
+            self._known[name] = thumb
+
+    def forget(self, name: str | None = None) -> None:
+        with self._lock:
+            if name is None:
+                self._known.clear()
+            else:
+                self._known.pop(name, None)
+
+
 class WebState:
-    """What the routes share: the context, the secrets, uploads, messages, the index job."""
+    """What the routes share: the context, the secrets, uploads, messages, the index job, thumbnails."""
 
     def __init__(self, ctx: Context, keys: Secrets, index_workers: int | None = None) -> None:
         self.ctx = ctx
         self.keys = keys
         self.uploads = Uploads()
         self.flashes = Flashes()
-        self.jobs = IndexJobs(ctx.settings, index_workers)
+        self.thumbnails = Thumbnails(sweep_thumbnails(ctx, verify=True).kept)
+        self.jobs = IndexJobs(ctx.settings, index_workers, on_finish=self.thumbnails.forget)
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.templates.env.globals.update(csrf=keys.csrf, features=actions)
         self._db_lock = threading.Lock()
@@ -141,16 +169,23 @@ def create_app(
     keys: Secrets,
     allowed_hosts: frozenset[str] | None = frozenset({"127.0.0.1", "localhost", "::1"}),
     index_workers: int | None = None,
+    prewarm: bool = False,
 ) -> Starlette:
     """The app for one server start. `allowed_hosts`: the names the Host header
-    may carry (None: any); `index_workers`: processes for an index run (default: one per core)."""
-    from facerec.web.routes import routes
+    may carry (None: any); `index_workers`: processes for an index run (default:
+    one per core); `prewarm`: make the first People page's card images in the
+    background at start, so the first view is as fast as the next ones."""
+    from facerec.web.routes import prewarm_cards, routes
 
     state = WebState(ctx, keys, index_workers)
+    stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if prewarm:
+            threading.Thread(target=prewarm_cards, args=(state, stop), name="facerec-web-prewarm", daemon=True).start()
         yield
+        stop.set()
         state.jobs.stop(wait=30)
         state.uploads.clear()
 

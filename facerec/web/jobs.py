@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -58,9 +59,13 @@ class _Stop(KeyboardInterrupt):
 class IndexJobs:
     """At most one index run at a time, for the page."""
 
-    def __init__(self, settings: Settings, workers: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, workers: int | None = None, on_finish: Callable[[], None] = lambda: None
+    ) -> None:
+        """`on_finish` is called (on the run's thread) when a run ends, however it ends."""
         self.settings = settings
         self.workers = workers
+        self.on_finish = on_finish
         self._lock = threading.Lock()
         self._status = IndexStatus()
         self._thread: threading.Thread | None = None
@@ -118,6 +123,8 @@ class IndexJobs:
         except Exception as exc:  # a bug must not leave the page saying "running" forever
             log.exception("index from the web page failed")
             self._set(state="failed", message=f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self.on_finish()
 
     def _finish(self, report: IndexReport) -> None:
         state = "stopped" if report.interrupted else "done"

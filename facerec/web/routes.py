@@ -7,8 +7,11 @@ with a question to confirm. Library photos and faces are served by face id
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -37,10 +40,19 @@ from facerec.usecases import browse, grouping
 from facerec.usecases.context import Context
 from facerec.usecases.library import library_overview
 from facerec.usecases.people import show_group
-from facerec.usecases.thumbnails import locate_thumbnail, make_thumbnail
+from facerec.usecases.thumbnails import (
+    Thumbnail,
+    cache_name,
+    locate_card,
+    locate_thumbnail,
+    make_card,
+    make_thumbnail,
+)
 from facerec.usecases.upload import PhotoFaces, analyze_bytes, preview, search_face
 from facerec.web import actions
 from facerec.web.app import MAX_UPLOAD_BYTES, STATIC, Upload, WebState
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 48
 """Cards on one People page."""
@@ -328,23 +340,84 @@ def _confirmed(form: FormData) -> bool:
 
 
 async def thumbnail(request: Request) -> Response:
+    """A face cropped (`/thumb/face/ID.jpg`) or its photo with the face boxed (`/thumb/photo/ID.jpg`)."""
+    kind, face_id = request.path_params["kind"], request.path_params["face"]
+    return await _thumbnail(request, cache_name(kind, [face_id]), locate_thumbnail, make_thumbnail, face_id, kind)
+
+
+async def card(request: Request) -> Response:
+    """A People card's faces, 2 x 2 in one image: `/thumb/card/12-15-19-20.jpg`."""
+    text = request.path_params["faces"]
+    if not _CARD_FACES.fullmatch(text):
+        return Response("no such card", status_code=404, media_type="text/plain")
+    faces = [int(i) for i in text.split("-")]
+    return await _thumbnail(request, cache_name("card", faces), locate_card, make_card, faces)
+
+
+_CARD_FACES = re.compile(r"\d{1,15}(-\d{1,15}){0,3}")
+
+
+async def _thumbnail(
+    request: Request, name: str, locate: Callable[..., Any], make: Callable[[Context, Any], Thumbnail], *args: Any
+) -> Response:
     state = _state(request)
-    kind = request.path_params["kind"]
+    known = state.thumbnails.get(name)
+    if known is not None:  # made before and up to date: no database, no thread
+        try:
+            return _jpeg(request, known.path.read_bytes(), known.etag)
+        except FileNotFoundError:  # removed meanwhile (its person deleted): ask the database
+            state.thumbnails.forget(name)
     try:
-        source = await state.call(locate_thumbnail, request.path_params["face"], kind)
+        source = await state.call(locate, *args)
     except FacerecError:
         return Response("no such face", status_code=404, media_type="text/plain")
-    etag = f'"{source.face.face_id}-{source.key}"'
-    headers = {"cache-control": THUMB_CACHE, "etag": etag}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
     try:
-        thumb = await run_in_threadpool(make_thumbnail, state.ctx, source)  # no database: outside the lock
+        thumb = await run_in_threadpool(make, state.ctx, source)  # no database: outside the lock
     except ImageError:
         return Response(
             _MISSING_SVG, status_code=404, media_type="image/svg+xml", headers={"cache-control": "no-store"}
         )
-    return FileResponse(thumb.path, media_type="image/jpeg", headers=headers)
+    state.thumbnails.add(name, thumb)
+    return _jpeg(request, thumb.path.read_bytes(), thumb.etag)
+
+
+def prewarm_cards(state: WebState, stop: threading.Event) -> int:
+    """Make the card images of the first People page (those not cached yet); returns how many were made."""
+    made = 0
+    try:
+        screen = state.locked(people_screen, 1)
+        for c in screen.cards:
+            if stop.is_set():
+                break
+            name = cache_name("card", c.faces)
+            if not c.faces or state.thumbnails.get(name) is not None:
+                continue
+            source = state.locked(locate_card, c.faces)
+            thumb = make_card(state.ctx, source)
+            state.thumbnails.add(name, thumb)
+            made += thumb.made
+    except FacerecError as exc:  # a photo gone, a face deleted meanwhile: the page makes it when asked
+        log.info("stopped making the first page's thumbnails: %s", exc)
+    return made
+
+
+def _etag(tag: str) -> str:
+    return f'"{tag}"'
+
+
+def _if_none_match(request: Request) -> list[str]:
+    return [t.strip() for t in request.headers.get("if-none-match", "").split(",") if t.strip()]
+
+
+def _thumb_headers(tag: str) -> dict[str, str]:
+    return {"cache-control": THUMB_CACHE, "etag": _etag(tag)}
+
+
+def _jpeg(request: Request, data: bytes, tag: str) -> Response:
+    """A thumbnail (small: read whole), or 304 when the browser has this version."""
+    if _etag(tag) in _if_none_match(request):
+        return Response(status_code=304, headers=_thumb_headers(tag))
+    return Response(data, media_type="image/jpeg", headers=_thumb_headers(tag))
 
 
 _MISSING_SVG = (
@@ -490,6 +563,7 @@ def routes() -> list[BaseRoute]:
         Route("/people/hide", _post(hide_group), methods=["POST"]),
         Route("/people/regroup", _post(regroup), methods=["POST"]),
         Route("/undo", _post(undo), methods=["POST"]),
+        Route("/thumb/card/{faces:str}.jpg", card, methods=get),
         Route("/thumb/{kind:str}/{face:int}.jpg", thumbnail, methods=get),
         Route("/search", search_page, methods=get),
         Route("/search", _post(upload_photo, MAX_UPLOAD_BYTES), methods=["POST"]),

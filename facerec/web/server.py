@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from facerec.errors import ServerError
 from facerec.usecases.context import Context
-from facerec.usecases.thumbnails import sweep_thumbnails
 from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 from facerec.web.security import LOCAL_HOSTS, WILDCARD_HOSTS, Secrets, new_secrets
 
@@ -95,10 +94,7 @@ def serve(
     real_port = sock.getsockname()[1]
     local = is_local(host)
     allowed = None if host in WILDCARD_HOSTS else frozenset(LOCAL_HOSTS | {host}) if local else frozenset({host})
-    app = create_app(ctx, keys, allowed_hosts=allowed)
-    removed = sweep_thumbnails(ctx).removed
-    if removed:
-        log.info("removed %d thumbnail(s) of faces no longer stored", removed)
+    app = create_app(ctx, keys, allowed_hosts=allowed, prewarm=True)
     started = Started(_url(host, real_port, keys.token), host, real_port, local)
     config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
