@@ -49,10 +49,11 @@ from facerec.db.server import EmbeddedServer
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import people_view
 from facerec.usecases.index import index_folders
-from facerec.web.app import WebState, create_app
+from facerec.web.app import create_app
 from facerec.web.routes import PAGE_SIZE, prewarm_cards
 from facerec.web.security import new_secrets
 from facerec.web.server import bind
+from facerec.web.state import WebState
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))

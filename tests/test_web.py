@@ -653,10 +653,29 @@ def test_served_pages_reference_nothing_outside_this_server(lib: Library, web: T
 def _start(
     cli: CLI, *args: str, env: dict[str, str] | None = None, strace: list[str] | None = None
 ) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [*(strace or []), sys.executable, str(PROJECT / "face_recognition.py"), "web", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or cli.env, cwd=cli.cwd,
     )  # fmt: skip
+    _started.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left_behind() -> Iterator[None]:
+    """A test that fails midway must not leave a `facerec web` running."""
+    yield
+    for proc in _started:
+        if proc.poll() is None:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            for pid in children.read_text().split() if children.exists() else []:  # under strace: facerec itself
+                os.kill(int(pid), signal.SIGKILL)
+            proc.kill()
+            proc.wait(30)
+    _started.clear()
+
+
+_started: list[subprocess.Popen[str]] = []
 
 
 def _address(proc: subprocess.Popen[str]) -> str:

@@ -50,7 +50,7 @@ from facerec.usecases.thumbnails import (
 )
 from facerec.usecases.upload import PhotoFaces, analyze_bytes, preview, search_face
 from facerec.web import actions
-from facerec.web.app import MAX_UPLOAD_BYTES, STATIC, Upload, WebState
+from facerec.web.state import MAX_UPLOAD_BYTES, STATIC, Upload, WebState
 
 log = logging.getLogger(__name__)
 
