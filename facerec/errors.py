@@ -79,6 +79,10 @@ class OutputError(FacerecError):
     """A file facerec was asked to write (a contact sheet, a plot, an album) cannot be written."""
 
 
+class ServerError(FacerecError):
+    """The local web server cannot start (the port is in use, the address cannot be listened on)."""
+
+
 class NothingToShowError(FacerecError):
     """There is nothing to put in the output that was asked for (an empty contact sheet)."""
 

@@ -116,7 +116,7 @@ def wipe(db: Database, settings: Settings) -> None:
     """Empty every table and the stored images: each test starts from nothing."""
     with db.transaction() as cur:
         cur.execute("TRUNCATE people, pictures, faces, journal RESTART IDENTITY CASCADE")
-    for sub in ("captures", "snapshots"):
+    for sub in ("captures", "snapshots", "thumbnails"):
         shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
 
 

@@ -55,6 +55,12 @@ def test_the_wheel_carries_the_models_with_their_licences_the_schema_and_the_cas
     schema = sorted(p.name for p in (PROJECT / "sql").glob("*.sql"))
     assert schema and all(f"facerec/db/sql/{name}" in names for name in schema)
     assert not any(n.startswith(("tests/", "bench/", "sql/")) for n in names)
+    web = [
+        p.relative_to(PROJECT).as_posix()
+        for d in ("templates", "static")
+        for p in (PROJECT / "facerec/web" / d).iterdir()
+    ]
+    assert web and set(web) <= names  # the web page's templates, CSS and JavaScript
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert re.search(r"^facerec = facerec\.ui\.cli:main$", text, re.M), text

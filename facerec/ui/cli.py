@@ -29,6 +29,7 @@ from facerec.usecases.context import Context
 from facerec.version import __version__
 from facerec.vision.detectors import DETECTORS
 from facerec.vision.embedders import EMBEDDERS
+from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
 log = logging.getLogger("facerec")
 
@@ -52,6 +53,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0: any free port), not {value}")
     return value
 
 
@@ -159,6 +170,7 @@ EXAMPLES = {
     ],
     "reembed": ["{prog} --embedder sface-flip reembed"],
     "stats": ["{prog} stats", "{prog} --json stats"],
+    "web": ["{prog} web", "{prog} web --port 8765 --open"],
 }
 """Shown under each command's --help (`{prog}` is how facerec was started)."""
 
@@ -371,6 +383,18 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="write the threshold sweep as a PNG chart")
     p.add_argument("--pairs", metavar="PAIRS_TXT", help="LFW pairs.txt: run the 10-fold verification protocol")
     p.add_argument("--images", metavar="DIR", help="with --pairs: the LFW image folder (DIR/name/name_0001.jpg)")
+    p = add(
+        "web",
+        "serve a local web page: people as cards of faces, search by photo, the library",
+        lambda c, o, a: commands.web(c, o, a.host, a.port, a.open),
+    )
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0: any free)")
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; anything else prints a warning)",
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
     add(
         "reembed",
         "give every stored face a vector of the --embedder model, so switching models keeps everyone",

@@ -20,6 +20,7 @@ from facerec.errors import (
     LooksLikeSomeoneElseError,
     ModelError,
     NoFaceError,
+    ServerError,
     SimilarNameError,
 )
 from facerec.types import Box, Person
@@ -554,6 +555,34 @@ def history(ctx: Context, con: Console, limit: int) -> int:
         record = {"id": e.id, "at": e.at.isoformat(), "action": e.action, "summary": e.summary}
         con.emit({**record, "undone": bool(e.undone_by), "undoable": e.undoable})
         con.out(f"#{e.id}  {e.at:%Y-%m-%d %H:%M}  {e.summary}" + (f"  [{state}]" if state else ""))
+    return 0
+
+
+# -- the web page -------------------------------------------------------------------
+
+
+def web(ctx: Context, con: Console, host: str, port: int, open_browser: bool) -> int:
+    """Serve the local web page until Ctrl-C; the address, with its token, is printed on a line of its own."""
+    try:
+        from facerec.web.server import Started, serve
+    except ImportError as exc:
+        raise ServerError(f"the web page needs facerec's 'web' extra (pip install 'facerec[web]'): {exc}") from None
+
+    def ready(s: Started) -> None:
+        if not s.local_only:
+            con.info(
+                f"warning: listening on {s.host}, not only on this machine: anyone who can reach it can try "
+                "the address; the token below is all that keeps them out"
+            )
+        con.info(f"facerec web: the page is served on {s.host} port {s.port}; open this address (Ctrl-C stops it):")
+        con.emit({"url": s.url, "host": s.host, "port": s.port})
+        con.out(s.url)
+
+    try:
+        serve(ctx, host, port, open_browser, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    con.info("facerec web: stopped")
     return 0
 
 

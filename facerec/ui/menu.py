@@ -24,6 +24,7 @@ from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import MAX_DISTANCE
 from facerec.usecases.stats import stats
+from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_SAMPLES = 5
 NAMES_SHOWN = 15
@@ -107,6 +108,7 @@ class Menu:
             Item("5", "Find photos of a person (from a photo)", self.search),
             Item("6", "Photos of a registered person", self.photos),
             Item("7", "People in the photo library", self.people),
+            Item("8", "Open the web page (people, search, library in a browser)", self.web),
             Item("0", "Exit", lambda: None),
         ]
 
@@ -262,6 +264,10 @@ class Menu:
                 self._do(
                     lambda: self._named(name, lambda n: commands.people_name(self.ctx, self.con, group, n))  # noqa: B023
                 )
+
+    def web(self) -> None:
+        self.con.out("Serving the web page; Ctrl-C stops it and comes back here.")
+        commands.web(self.ctx, self.con, DEFAULT_HOST, DEFAULT_PORT, open_browser=False)
 
     def manage(self) -> None:
         items = [

@@ -18,10 +18,21 @@ from facerec.errors import FaceNotFoundError, GroupNotFoundError, MergeError
 from facerec.types import Person
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import Group
-from facerec.usecases.guard import check_group, check_same_person
+from facerec.usecases.guard import Verdict, check_group, check_same_person
 from facerec.usecases.names import check_new_name, require_person, validate_name
 
-__all__ = ["Merge", "Naming", "Shown", "Split", "merge", "name_group", "show", "show_group", "split_faces"]
+__all__ = [
+    "Merge",
+    "Naming",
+    "Shown",
+    "Split",
+    "check_merge",
+    "merge",
+    "name_group",
+    "show",
+    "show_group",
+    "split_faces",
+]
 
 
 @dataclass(frozen=True)
@@ -97,34 +108,48 @@ def name_group(ctx: Context, group_id: int, name: str, force: bool = False) -> N
     return Naming(group_id, name, done.faces, done.refused, done.created, tuple(verdict.problems))
 
 
-def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
-    """Merge B into A. Each is a group number or a registered person's name:
-    group+group stay together from now on; group+person names the group;
-    person+person moves B's faces to A and removes B. Guarded like naming."""
+def check_merge(ctx: Context, a: str, b: str) -> Verdict:
+    """What the guard says about merging B into A (see `merge`), without merging."""
     ga, gb = _as_group(ctx, a), _as_group(ctx, b)
+    people, library = ctx.db.people, ctx.db.library
     if ga is not None and gb is not None:
         if ga == gb:
             raise MergeError("cannot merge a group with itself")
-        vectors = [ctx.db.library.face_vectors([f.face_id for f in show_group(ctx, g).faces]) for g in (ga, gb)]
-        verdict = check_same_person(ctx, vectors[0], vectors[1], f"groups {ga} and {gb}")
-        verdict.raise_unless(force)
+        vectors = [library.face_vectors([f.face_id for f in show_group(ctx, g).faces]) for g in (ga, gb)]
+        return check_same_person(ctx, vectors[0], vectors[1], f"groups {ga} and {gb}")
+    if ga is not None or gb is not None:
+        group, person = (ga, b) if ga is not None else (gb, a)
+        assert group is not None
+        faces = [f.face_id for f in show_group(ctx, group).faces]
+        return check_group(ctx, person, library.face_vectors(faces), require_person(ctx, person), f"group {group}")
+    keep, drop = require_person(ctx, a), require_person(ctx, b)
+    if keep == drop:
+        raise MergeError("cannot merge a person with themselves")
+    model = ctx.spec.name
+    return check_same_person(
+        ctx, people.person_vectors(keep, model), people.person_vectors(drop, model), f"{a!r} and {b!r}"
+    )
+
+
+def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
+    """Merge B into A. Each is a group number or a registered person's name:
+    group+group stay together from now on; group+person names the group;
+    person+person moves B's faces to A and removes B. Guarded like naming
+    (`check_merge` says what the guard finds, without merging)."""
+    verdict = check_merge(ctx, a, b)
+    verdict.raise_unless(force)
+    ga, gb = _as_group(ctx, a), _as_group(ctx, b)
+    if ga is not None and gb is not None:
         moved = ctx.db.people.merge_groups(ga, gb)
         return Merge(a, b, f"group {gb} merged into group {ga} ({moved} faces)", moved, tuple(verdict.problems))
     if ga is not None or gb is not None:
         group, person = (ga, b) if ga is not None else (gb, a)
         assert group is not None
-        require_person(ctx, person)
-        n = name_group(ctx, group, person, force)
-        return Merge(person, str(group), f"group {group} ({n.faces} faces) is now {person!r}", n.faces, n.warnings)
-    keep, drop = require_person(ctx, a), require_person(ctx, b)
-    if keep == drop:
-        raise MergeError("cannot merge a person with themselves")
-    people = ctx.db.people
-    verdict = check_same_person(
-        ctx, people.person_vectors(keep, ctx.spec.name), people.person_vectors(drop, ctx.spec.name), f"{a!r} and {b!r}"
-    )
-    verdict.raise_unless(force)
-    moved = people.merge_people(a, b)
+        n = name_group(ctx, group, person, force=True)
+        return Merge(
+            person, str(group), f"group {group} ({n.faces} faces) is now {person!r}", n.faces, tuple(verdict.problems)
+        )
+    moved = ctx.db.people.merge_people(a, b)
     return Merge(a, b, f"{b!r} merged into {a!r} ({moved} faces moved)", moved, tuple(verdict.problems))
 
 

@@ -16,7 +16,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.names import require_person
 from facerec.usecases.recognize import analyze_photo, assign, largest
 
-__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_photo"]
+__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_face", "search_photo"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,11 @@ def search_photo(
     """Every library photo that contains the person in `image` (its largest face, or
     number `face_number`), best first, within the threshold; the first `limit` if given."""
     faces = analyze_photo(ctx, image).faces
-    query = choose_face(faces, str(image), face_number)
+    return search_face(ctx, choose_face(faces, str(image), face_number), limit)
+
+
+def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> PhotoSearch:
+    """Every library photo that contains the person whose face `query` is (e.g. a face of an uploaded photo)."""
     matches = _find(ctx, [query.embedding])
     return PhotoSearch(query, _label(ctx, matches[:limit]), len(matches))
 

@@ -10,6 +10,7 @@ from facerec.types import Person
 from facerec.usecases.context import Context
 from facerec.usecases.crops import remove_data_files
 from facerec.usecases.names import check_new_name, require_person, validate_name
+from facerec.usecases.thumbnails import sweep_thumbnails
 
 __all__ = [
     "Deletion",
@@ -43,6 +44,7 @@ class Deletion:
 
     name: str
     files_removed: int
+    thumbnails_removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,12 @@ def rename_person(ctx: Context, old: str, new: str, force: bool = False) -> Rena
 
 def delete_person(ctx: Context, name: str) -> Deletion:
     """Delete a person, all their embeddings (every model) and their crops and
-    captures on disk. An erasure: it cannot be undone, and the journal forgets
+    captures on disk, and the web page's thumbnails of them. An erasure: it cannot be undone, and the journal forgets
     what it held about them."""
     require_person(ctx, name)
     files = ctx.db.people.delete_person(name)
-    return Deletion(name, remove_data_files(ctx, files))
+    removed = remove_data_files(ctx, files)
+    return Deletion(name, removed, sweep_thumbnails(ctx).removed)
 
 
 def remove_samples(ctx: Context, face_ids: Sequence[int]) -> RemovedSamples:

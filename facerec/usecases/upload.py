@@ -1,0 +1,85 @@
+"""Searching the library with a photo that is not a file on this machine (an
+upload from the web page): decoded from memory by the same safe loader as
+every other image, never written anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from facerec.errors import FaceNotFoundError, ImageError, NoFaceError
+from facerec.types import EmbeddedFace, Image
+from facerec.usecases.context import Context
+from facerec.usecases.search import PhotoMatch
+from facerec.usecases.search import search_face as search_library
+from facerec.vision.images import image_from_bytes
+
+__all__ = ["FaceSearch", "PhotoFaces", "Preview", "analyze_bytes", "preview", "search_face"]
+
+DECODE_SIDE = 1920
+"""Large JPEGs are decoded at reduced size (both sides at least this long):
+faces are found on a 640 px copy anyway, and the photo is shown on a page."""
+
+
+@dataclass(frozen=True)
+class PhotoFaces:
+    """A decoded photo (at reduced size: boxes are in these pixels) and its faces, left to right."""
+
+    label: str
+    pixels: Image
+    faces: list[EmbeddedFace]
+
+
+@dataclass(frozen=True)
+class FaceSearch:
+    """The library photos that contain face number `face` (1 = leftmost) of a photo, best first."""
+
+    face: int
+    matches: list[PhotoMatch]
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A JPEG of the photo to show (`width` x `height`); face boxes times `scale` are in its pixels."""
+
+    jpeg: bytes
+    width: int
+    height: int
+    scale: float
+
+
+def preview(ctx: Context, photo: PhotoFaces, side: int = 1024) -> Preview:
+    """The photo shrunk to `side` pixels on its longer side (never enlarged), encoded in memory."""
+    h, w = photo.pixels.shape[:2]
+    f = min(1.0, side / max(h, w))
+    small = cv2.resize(photo.pixels, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise ImageError(f"{photo.label}: could not encode a preview")
+    return Preview(buf.tobytes(), small.shape[1], small.shape[0], f)
+
+
+def analyze_bytes(ctx: Context, data: bytes, label: str = "upload") -> PhotoFaces:
+    """Decode image bytes (`ImageError` when they are not a readable image) and embed every face."""
+    image = image_from_bytes(Path(label), data, reduce_to=DECODE_SIDE)
+    faces = ctx.pipeline.analyze(image.pixels)
+    return PhotoFaces(label, image.pixels, sorted(faces, key=lambda f: (f.face.box.x, f.face.box.y)))
+
+
+def search_face(
+    ctx: Context, photo: PhotoFaces, face_number: int | None = None, limit: int | None = None
+) -> FaceSearch:
+    """The library photos of the person whose face is number `face_number` in
+    `photo` (1-based, left to right; default: the largest), within the threshold."""
+    if not photo.faces:
+        raise NoFaceError(f"{photo.label}: no face found")
+    if face_number is None:
+        face_number = 1 + max(range(len(photo.faces)), key=lambda i: photo.faces[i].face.box.area)
+    if not 1 <= face_number <= len(photo.faces):
+        raise FaceNotFoundError(f"{photo.label} has {len(photo.faces)} face(s), not a face {face_number}")
+    query = photo.faces[face_number - 1]
+    found = search_library(ctx, query, limit)
+    return FaceSearch(face_number, found.matches, found.total)

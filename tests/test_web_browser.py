@@ -1,0 +1,254 @@
+"""The web page in a real browser: Debian's headless Chromium (/usr/bin/chromium),
+driven by Playwright with that executable (no browser download, ever), against
+`facerec web`'s app served by uvicorn on 127.0.0.1, over the real database,
+models and dev photos.
+
+Every test also reads the browser's network log: every request it made went
+to the local server, and Chromium is told that no other host name exists,
+so a reference to anything else would show up as a request elsewhere.
+
+Screenshots of each page are written to the test's folder; with
+FACEREC_WEB_SCREENSHOTS=docs they are also written there (how the README's
+were made).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from facerec.usecases.context import Context
+from facerec.usecases.grouping import people_view
+from facerec.usecases.register import register_photos
+from facerec.web.app import create_app
+from facerec.web.security import Secrets, new_secrets
+from facerec.web.server import bind
+from tests.conftest import FaceSet, skip_or_fail
+from tests.webkit import Library, indexed_library, reset
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass
+class Server:
+    base: str
+    keys: Secrets
+
+    @property
+    def login(self) -> str:
+        return f"{self.base}/?token={self.keys.token}"
+
+
+@dataclass
+class Browser:
+    """One fresh Chromium profile; `requests`: every URL it asked for."""
+
+    page: object
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def library(faces: FaceSet, pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    with indexed_library(
+        tmp_path_factory.mktemp("browser-data"), [faces.root / "people", faces.root / "groups"], pipeline
+    ) as lib:
+        yield lib
+
+
+@pytest.fixture(scope="module")
+def server(library: Library) -> Iterator[Server]:
+    """The app on a free port of 127.0.0.1, with a database connection of its own."""
+    import uvicorn
+
+    keys = new_secrets()
+    ctx = Context(library.ctx.settings, pipeline=library.ctx.pipeline)
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    app = create_app(ctx, keys, index_workers=1)
+    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{port}", keys)
+    running.should_exit = True
+    thread.join(30)
+    sock.close()
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium chromium-driver)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed (pip install -r requirements.txt)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser(playwright, server: Server, library: Library, tmp_path: Path) -> Iterator[Browser]:
+    reset(library)
+    profile = tmp_path / "profile"
+    context = playwright.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=FLAGS,
+        viewport={"width": 1280, "height": 860},
+    )
+    seen = Browser(context.pages[0] if context.pages else context.new_page())
+    context.on("request", lambda r: seen.requests.append(r.url))
+    seen.page.set_default_timeout(60_000)  # type: ignore[attr-defined]
+    try:
+        yield seen
+    finally:
+        context.close()
+    hosts = {urlsplit(u).netloc for u in seen.requests if not u.startswith(("data:", "about:"))}
+    assert hosts <= {urlsplit(server.base).netloc}, sorted(hosts)
+
+
+def screenshot(page, name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    wanted = os.environ.get("FACEREC_WEB_SCREENSHOTS")
+    if wanted:
+        Path(wanted).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(wanted) / f"{name}.png")
+
+
+def flash(page) -> str:
+    return str(page.locator("#flash").inner_text())
+
+
+def group_cards(page) -> list[str]:
+    return [str(r) for r in page.locator("li.card.group").evaluate_all("els => els.map(e => e.dataset.ref)")]
+
+
+def test_naming_a_group_by_clicking_and_typing(browser: Browser, server: Server, library: Library, tmp_path: Path):
+    page = browser.page
+    page.goto(server.login)
+    assert page.url == f"{server.base}/people"  # the token left the address
+    assert len(browser.requests) >= 3  # the network log is read (see the fixture)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("li.card.group img").first.evaluate("img => img.naturalWidth") == 240
+    screenshot(page, "web-people", tmp_path)
+    first = people_view(library.ctx).groups[0]
+    field_ = page.get_by_label(f"name for group {first.id}")
+    field_.click()
+    field_.type("Alice")
+    with page.expect_navigation():
+        field_.press("Enter")
+    assert flash(page) == f"{len(first.faces)} faces named 'Alice'"
+    assert page.locator('li.card.named[data-ref="p:Alice"]').count() == 1
+    assert f"g:{first.id}" not in group_cards(page)
+    page.click('li.card.named[data-ref="p:Alice"] a.title')
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Alice"
+    screenshot(page, "web-person", tmp_path)
+
+
+def test_merging_two_cards(browser: Browser, server: Server, library: Library, tmp_path: Path):
+    page = browser.page
+    page.goto(server.login)
+    before = group_cards(page)
+    a, b = before[2], before[3]
+    assert page.locator("#merge").is_disabled()  # the page's script: two cards are needed
+    page.locator(f'li.card[data-ref="{a}"] input[type=checkbox]').check()
+    page.locator(f'li.card[data-ref="{b}"] input[type=checkbox]').check()
+    assert page.locator("#merge").inner_text() == "Merge 2 cards" and page.locator("#merge").is_enabled()
+    with page.expect_navigation():
+        page.click("#merge")
+    assert flash(page) == f"1 group merged into group {a[2:]}"
+    after = group_cards(page)
+    assert b not in after and a in after and len(after) == len(before) - 1
+
+
+def test_uploading_a_photo_shows_its_matches_and_picking_a_face(
+    browser: Browser, server: Server, library: Library, faces: FaceSet, tmp_path: Path
+):
+    register_photos(library.ctx, "Joe Biden", [faces.people()["joe_biden"][0]])
+    page = browser.page
+    page.goto(server.login)
+    page.goto(f"{server.base}/search")
+    with page.expect_navigation(url=re.compile(r"/search/[\w-]+$")):
+        page.set_input_files("#photo", str(faces.photo("groups/fr_two_people.jpg")))  # the script submits it
+    page.wait_for_load_state("networkidle")
+    assert page.locator("svg#preview a.facebox").count() == 2
+    titles = page.locator("#matches li.match span").evaluate_all("els => els.map(e => e.title)")
+    assert {str(p) for p in faces.people()["joe_biden"]} <= set(titles)  # the largest face: Biden
+    assert "Joe Biden" in page.locator("#matches").inner_text()
+    screenshot(page, "web-search", tmp_path)
+    with page.expect_navigation():
+        page.locator('svg#preview a.facebox[data-face="1"]').click()
+    titles = page.locator("#matches li.match span").evaluate_all("els => els.map(e => e.title)")
+    assert {str(p) for p in faces.people()["barack_obama"]} <= set(titles)
+
+
+def test_the_library_page_indexes_a_folder_with_live_progress(
+    browser: Browser, server: Server, library: Library, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "more photos"
+    folder.mkdir()
+    for i, p in enumerate(faces.of_kind("distractor")):
+        shutil.copy(p.path, folder / f"{i}{p.path.suffix}")
+    page = browser.page
+    page.goto(server.login)
+    page.goto(f"{server.base}/library")
+    before = int(page.locator("#stat-photos").inner_text())
+    page.fill("#folder", str(folder))
+    with page.expect_navigation():
+        page.click("#start-index")
+    assert flash(page) == "indexing started"
+    # The script polls the status and reloads the page when the run is over.
+    page.wait_for_function("() => document.querySelector('#index-job').dataset.state === 'done'", timeout=120_000)
+    page.wait_for_load_state("networkidle")
+    assert int(page.locator("#stat-photos").inner_text()) == before + 5
+    assert "seen 5, indexed 5" in page.locator("#index-text").inner_text()
+    screenshot(page, "web-library", tmp_path)
+    group = people_view(library.ctx).groups[0]
+    page.goto(f"{server.base}/people/group/{group.id}")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "web-group", tmp_path)
+
+
+def test_undo_a_naming(browser: Browser, server: Server, library: Library):
+    """Name a group by typing, then the header's Undo button puts it back."""
+    page = browser.page
+    page.goto(server.login)
+    first = people_view(library.ctx).groups[0]
+    field_ = page.get_by_label(f"name for group {first.id}")
+    field_.fill("Alice")
+    with page.expect_navigation():
+        field_.press("Enter")
+    with page.expect_navigation():
+        page.click("#undo")
+    assert f"g:{first.id}" in group_cards(page)
+    assert page.locator('li.card.named[data-ref="p:Alice"]').count() == 0
