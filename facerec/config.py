@@ -22,6 +22,13 @@ DEFAULT_EMBEDDER = "sface"
 DEFAULT_RUNTIME = "openvino"
 RUNTIMES = ("openvino", "opencv")
 
+# The People view (facerec.usecases.grouping); measured effects in the README.
+DEFAULT_PEOPLE_MAX_DISTANCE = 0.5
+DEFAULT_PEOPLE_MIN_FACES = 2
+DEFAULT_PEOPLE_MIN_FACE_PX = 40
+DEFAULT_PEOPLE_MIN_SHARPNESS = 40.0
+DEFAULT_PEOPLE_MIN_SCORE = 0.85
+
 
 def default_data_dir(env: dict[str, str]) -> Path:
     """Per-user data directory: `$XDG_DATA_HOME/facerec` or `~/.local/share/facerec`."""
@@ -39,6 +46,15 @@ class Settings:
     X11 display windows open on (`DISPLAY`; OpenCV's Qt windows need X11 or
     XWayland); empty means no window can be opened. `runtime` runs the face
     networks (`openvino` or `opencv`, see `facerec.vision.runtime`).
+
+    The People view (`facerec.usecases.grouping`): faces closer than
+    `people_max_distance` (cosine) are linked when grouping; groups with fewer
+    than `people_min_faces` faces are not listed. The quality gates keep a
+    face out of the groups (it stays searchable) when its box is narrower or
+    lower than `people_min_face_px` pixels, its aligned crop is less sharp
+    than `people_min_sharpness` (variance of the Laplacian, as guided
+    registration measures it; blurred faces score under about 70), or its
+    detector score is under `people_min_score` (0..1; YuNet keeps faces from 0.8).
     """
 
     database_url: str = ""
@@ -52,6 +68,11 @@ class Settings:
     detect_size: int = DEFAULT_DETECT_SIZE
     runtime: str = DEFAULT_RUNTIME
     display: str = ""
+    people_max_distance: float = DEFAULT_PEOPLE_MAX_DISTANCE
+    people_min_faces: int = DEFAULT_PEOPLE_MIN_FACES
+    people_min_face_px: int = DEFAULT_PEOPLE_MIN_FACE_PX
+    people_min_sharpness: float = DEFAULT_PEOPLE_MIN_SHARPNESS
+    people_min_score: float = DEFAULT_PEOPLE_MIN_SCORE
 
     @property
     def pgdata(self) -> Path:
@@ -90,6 +111,32 @@ def _size(name: str, value: str | None, default: int) -> int:
     return size
 
 
+def _number(name: str, value: str | None, default: float, low: float, high: float) -> float:
+    """A number setting between `low` and `high`, or `default` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return number
+
+
+def _count(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    """A whole-number setting between `low` and `high`, or `default` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     chosen = (value or "").strip().lower() or default
     if chosen not in choices:
@@ -126,4 +173,27 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         detect_size=_size("FACEREC_DETECT_SIZE", merged.get("FACEREC_DETECT_SIZE"), DEFAULT_DETECT_SIZE),
         runtime=_choice("FACEREC_RUNTIME", merged.get("FACEREC_RUNTIME"), RUNTIMES, DEFAULT_RUNTIME),
         display=env.get("DISPLAY", "").strip(),
+        people_max_distance=_number(
+            "FACEREC_PEOPLE_MAX_DISTANCE", merged.get("FACEREC_PEOPLE_MAX_DISTANCE"), DEFAULT_PEOPLE_MAX_DISTANCE, 0, 2
+        ),
+        people_min_faces=_count(
+            "FACEREC_PEOPLE_MIN_FACES", merged.get("FACEREC_PEOPLE_MIN_FACES"), DEFAULT_PEOPLE_MIN_FACES, 1, 1_000_000
+        ),
+        people_min_face_px=_count(
+            "FACEREC_PEOPLE_MIN_FACE_PX",
+            merged.get("FACEREC_PEOPLE_MIN_FACE_PX"),
+            DEFAULT_PEOPLE_MIN_FACE_PX,
+            0,
+            10_000,
+        ),
+        people_min_sharpness=_number(
+            "FACEREC_PEOPLE_MIN_SHARPNESS",
+            merged.get("FACEREC_PEOPLE_MIN_SHARPNESS"),
+            DEFAULT_PEOPLE_MIN_SHARPNESS,
+            0,
+            1e9,
+        ),
+        people_min_score=_number(
+            "FACEREC_PEOPLE_MIN_SCORE", merged.get("FACEREC_PEOPLE_MIN_SCORE"), DEFAULT_PEOPLE_MIN_SCORE, 0, 1
+        ),
     )

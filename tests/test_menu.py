@@ -59,8 +59,8 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("3. Manage User Database")
     menu.expect_exact("0. Exit")
 
-    choose(menu, "9")
-    menu.expect_exact("'9' is not an option")
+    choose(menu, "99")
+    menu.expect_exact("'99' is not an option")
 
     choose(menu, "2")
     menu.expect_exact("no one is registered yet")
@@ -331,3 +331,34 @@ def test_the_menu_reconnects_and_restarts_a_server_that_was_killed(own_env, tmp_
     finally:
         child.close(force=True)
     assert not EmbeddedServer(data).is_running()
+
+
+def test_the_menu_asks_about_each_suggestion_and_remembers_the_answers(
+    menu: pexpect.spawn, db, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for photo in faces.people()["deepface_jennifer"] + faces.people()["deepface_mark"]:
+        (folder / f"{photo.parent.name}_{photo.name}").write_bytes(photo.read_bytes())
+    choose(menu, "4")
+    menu.expect_exact("Folder of photos")
+    menu.sendline(str(folder))
+    menu.expect(r"seen 11, indexed 11")
+    # Split Jennifer's group in two so that the menu has something to ask.
+    with db.transaction() as cur:
+        cur.execute("SELECT group_id, array_agg(face_id ORDER BY face_id) FROM face_groups GROUP BY group_id")
+        groups = sorted(cur.fetchall(), key=lambda r: -len(r[1]))
+    jennifer = [g for g in groups if len(g[1]) == 6]
+    assert jennifer, groups
+    half = jennifer[0][1][3:]
+    with db.transaction() as cur:
+        cur.execute("UPDATE face_groups SET group_id = %s WHERE face_id = ANY(%s)", (half[0], half))
+    choose(menu, "8")
+    menu.expect(r"Are group (\d+) \(3 faces\) and group (\d+) \(3 faces\) the same person\? \[y/n/skip")
+    menu.sendline("n")
+    menu.expect_exact("are different people: remembered")
+    choose(menu, "8")
+    menu.expect_exact("no suggestions")
+    assert count(db, "SELECT count(*) FROM face_links WHERE kind = 'different'") == 1
+    choose(menu, "0")
+    menu.expect_exact("bye")

@@ -321,6 +321,7 @@ def test_sql_is_only_in_the_store_and_never_built_from_values():
     # db/connection.py only checks an idle connection with a fixed `SELECT 1`.
     assert set(runs_sql) == {
         "db/connection.py",
+        "db/groups.py",
         "db/journal.py",
         "db/migrate.py",
         "db/people.py",

@@ -14,16 +14,16 @@ import pytest
 
 from facerec.errors import LooksLikeSomeoneElseError, NothingToUndoError, SimilarNameError
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import regroup
+from facerec.usecases.grouping import people_view, regroup
 from facerec.usecases.index import index_folders
 from facerec.usecases.journal import history, undo
-from facerec.usecases.people import merge, name_group, split_faces
+from facerec.usecases.people import merge, name_group, show_group, split_faces
 from facerec.usecases.recognize import recognize_photo
 from facerec.usecases.register import register_photos
 from facerec.usecases.users import delete_person, remove_samples, show_person
 from tests.conftest import CLI, FaceSet, count
 
-TABLES = ("people", "pictures", "faces", "face_links", "face_not_person")
+TABLES = ("people", "pictures", "faces", "face_links", "face_not_person", "face_groups")
 
 
 def rows(db) -> dict[str, list[str]]:
@@ -33,6 +33,8 @@ def rows(db) -> dict[str, list[str]]:
         for table in TABLES:
             cur.execute(f"SELECT t::text FROM {table} t ORDER BY 1")  # noqa: S608 (test helper, fixed names)
             out[table] = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT t::text FROM group_sizes t WHERE size > 0 ORDER BY 1")
+        out["group_sizes"] = [r[0] for r in cur.fetchall()]
     return out
 
 
@@ -55,7 +57,8 @@ def library(ctx: Context, faces: FaceSet, tmp_path: Path) -> Path:
 
 def group_of(ctx: Context, person: str) -> int:
     """The group whose faces are `person`'s photos."""
-    for g in regroup(ctx).groups:
+    regroup(ctx)
+    for g in people_view(ctx, limit=None).groups:
         if all(person in f.picture for f in g.faces):
             return g.id
     raise AssertionError(f"no group of {person}")
@@ -192,9 +195,12 @@ def test_people_show_takes_a_name_and_split_takes_several_faces(ctx: Context, cl
     assert r.returncode == 0, r.stderr
     assert show_person(ctx, "Mark").samples == 3
     jennifer = group_of(ctx, "deepface_jennifer")
-    members = [f.face_id for g in regroup(ctx).groups if g.id == jennifer for f in g.faces]
+    members = [f.face_id for f in show_group(ctx, jennifer).faces]
     split_faces(ctx, members[:2])
-    groups = {f.face_id: {x.face_id for x in g.faces} for g in regroup(ctx).groups for f in g.faces}
+    regroup(ctx)
+    groups = {
+        f.face_id: {x.face_id for x in show_group(ctx, g.id).faces} for g in people_view(ctx).groups for f in g.faces
+    }
     assert groups[members[2]] == set(members[2:])  # the four others stay together, without the two
 
 
@@ -218,7 +224,7 @@ def test_a_wrong_merge_of_groups_and_of_people_is_reverted_exactly_by_one_undo(
     before = rows(db)
     assert cli("people", "merge", str(jennifer), str(mark)).returncode == 1  # the guard: two people
     assert cli("people", "merge", str(jennifer), str(mark), "--force").returncode == 0
-    assert count(db, "SELECT count(*) FROM faces WHERE cluster_id = %s", jennifer) == 11
+    assert count(db, "SELECT count(*) FROM face_groups WHERE group_id = %s", jennifer) == 11
     assert cli("undo").returncode == 0
     assert rows(db) == before
 
@@ -365,3 +371,25 @@ def test_users_show_export_writes_a_sheet_of_the_persons_faces_cropped_around_ea
         (face,) = ctx_detect(tile)
         cx, cy = face.box.x + face.box.w / 2, face.box.y + face.box.h / 2
         assert face.box.w > TILE * 0.25 and abs(cx - TILE / 2) < TILE * 0.1 and abs(cy - TILE / 2) < TILE * 0.15
+
+
+def test_the_people_view_shows_a_person_at_most_once_per_photo(ctx: Context, faces: FaceSet, db, tmp_path: Path):
+    photos = faces.people()["barack_obama"]
+    copy = tmp_path / "obama.jpg"  # not a library photo: the sample is not one of the faces below
+    shutil.copy(photos[0], copy)
+    register_photos(ctx, "Barack Obama", [copy])
+    folder = tmp_path / "library"
+    folder.mkdir()
+    tiles = []
+    for photo in photos[1:3]:
+        image = cv2.imread(str(photo))
+        h, w = image.shape[:2]
+        tiles.append(cv2.resize(image, (int(w * 600 / h), 600)))
+    cv2.imwrite(str(folder / "two_obamas.jpg"), np.hstack(tiles))
+    index_folders(ctx, [folder], workers=1)
+    with db.transaction() as cur:
+        cur.execute("SELECT state, matched_person_id IS NOT NULL FROM face_groups ORDER BY face_id")
+        states = cur.fetchall()
+    assert len(states) == 2 and sum(matched for _, matched in states) == 1, states
+    (person,) = people_view(ctx).people
+    assert (person.name, person.photos) == ("Barack Obama", 1)

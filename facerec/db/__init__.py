@@ -4,7 +4,7 @@
 - `connection`: connecting, transactions, retry after a deadlock or a restart;
 - `migrate`: the schema files in `sql/`;
 - `vectors`: the one batched nearest-neighbour query;
-- `people`, `library`: the stores; `database.Database` holds them together.
+- `people`, `library`, `groups`: the stores; `database.Database` holds them together.
 """
 
 from facerec.db.database import Database

@@ -9,6 +9,7 @@ import psycopg2.extensions
 
 from facerec.config import Settings
 from facerec.db.connection import Connection
+from facerec.db.groups import GroupStore
 from facerec.db.journal import JournalStore
 from facerec.db.library import LibraryStore
 from facerec.db.migrate import applied_migrations, migrate
@@ -17,8 +18,9 @@ from facerec.db.people import PeopleStore
 
 class Database:
     """The facerec database: `people` (registered people and their samples),
-    `library` (indexed photos, search, groups) and `journal` (changes to who is
-    who, and undo), over one connection.
+    `library` (indexed photos, search), `groups` (the People view's groups of
+    library faces) and `journal` (changes to who is who, and undo), over one
+    connection.
 
     Open with `Database.open(settings)`, as a context manager; the embedded
     server stops when its last user (in any process) closes.
@@ -29,6 +31,7 @@ class Database:
         self.people = PeopleStore(conn)
         self.library = LibraryStore(conn)
         self.journal = JournalStore(conn)
+        self.groups = GroupStore(conn)
 
     @classmethod
     def open(

@@ -66,6 +66,7 @@ class Recorder:
     def __init__(self, cur: psycopg2.extensions.cursor) -> None:
         self.cur = cur
         self._rows: dict[str, dict[tuple[Any, ...], tuple[str, dict[str, Any] | None]]] = {t: {} for t in KEYS}
+        self._scopes: dict[tuple[str, str], dict[object, list[dict[str, Any]]]] = {}
 
     def _select(self, table: str, where: Where, params: Params) -> list[dict[str, Any]]:
         condition = sql.SQL(where) if isinstance(where, str) else where
@@ -90,13 +91,31 @@ class Recorder:
             else:
                 rows[key] = ("deleted", before if state == "updated" else row)
 
+    def scope(self, table: str, column: str, values: Sequence[object]) -> None:
+        """Keep the whole state of `table`'s rows whose `column` is one of `values`,
+        present or absent, as it is now: undo puts exactly these rows back. For
+        rows that triggers change as a side effect (the People view's
+        `face_groups` follows `faces.person_id`), which no `updating` sees."""
+        known = self._scopes.setdefault((table, column), {})
+        fresh = [v for v in dict.fromkeys(values) if v not in known]
+        if not fresh:
+            return
+        query = sql.SQL("SELECT {c}, to_jsonb(t) FROM {t} t WHERE {c} = ANY(%s)").format(
+            t=sql.Identifier(table), c=sql.Identifier(column)
+        )
+        self.cur.execute(query, (list(fresh),))
+        rows: dict[object, list[dict[str, Any]]] = {v: [] for v in fresh}
+        for value, row in self.cur.fetchall():
+            rows.setdefault(value, []).append(row)
+        known.update(rows)
+
     def inserted(self, table: str, keys: Sequence[tuple[Any, ...]]) -> None:
         for key in keys:
             self._rows[table].setdefault(tuple(key), ("inserted", None))
 
     @property
     def empty(self) -> bool:
-        return not any(self._rows.values())
+        return not any(self._rows.values()) and not any(self._scopes.values())
 
     def changes(self) -> dict[str, Any]:
         out: dict[str, Any] = {"inserted": {}, "deleted": {}, "updated": {}}
@@ -106,6 +125,11 @@ class Recorder:
                     out["inserted"].setdefault(table, []).append(list(key))
                 else:
                     out[state].setdefault(table, []).append(row)
+        out["scoped"] = [
+            {"table": table, "column": column, "values": list(rows), "rows": [r for v in rows.values() for r in v]}
+            for (table, column), rows in self._scopes.items()
+            if rows
+        ]
         return out
 
     def write(self, action: str, summary: str, people: Sequence[int], files: Sequence[str] = ()) -> int:
@@ -262,7 +286,8 @@ def _revert(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> None:
     """Put the rows back as they were. The order keeps every foreign key valid and
     never lets a cascade delete a row that is being restored: inserted faces and
     links go first, deleted rows come back, updated rows get their old state,
-    and inserted people and pictures go last (no face points at them any more)."""
+    then the trigger-maintained rows kept by scope, and inserted people and
+    pictures go last (no face points at them any more)."""
     inserted = changes.get("inserted", {})
     deleted = changes.get("deleted", {})
     updated = changes.get("updated", {})
@@ -295,6 +320,12 @@ def _revert(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> None:
         where = sql.SQL(" AND ").join(sql.SQL("x.{} = %s").format(sql.Identifier(k)) for k in KEYS[table])
         for row in rows:
             cur.execute(query + where, (Json(row), *[row[k] for k in KEYS[table]]))
+    for scope in changes.get("scoped", []):  # after the rows whose triggers changed them are back
+        table, column = sql.Identifier(scope["table"]), sql.Identifier(scope["column"])
+        cur.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(table, column), (scope["values"],))
+        insert = sql.SQL("INSERT INTO {t} SELECT * FROM jsonb_populate_record(NULL::{t}, %s)").format(t=table)
+        for row in scope["rows"]:
+            cur.execute(insert, (Json(row),))
     for table in ("pictures", "people"):
         _delete(cur, table, inserted.get(table, []))
 

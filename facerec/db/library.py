@@ -3,7 +3,7 @@ of unnamed faces ("people"), and re-embedding stored faces with another model.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +12,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from facerec.db.connection import Connection
+from facerec.db.groups import GroupStore
 from facerec.db.migrate import MIGRATION_LOCK
 from facerec.db.rows import box as row_box
 from facerec.db.rows import face as row_face
@@ -46,6 +47,8 @@ class IndexedPhoto:
     width: int
     height: int
     faces: list[EmbeddedFace]
+    sharpness: tuple[float | None, ...] = ()
+    """Each face's sharpness (`facerec.vision.quality.sharpness`), in the order of `faces`; () if not measured."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class LibraryStore:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._groups = GroupStore(conn)
 
     # -- indexing -----------------------------------------------------------
 
@@ -122,17 +126,18 @@ class LibraryStore:
         )
         cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
         kept = [row_box(r[0]) for r in cur.fetchall()]
+        sharp = photo.sharpness or (None,) * len(photo.faces)
         rows = [
-            (picture_id, *face_values(f.model, f.face, f.embedding))
-            for f in photo.faces
+            (picture_id, *face_values(f.model, f.face, f.embedding), s)
+            for f, s in zip(photo.faces, sharp)
             if not _overlaps(f.face.box, kept)
         ]
         if rows:
             execute_values(
                 cur,
-                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding) VALUES %s",
+                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding, sharpness) VALUES %s",
                 rows,
-                template="(%s, %s, %s, %s, %s, %s)",
+                template="(%s, %s, %s, %s, %s, %s, %s)",
             )
         return len(rows)
 
@@ -169,8 +174,9 @@ class LibraryStore:
             new_id = int(cur.fetchone()[0])
             cur.execute("DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL", (new_id,))
             cur.execute(
-                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding)"
-                " SELECT %s, person_id, model, box, landmarks, score, embedding FROM faces WHERE picture_id = %s",
+                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, sharpness)"
+                " SELECT %s, person_id, model, box, landmarks, score, embedding, sharpness FROM faces"
+                " WHERE picture_id = %s",
                 (new_id, source_id),
             )
             return int(cur.rowcount)
@@ -227,8 +233,7 @@ class LibraryStore:
                 "   WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL),"
                 " (SELECT count(*) FROM people),"
                 " (SELECT count(*) FROM faces WHERE model = %(model)s AND person_id IS NOT NULL),"
-                " (SELECT count(*) FROM (SELECT 1 FROM faces WHERE model = %(model)s AND cluster_id IS NOT NULL"
-                "   AND person_id IS NULL GROUP BY cluster_id HAVING count(*) >= 2) g),"
+                " (SELECT count(*) FROM group_sizes WHERE model = %(model)s AND size >= 2),"
                 " pg_database_size(current_database())",
                 {"model": model},
             )
@@ -279,90 +284,19 @@ class LibraryStore:
             by_id = {int(i): vector(e) for i, e in cur.fetchall()}
         return [by_id[i] for i in face_ids]
 
-    # -- people groups ------------------------------------------------------
-
-    def unnamed_faces(self, model: str) -> tuple[list[int], list[int], np.ndarray]:
-        """Ids, picture ids and embeddings of library faces not attached to anyone."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT f.id, f.picture_id, f.embedding FROM faces f JOIN pictures p ON p.id = f.picture_id"
-                " WHERE f.model = %s AND f.person_id IS NULL AND p.indexed_at IS NOT NULL ORDER BY f.id",
-                (model,),
-            )
-            rows = cur.fetchall()
-        ids = [int(r[0]) for r in rows]
-        pictures = [int(r[1]) for r in rows]
-        vectors = np.stack([vector(r[2]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
-        return ids, pictures, vectors
+    # -- people groups (stored in face_groups: see facerec.db.groups) -------------
 
     def links(self) -> list[tuple[int, int, str]]:
         """Every (face_a, face_b, 'same' | 'different') the user has stated."""
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT face_a, face_b, kind FROM face_links")
-            return [(int(a), int(b), k) for a, b, k in cur.fetchall()]
+        return self._groups.links()
 
-    def set_clusters(self, model: str, assignment: dict[int, int]) -> None:
-        """Replace the stored groups of `model`'s unnamed faces with `assignment` (face id -> group id)."""
-        with self.conn.transaction() as cur:
-            cur.execute("UPDATE faces SET cluster_id = NULL WHERE model = %s AND cluster_id IS NOT NULL", (model,))
-            if assignment:
-                execute_values(
-                    cur,
-                    "UPDATE faces f SET cluster_id = v.cluster FROM (VALUES %s) AS v(id, cluster) WHERE f.id = v.id",
-                    list(assignment.items()),
-                    page_size=5000,
-                )
-
-    def set_group(self, old: int, new: int) -> None:
-        """Move every face of group `old` into group `new`."""
-        with self.conn.transaction() as cur:
-            cur.execute("UPDATE faces SET cluster_id = %s WHERE cluster_id = %s", (new, old))
-
-    def groups(self, model: str) -> dict[int, list[FaceRow]]:
-        """The stored groups of unnamed faces: group id -> faces."""
-        out: dict[int, list[FaceRow]] = {}
-        for row in self._faces("f.model = %s AND f.cluster_id IS NOT NULL AND f.person_id IS NULL", (model,)):
-            assert row.cluster_id is not None
-            out.setdefault(row.cluster_id, []).append(row)
-        return out
+    def groups(self, model: str) -> Mapping[int, list[FaceRow]]:
+        """The stored groups of unnamed faces: group id -> faces. Looking up one
+        group reads only that group; iterating reads them all."""
+        return self._groups.groups_mapping(model)
 
     def face(self, face_id: int) -> FaceRow | None:
-        rows = self._faces("f.id = %s", (face_id,))
-        return rows[0] if rows else None
-
-    def _faces(self, where: str, params: tuple[object, ...]) -> list[FaceRow]:
-        """Faces matching `where`, a fixed condition from this module (values go in `params`)."""
-        query = sql.SQL(
-            "SELECT f.id, p.picture, f.box, f.cluster_id, pe.name FROM faces f"
-            " JOIN pictures p ON p.id = f.picture_id LEFT JOIN people pe ON pe.id = f.person_id"
-            " WHERE {} ORDER BY f.id"
-        ).format(sql.SQL(where))
-        with self.conn.transaction() as cur:
-            cur.execute(query, params)
-            return [FaceRow(int(i), pic, row_box(b), c, n) for i, pic, b, c, n in cur.fetchall()]
-
-    def link(self, a: int, b: int, kind: str) -> None:
-        """Remember that faces `a` and `b` are the same person or different people."""
-        lo, hi = min(a, b), max(a, b)
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, %s)"
-                " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind",
-                (lo, hi, kind),
-            )
-
-    def separate(self, face_id: int, others: Sequence[int]) -> None:
-        """Split one face from a group: 'different' links to the group's other faces."""
-        pairs = [(min(face_id, o), max(face_id, o), "different") for o in others if o != face_id]
-        with self.conn.transaction() as cur:
-            if pairs:
-                execute_values(
-                    cur,
-                    "INSERT INTO face_links (face_a, face_b, kind) VALUES %s"
-                    " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind",
-                    pairs,
-                )
-            cur.execute("UPDATE faces SET cluster_id = id WHERE id = %s", (face_id,))
+        return self._groups.face(face_id)
 
     # -- re-embedding with another model (`reembed`) -------------------------
 
@@ -404,8 +338,9 @@ class LibraryStore:
             cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, model))
             for face_id, vector in vectors:
                 cur.execute(
-                    "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop)"
-                    " SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score, %(v)s, f.crop"
+                    "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop,"
+                    " sharpness) SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score, %(v)s,"
+                    " f.crop, f.sharpness"
                     " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
                     "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                     "   AND g.model = %(model)s)",

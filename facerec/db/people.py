@@ -88,7 +88,8 @@ def _nearest_people_query(dim: int) -> sql.Composed:
     return knn_query(dim, "m.person_id, p.name, m.distance", "JOIN people p ON p.id = m.person_id", people_only=True)
 
 
-_UNNAME = sql.SQL("UPDATE faces SET person_id = NULL, cluster_id = id WHERE {}").format(ROWS_OF_FACE)
+_UNNAME = sql.SQL("UPDATE faces SET person_id = NULL WHERE {}").format(ROWS_OF_FACE)
+_IDS_OF = sql.SQL("SELECT id FROM faces WHERE {}")
 _LINKS_OF_ROWS = sql.SQL(
     "face_a IN (SELECT id FROM faces WHERE {same}) OR face_b IN (SELECT id FROM faces WHERE {same})"
 )
@@ -216,9 +217,8 @@ class PeopleStore:
             )
             refused = int(cur.fetchone()[0])
             rec.updating("faces", ROWS_TO_ATTACH, params)
-            cur.execute(
-                sql.SQL("UPDATE faces SET person_id = %(p)s, cluster_id = NULL WHERE {}").format(ROWS_TO_ATTACH), params
-            )
+            _scope_groups(cur, rec, _IDS_OF.format(ROWS_TO_ATTACH), params)
+            cur.execute(sql.SQL("UPDATE faces SET person_id = %(p)s WHERE {}").format(ROWS_TO_ATTACH), params)
             cur.execute("SELECT count(*) FROM faces WHERE id = ANY(%(ids)s) AND person_id = %(p)s", params)
             attached = int(cur.fetchone()[0])
             entry = rec.write("name", summary, [person_id]) if not rec.empty else None
@@ -246,6 +246,7 @@ class PeopleStore:
                 )
                 rec.inserted("face_not_person", cur.fetchall())
                 rec.updating("faces", ROWS_OF_FACE, (face_id,))
+                _scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
                 cur.execute(_UNNAME, (face_id,))
             if rows:
                 names = sorted({n for _, _, n in rows})
@@ -265,6 +266,8 @@ class PeopleStore:
             cur.execute("SELECT count(DISTINCT (picture_id, box)) FROM faces WHERE person_id = %s", (drop_id,))
             moved = int(cur.fetchone()[0])
             rec.updating("faces", "person_id = %s", (drop_id,))
+            # Library faces shown as `drop` (not samples) lose that match when `drop` goes.
+            _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE matched_person_id = %s"), (drop_id,))
             cur.execute("UPDATE faces SET person_id = %s WHERE person_id = %s", (keep_id, drop_id))
             rec.deleting("face_not_person", "person_id = %s", (drop_id,))
             rec.deleting("people", "id = %s", (drop_id,))
@@ -292,10 +295,10 @@ class PeopleStore:
             a, b, fresh = cur.fetchone()
             if fresh:
                 rec.inserted("face_links", [(a, b)])
-            cur.execute("SELECT count(*) FROM faces WHERE cluster_id = %s", (drop,))
+            cur.execute("SELECT count(*) FROM face_groups WHERE group_id = %s", (drop,))
             moved = int(cur.fetchone()[0])
-            rec.updating("faces", "cluster_id = %s", (drop,))
-            cur.execute("UPDATE faces SET cluster_id = %s WHERE cluster_id = %s", (keep, drop))
+            _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE group_id = %s"), (drop,))
+            cur.execute("UPDATE face_groups SET group_id = %s WHERE group_id = %s", (keep, drop))
             rec.write("merge", f"merged group {drop} into group {keep} ({moved} faces)", [])
             return moved
 
@@ -321,13 +324,57 @@ class PeopleStore:
                 a, b, fresh = cur.fetchone()
                 if fresh:
                     rec.inserted("face_links", [(a, b)])
-            rec.updating("faces", "id = ANY(%s)", (out,))
-            cur.execute("UPDATE faces SET cluster_id = id WHERE id = ANY(%s)", (out,))
+            rec.scope("face_groups", "face_id", out)
+            cur.execute(
+                "UPDATE face_groups SET state = 'grouped', group_id = face_id, matched_person_id = NULL"
+                " WHERE face_id = ANY(%s)",
+                (out,),
+            )
             label = ", ".join(map(str, out))
             rec.write("split", f"face {label} taken out of group {group}", [])
             return len(out)
 
         return self.conn.retrying(work)
+
+    def refuse(self, face_ids: Sequence[int], person_id: int, summary: str) -> int:
+        """ "Not this person" for unnamed faces (a suggestion answered no): they are never
+        matched to, nor suggested as, that person again. Returns the refusals added."""
+
+        def work(cur: psycopg2.extensions.cursor) -> int:
+            rec = Recorder(cur)
+            added = []
+            for face_id in dict.fromkeys(face_ids):
+                cur.execute(
+                    "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+                    " RETURNING face_id, person_id",
+                    (face_id, person_id),
+                )
+                added += cur.fetchall()
+            rec.inserted("face_not_person", added)
+            if added:
+                rec.write("split", summary, [person_id])
+            return len(added)
+
+        return self.conn.retrying(work)
+
+    def keep_apart(self, a: int, b: int, summary: str) -> None:
+        """Faces `a` and `b` (of two groups) are different people: a 'different' link."""
+
+        def work(cur: psycopg2.extensions.cursor) -> None:
+            rec = Recorder(cur)
+            lo, hi = min(a, b), max(a, b)
+            rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
+            cur.execute(
+                "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, 'different')"
+                " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind RETURNING face_a, face_b, xmax = 0",
+                (lo, hi),
+            )
+            first, second, fresh = cur.fetchone()
+            if fresh:
+                rec.inserted("face_links", [(first, second)])
+            rec.write("split", summary, [])
+
+        self.conn.retrying(work)
 
     def remove_samples(self, face_ids: Sequence[int]) -> dict[int, str]:
         """Remove faces from their person without deleting the person. A registration
@@ -355,6 +402,7 @@ class PeopleStore:
                     )
                     rec.inserted("face_not_person", cur.fetchall())
                     rec.updating("faces", same, (face_id,))
+                    _scope_groups(cur, rec, _IDS_OF.format(same), (face_id,))
                     cur.execute(_UNNAME, (face_id,))
                     continue
                 cur.execute(sql.SQL("SELECT crop FROM faces WHERE crop IS NOT NULL AND {}").format(same), (face_id,))
@@ -490,6 +538,14 @@ class PeopleStore:
             return [(n, int(c)) for n, c in cur.fetchall()]
 
 
+def _scope_groups(cur: psycopg2.extensions.cursor, rec: Recorder, ids_query: sql.Composable, params: object) -> None:
+    """Keep the People-view rows (`face_groups`) of the faces `ids_query` selects as
+    they are now: the triggers that follow `faces.person_id` change them, and undo
+    must put them back exactly."""
+    cur.execute(ids_query, params)
+    rec.scope("face_groups", "face_id", [r[0] for r in cur.fetchall()])
+
+
 def _existing_person(cur: psycopg2.extensions.cursor, name: str) -> int:
     cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
     row = cur.fetchone()
@@ -559,8 +615,9 @@ def _reuse_stored_face(
             if owner == person_id and crop is not None:
                 return True, True, spare
             rec.updating("faces", "id = %s", (face_id,))
+            rec.scope("face_groups", "face_id", [face_id])
             cur.execute(
-                "UPDATE faces SET person_id = %s, crop = COALESCE(crop, %s), cluster_id = NULL WHERE id = %s",
+                "UPDATE faces SET person_id = %s, crop = COALESCE(crop, %s) WHERE id = %s",
                 (person_id, s.crop, face_id),
             )
             return True, owner == person_id, spare

@@ -98,8 +98,7 @@ class WebQueries:
             )
             faces, unnamed, named = cur.fetchone()
             cur.execute(
-                "SELECT count(*) FROM (SELECT cluster_id FROM faces WHERE model = %s AND cluster_id IS NOT NULL"
-                " AND person_id IS NULL GROUP BY cluster_id HAVING count(*) >= %s) g",
+                "SELECT count(*) FROM group_sizes WHERE model = %s AND size >= %s",
                 (model, min_group),
             )
             (groups,) = cur.fetchone()

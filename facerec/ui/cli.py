@@ -46,13 +46,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"facerec: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
     return value
 
 
@@ -64,6 +64,14 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0..65535 (0: any free port), not {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _count(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _distance(text: str) -> float:
@@ -108,6 +116,12 @@ def _register(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     if not a.images:
         raise UsageError("give photos of the person, or --camera to capture from the camera")
     return commands.register_images(ctx, con, a.name, a.images, a.largest, a.force)
+
+
+def _people(ctx: Context, con: Console, a: argparse.Namespace) -> int:
+    if a.max_distance is not None and not a.regroup:
+        raise UsageError("--max-distance changes how faces are grouped: give it with --regroup")
+    return commands.people_list(ctx, con, a.min_faces, a.export, a.regroup, a.max_distance, a.offset, a.limit)
 
 
 def _evaluate(ctx: Context, con: Console, a: argparse.Namespace) -> int:
@@ -156,7 +170,8 @@ EXAMPLES = {
     "index": ["{prog} index ~/Pictures", "{prog} index ~/Pictures/party --prune"],
     "search": ["{prog} search profile.jpg --export sheets/", "{prog} search profile.jpg --link-to album/"],
     "photos": ["{prog} photos 'Barack Obama' --copy-to obama-album/"],
-    "people": ["{prog} people --export sheets/"],
+    "people": ["{prog} people --export sheets/", "{prog} people --offset 50", "{prog} people --regroup"],
+    "people suggest": ["{prog} people suggest --limit 5"],
     "people show": ["{prog} people show 12", "{prog} people show 'Barack Obama'"],
     "people name": ["{prog} people name 12 'Barack Obama'"],
     "people merge": ["{prog} people merge 12 15", "{prog} people merge 'Barack Obama' 15"],
@@ -321,15 +336,28 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="at most this many photos")
     _add_album_options(p)
 
-    p = add(
-        "people",
-        "group unnamed faces of the library into people; name, merge, split groups",
-        lambda c, o, a: commands.people_list(c, o, a.min_faces, a.max_distance, a.export),
+    p = add("people", "the people in the library: registered people, then groups of unnamed faces", _people)
+    p.add_argument(
+        "--min-faces", type=_positive_int, help="smallest group listed (default 2, or FACEREC_PEOPLE_MIN_FACES)"
     )
-    p.add_argument("--min-faces", type=_positive_int, default=2, help="smallest group listed (default 2)")
-    p.add_argument("--max-distance", type=_distance, default=0.5, help="link faces closer than this (default 0.5)")
+    p.add_argument("--limit", type=_positive_int, default=50, help="list at most this many groups (default 50)")
+    p.add_argument("--offset", type=_count, default=0, help="skip this many groups first (the next page)")
+    p.add_argument("--regroup", action="store_true", help="group every unnamed face again (after changing settings)")
+    p.add_argument(
+        "--max-distance",
+        type=_distance,
+        help="with --regroup: link faces closer than this (default 0.5, or FACEREC_PEOPLE_MAX_DISTANCE)",
+    )
     p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
     people = p.add_subparsers(dest="people_command", metavar="action", parser_class=_Parser)
+    q = add(
+        "suggest",
+        "groups that are probably a registered person, or one person with another group",
+        lambda c, o, a: commands.people_suggest(c, o, a.limit),
+        people,
+        "people",
+    )
+    q.add_argument("--limit", type=_positive_int, default=20, help="at most this many suggestions (default 20)")
     q = add(
         "show",
         "the faces of a group (a number) or of a registered person (a name), with face ids",

@@ -31,10 +31,12 @@ from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
 from facerec.usecases import evaluate as evaluation
 from facerec.usecases import grouping, journal
 from facerec.usecases import people as people_uc
+from facerec.usecases import suggest as suggest_uc
 from facerec.usecases import users as users_uc
 from facerec.usecases.albums import make_album
 from facerec.usecases.context import Context
 from facerec.usecases.enroll import EnrollOptions, enroll
+from facerec.usecases.grouping import GroupingProgress, GroupingReport
 from facerec.usecases.index import index_folders
 from facerec.usecases.labelled import PersonOutcome, register_folder
 from facerec.usecases.live import LiveEvent, LiveOptions, run_live
@@ -325,11 +327,54 @@ def live(ctx: Context, con: Console, source: str | None, window: bool, max_frame
 # -- photo library ------------------------------------------------------------
 
 
+class _GroupingBar:
+    """A progress bar per phase of a grouping run (reading, matching, neighbours, ...), on stderr."""
+
+    def __init__(self, con: Console) -> None:
+        self.con = con
+        self.phase = ""
+        self.bar: ProgressBar | None = None
+
+    def __call__(self, p: GroupingProgress) -> None:
+        if p.phase != self.phase:
+            self.done()
+            self.phase = p.phase
+            self.bar = ProgressBar(self.con.stderr, "faces", None, label=p.phase)
+        assert self.bar is not None
+        self.bar.update(p.done, p.total)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.done()
+        self.bar = None
+
+
+def _grouping_summary(report: GroupingReport) -> str:
+    what = "regrouped" if report.full else "placed"
+    return (
+        f"people: {what} {report.faces} faces in {report.seconds:.1f} s: {report.grouped} grouped, "
+        f"{report.matched} shown as registered people, {report.gated} left out by the quality gates"
+    )
+
+
 def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | None, prune: bool) -> int:
     """Index photo folders (incremental); prints a summary. Exit 130 if interrupted."""
     bar = ProgressBar(con.stderr, "photos")
-    report = index_folders(ctx, folders, workers, prune, on_progress=lambda p: bar.update(p.done, p.total, p.faces))
+    grouping_bar = _GroupingBar(con)
+    report = index_folders(
+        ctx,
+        folders,
+        workers,
+        prune,
+        on_progress=lambda p: bar.update(p.done, p.total, p.faces),
+        on_grouping=grouping_bar,
+    )
     bar.done()
+    grouping_bar.done()
+    if report.grouping is not None and report.grouping.faces:
+        con.info(_grouping_summary(report.grouping))
+    if report.grouping_error is not None:
+        con.info(f"people: not updated ({report.grouping_error}); 'people' will place the new faces")
     con.emit(report.as_json())
     if report.seen == 0:
         con.out(f"no photos found under {', '.join(folders)}")
@@ -463,36 +508,77 @@ def stats(ctx: Context, con: Console) -> int:
     return 0
 
 
-def people_list(ctx: Context, con: Console, min_faces: int, max_distance: float, export: str | None) -> int:
-    """Group the unnamed faces again and list the groups (and the registered people)."""
-    view = grouping.regroup(ctx, max_distance=max_distance, min_faces=min_faces)
-    groups, named = view.groups, view.named
-    for g in groups:
+def people_list(
+    ctx: Context,
+    con: Console,
+    min_faces: int | None,
+    export: str | None,
+    regroup: bool = False,
+    max_distance: float | None = None,
+    offset: int = 0,
+    limit: int | None = 50,
+) -> int:
+    """List the People view: registered people, then the groups of unnamed
+    faces (a page of them). Brings the stored groups up to date first
+    (quick: only faces not looked at yet); `regroup` groups everything again."""
+    bar = _GroupingBar(con)
+    try:
+        report = grouping.regroup(ctx, max_distance, on_progress=bar) if regroup else grouping.update_groups(ctx, bar)
+    except KeyboardInterrupt:
+        bar.done()
+        con.info("interrupted: the stored groups are unchanged")
+        return 130
+    bar.done()
+    if report.full or report.faces:
+        con.info(_grouping_summary(report))
+    view = grouping.people_view(ctx, min_faces, offset, limit)
+    for g in view.groups:
         con.emit(g.as_json())
-    if named:
-        con.out("registered people (library photos where they are named):")
-        width = max(display_width(name) for name, _ in named)
-        for name, n in named:
-            con.out(f"  {ljust(name + ':', width + 1)} {rjust(str(n), 4)}")
-    if not groups:
-        con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
-    for g in groups:
-        pictures = sorted({f.picture for f in g.faces})
-        con.out(f"group {g.id}: {len(g.faces)} faces in {len(pictures)} photo{'s' if len(pictures) != 1 else ''}")
-        for p in pictures[:3]:
-            con.out(f"    {p}")
-        if len(pictures) > 3:
-            con.out(f"    ... and {len(pictures) - 3} more")
-    if export and groups:
+    if view.people:
+        con.out("registered people (library photos where they are named or recognised):")
+        width = max(display_width(p.name) for p in view.people)
+        for p in view.people:
+            con.out(f"  {ljust(p.name + ':', width + 1)} {rjust(str(p.photos), 4)}")
+    if not view.groups:
+        if view.total:
+            con.out(f"no groups from {offset + 1}; there are {view.total}")
+        else:
+            con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
+    for g in view.groups:
+        # The faces of a group are in as many photos: two faces of one photo are never one person.
+        con.out(f"group {g.id}: {g.size} faces in {g.size} photo{'s' if g.size != 1 else ''}")
+        for picture in [f.picture for f in g.faces][:3]:
+            con.out(f"    {picture}")
+        if g.size > 3:
+            con.out(f"    ... and {g.size - 3} more")
+    shown_to = offset + len(view.groups)
+    if view.groups and (offset > 0 or shown_to < view.total):
+        con.out(f"groups {offset + 1}-{shown_to} of {view.total} (--offset {shown_to} for more)")
+    if export and view.groups:
         sections = [
             Section(
-                f"group {g.id}: {len(g.faces)} faces",
+                f"group {g.id}: {g.size} faces",
                 [Tile(f.picture, f.box, f"face {f.face_id}", crop=True) for f in g.faces[:12]],
             )
-            for g in groups
+            for g in view.groups
         ]
         sheet = make_sectioned_sheet(sections, _sheet_path(export, "people"))
         con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces in {len(sections)} groups)")
+    return 0
+
+
+def people_suggest(ctx: Context, con: Console, limit: int | None) -> int:
+    """List the suggestions (the menu asks them one by one)."""
+    grouping.update_groups(ctx)
+    items = suggest_uc.suggestions(ctx, limit).items
+    for s in items:
+        con.emit(s.as_json())
+    if not items:
+        con.out("no suggestions: no group is close to a registered person or to another group")
+        return 0
+    for n, s in enumerate(items, 1):
+        con.out(f"{n:3d}. {s.question}  (linkage {s.distance:.3f})")
+    con.out("answer them in the menu (People > suggestions), or with 'people name' / 'people merge'")
     return 0
 
 

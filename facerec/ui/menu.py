@@ -20,9 +20,9 @@ from facerec.errors import Cancelled, FacerecError, SimilarNameError, UsageError
 from facerec.ui import commands
 from facerec.ui.console import Console, Terminated
 from facerec.usecases import people as people_uc
+from facerec.usecases import suggest as suggest_uc
 from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import MAX_DISTANCE
 from facerec.usecases.stats import stats
 from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
@@ -108,7 +108,8 @@ class Menu:
             Item("5", "Find photos of a person (from a photo)", self.search),
             Item("6", "Photos of a registered person", self.photos),
             Item("7", "People in the photo library", self.people),
-            Item("8", "Open the web page (people, search, library in a browser)", self.web),
+            Item("8", "Review people suggestions", self.suggestions),
+            Item("9", "Open the web page (people, search, library in a browser)", self.web),
             Item("0", "Exit", lambda: None),
         ]
 
@@ -245,7 +246,7 @@ class Menu:
             commands.photos(self.ctx, self.con, name, limit=None, export=None)
 
     def people(self) -> None:
-        commands.people_list(self.ctx, self.con, min_faces=2, max_distance=MAX_DISTANCE, export=None)
+        commands.people_list(self.ctx, self.con, min_faces=None, export=None)
         while True:
             answer = self._ask("Name a group? Enter its number (empty to go back): ")
             if not answer:
@@ -268,6 +269,35 @@ class Menu:
     def web(self) -> None:
         self.con.out("Serving the web page; Ctrl-C stops it and comes back here.")
         commands.web(self.ctx, self.con, DEFAULT_HOST, DEFAULT_PORT, open_browser=False)
+
+    def suggestions(self) -> None:
+        """Ask about each suggestion in turn; y and n are remembered, skip asks again another time."""
+        items = suggest_uc.suggestions(self.ctx, limit=None).items
+        if not items:
+            self.con.out("no suggestions: no group is close to a registered person or to another group")
+            return
+        asked = set()
+        for s in items:
+            if s.group.id in asked or (s.other is not None and s.other.id in asked):
+                continue  # an earlier answer changed this group: it is suggested again next time if still apt
+            self.con.out("")
+            for g in (s.group, s.other):
+                if g is not None:
+                    self.con.out(f"group {g.id}: " + ", ".join(f.picture for f in g.faces[:3]))
+            while True:
+                answer = self._ask(f"{s.question} [y/n/skip, empty to stop] ").lower()
+                if answer in ("", "y", "yes", "n", "no", "s", "skip"):
+                    break
+                self.con.out("answer y, n or skip")
+            if not answer:
+                return
+            if answer in ("s", "skip"):
+                continue
+            yes = answer in ("y", "yes")
+            if yes:
+                asked |= {s.group.id} | ({s.other.id} if s.other is not None else set())
+            self._do(lambda: self.con.out(suggest_uc.answer(self.ctx, s, yes).message))  # noqa: B023 (called now)
+        self.con.out("no more suggestions")
 
     def manage(self) -> None:
         items = [

@@ -24,13 +24,15 @@ class ProgressBar:
     """`update(done, total, secondary)` after each item; `done()` at the end.
 
     `unit` names the items counted (photos, faces); `secondary_unit` names a
-    second count shown as a rate only (faces found while indexing photos).
+    second count shown as a rate only (faces found while indexing photos);
+    `label`, if given, comes first (the phase of a longer job).
     """
 
-    def __init__(self, stream: TextIO, unit: str, secondary_unit: str | None = "faces") -> None:
+    def __init__(self, stream: TextIO, unit: str, secondary_unit: str | None = "faces", label: str = "") -> None:
         self.stream = stream
         self.unit = unit
         self.secondary_unit = secondary_unit
+        self.label = label
         try:
             self.enabled = stream.isatty() and logging.getLogger().getEffectiveLevel() >= logging.WARNING
         except (AttributeError, ValueError):
@@ -51,7 +53,8 @@ class ProgressBar:
         """The bar for these figures, at most `columns - 1` characters wide."""
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else 0.0
-        parts = [f"{done}/{total} {self.unit}", f"{rate:.1f} {self.unit}/s"]
+        label = f"{self.label} " if self.label else ""
+        parts = [f"{label}{done}/{total} {self.unit}", f"{rate:.1f} {self.unit}/s"]
         if secondary is not None and self.secondary_unit:
             parts.append(f"{secondary / elapsed if elapsed > 0 else 0.0:.1f} {self.secondary_unit}/s")
         parts.append(f"ETA {eta:.0f} s")

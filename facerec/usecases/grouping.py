@@ -1,178 +1,430 @@
-"""Grouping the library's unnamed faces into likely persons, like the People
-view of a photo app (`facerec.usecases.people` names, merges and splits them).
+"""The People view: the library's unnamed faces grouped into likely persons,
+like a photo app's (`facerec.usecases.people` names, merges and splits them).
 
-Grouping is Chinese Whispers (the algorithm dlib uses for face clustering)
-over a graph whose edges join faces closer than `max_distance`. It needs no
-number of groups and does not chain two people together through one
-ambiguous face as easily as connected components do. What the user said is
-kept as links between faces ('same' after a merge, 'different' after a
-split) and every re-grouping obeys them. A group's id is the smallest face id
-in it, so it stays the same while the group does.
+Groups are stored and kept up to date as the library changes, so listing
+them reads what is stored:
+
+- `update_groups` (run by `index` when it has stored new faces, and by
+  `people` before listing) looks at the faces not looked at yet: a face too
+  small, blurred or uncertain (the quality gates, `Settings.people_*`) is
+  not grouped; a face that matches a registered person is shown as that
+  person (`matched`, never a sample); every other face joins the group most
+  of its nearest faces (pgvector's HNSW index) are in, or starts one. When
+  the registered people changed (a registration, a naming, a merge, a
+  split), the matches of every face are computed again first.
+- `regroup` (`people --regroup`) groups every unnamed face again from a
+  k-nearest-neighbour graph (`facerec.usecases.clustering`) and stores the
+  result in one transaction; an interrupted regroup leaves the groups as
+  they were.
+
+Both obey what the user said: two faces of one photo are never one person,
+'different' links (splits) keep faces apart, 'same' links (merges) keep
+groups together. A group's id is one of its face ids: the one most of its
+faces had as their group id, else its smallest, so a group that gains or
+loses a few faces keeps its id.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from facerec.db.groups import GATED, GROUPED, MATCHED, NEW, FaceTable
 from facerec.types import FaceRow
+from facerec.usecases import clustering
 from facerec.usecases.context import Context
-from facerec.usecases.search import known_as
 
-__all__ = ["Group", "PeopleView", "people_view", "regroup"]
+__all__ = ["Group", "GroupingReport", "PeopleView", "people_view", "regroup", "update_groups"]
 
 MAX_DISTANCE = 0.5
-"""Faces closer than this (cosine distance) are linked when grouping. Stricter
-than the recognition threshold: a wrong link merges two people's groups."""
+"""Faces closer than this (cosine distance) are linked when grouping (the
+default of `Settings.people_max_distance`). Stricter than the recognition
+threshold: a wrong link merges two people's groups."""
 
 MIN_FACES = 2
 """Groups with fewer faces are not listed (a face seen once is not yet a person)."""
 
+SAMPLE_FACES = 8
+"""Faces of each group a listing shows (`people show G` shows them all)."""
+
+INCREMENTAL_MAX = 10_000
+"""More new faces than this (or more than are grouped already) are grouped by a
+full regroup, which is faster for many faces than one index query each."""
+
+QUERY_BATCH = 500
+"""New faces per neighbour query in the incremental step."""
+
+MATCH_BLOCK = 20_000
+
+
+@dataclass(frozen=True)
+class GroupingProgress:
+    """Passed to the progress callback: the phase ('reading', 'matching',
+    'index', 'neighbours', 'grouping', 'saving'), faces done of total, seconds so far."""
+
+    phase: str
+    done: int
+    total: int
+    elapsed: float
+
+
+ProgressCallback = Callable[[GroupingProgress], None]
+
 
 @dataclass(frozen=True)
 class Group:
-    """A group of unnamed faces that look like one person."""
+    """A group of unnamed faces that look like one person: `size` faces in
+    all, `faces` the first of them (all of them from `people show`)."""
 
     id: int
     faces: list[FaceRow]
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.faces))
 
     def as_json(self) -> dict[str, object]:
         return {
             "group": self.id,
+            "size": self.size,
             "faces": [{"face": f.face_id, "picture": f.picture, "box": f.box.as_list()} for f in self.faces],
         }
 
 
-def similarity_edges(vectors: np.ndarray, max_distance: float, block: int = 2048) -> list[tuple[int, int, float]]:
-    """(i, j, similarity) for every pair i < j of unit vectors closer than `max_distance`."""
-    edges: list[tuple[int, int, float]] = []
-    n = len(vectors)
-    floor = 1.0 - max_distance
-    for start in range(0, n, block):
-        sims = vectors[start : start + block] @ vectors.T
-        rows, cols = np.nonzero(sims >= floor)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            i = start + r
-            if c > i:
-                edges.append((i, c, float(sims[r, c])))
-    return edges
+@dataclass(frozen=True)
+class KnownPerson:
+    """A registered person in the People view: library photos where they are
+    named (a sample or a named face) and where an unnamed face matches them."""
 
+    name: str
+    named_photos: int
+    matched_photos: int
 
-def chinese_whispers(n: int, edges: Sequence[tuple[int, int, float]], iterations: int = 30, seed: int = 0) -> list[int]:
-    """Label each of `n` nodes: every node repeatedly takes the label with the
-    most edge weight among its neighbours. Deterministic for a given seed."""
-    neighbours: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for i, j, w in edges:
-        neighbours[i].append((j, w))
-        neighbours[j].append((i, w))
-    labels = list(range(n))
-    rng = np.random.default_rng(seed)
-    for _ in range(iterations):
-        changed = False
-        for node in rng.permutation(n).tolist():
-            if not neighbours[node]:
-                continue
-            weight: dict[int, float] = defaultdict(float)
-            for other, w in neighbours[node]:
-                weight[labels[other]] += w
-            best = min(weight, key=lambda label: (-weight[label], label))
-            if best != labels[node]:
-                labels[node] = best
-                changed = True
-        if not changed:
-            break
-    return labels
-
-
-def group_faces(
-    ids: Sequence[int],
-    vectors: np.ndarray,
-    links: Sequence[tuple[int, int, str]] = (),
-    max_distance: float = MAX_DISTANCE,
-    pictures: Sequence[int] | None = None,
-) -> dict[int, int]:
-    """face id -> group id (the smallest face id of its group), obeying the
-    user's links. Faces of the same picture (`pictures[i]` is face i's) are
-    never grouped together: one person appears once in a photo."""
-    if not len(ids):
-        return {}
-    index = {face_id: i for i, face_id in enumerate(ids)}
-    different = {(index[a], index[b]) for a, b, k in links if k == "different" and a in index and b in index}
-    if pictures is not None:
-        by_picture: dict[int, list[int]] = defaultdict(list)
-        for i, picture in enumerate(pictures):
-            by_picture[picture].append(i)
-        different |= {(a, b) for same in by_picture.values() for a in same for b in same if a < b}
-    different |= {(b, a) for a, b in different}
-    edges = [e for e in similarity_edges(vectors, max_distance) if (e[0], e[1]) not in different]
-    labels = chinese_whispers(len(ids), edges)
-
-    # 'same' links join whole groups (union-find over labels).
-    parent = {label: label for label in labels}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b, kind in links:
-        if kind == "same" and a in index and b in index:
-            ra, rb = find(labels[index[a]]), find(labels[index[b]])
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    labels = [find(label) for label in labels]
-
-    # 'different' links win: eject the less connected face of a violating pair.
-    strength: dict[int, float] = defaultdict(float)
-    for i, j, w in edges:
-        strength[i] += w
-        strength[j] += w
-    for i, j in sorted(different):
-        if labels[i] == labels[j]:
-            loser = i if strength[i] <= strength[j] else j
-            labels[loser] = len(labels) + loser  # a label of its own
-
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        members[label].append(i)
-    out: dict[int, int] = {}
-    for nodes in members.values():
-        group_id = min(ids[i] for i in nodes)
-        for i in nodes:
-            out[ids[i]] = group_id
-    return out
+    @property
+    def photos(self) -> int:
+        return self.named_photos + self.matched_photos
 
 
 @dataclass(frozen=True)
 class PeopleView:
-    """The People view: groups of unnamed faces (largest first, at least
-    `min_faces` each) and the registered people with their number of library
-    photos where they are named."""
+    """One page of the People view: the registered people (most photos first),
+    then `groups`, the page from `offset` of the `total` groups of at least
+    `min_faces` faces, largest first."""
 
     groups: list[Group]
-    named: list[tuple[str, int]]
+    people: list[KnownPerson]
+    total: int = 0
+    offset: int = 0
+    min_faces: int = MIN_FACES
+
+    @property
+    def named(self) -> list[tuple[str, int]]:
+        """(name, library photos where they appear, named or matched) for each registered person."""
+        return [(p.name, p.photos) for p in self.people]
 
 
-def regroup(ctx: Context, max_distance: float = MAX_DISTANCE, min_faces: int = MIN_FACES) -> PeopleView:
-    """Group the unnamed library faces again and store the result; returns the
-    groups of at least `min_faces`, largest first. Faces that already match a
-    registered person are not grouped: they are that person."""
-    library = ctx.db.library
-    ids, pictures, vectors = library.unnamed_faces(ctx.spec.name)
-    keep = [i for i, name in enumerate(known_as(ctx, ids, vectors, pictures)) if name is None]
-    ids, pictures = [ids[i] for i in keep], [pictures[i] for i in keep]
-    vectors = vectors[keep] if keep else vectors[:0]
-    assignment = group_faces(ids, vectors, library.links(), max_distance, pictures)
-    library.set_clusters(ctx.spec.name, assignment)
-    return people_view(ctx, min_faces)
+@dataclass
+class GroupingReport:
+    """What a grouping step did: faces looked at, and how they ended up."""
+
+    full: bool = False
+    faces: int = 0
+    grouped: int = 0
+    matched: int = 0
+    gated: int = 0
+    rematched: int = 0
+    changed: int = 0
+    seconds: float = 0.0
+    groups: int = 0
+    """Groups the faces looked at are in (a full regroup: all groups, of any size)."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "full": self.full,
+            "faces": self.faces,
+            "grouped": self.grouped,
+            "matched": self.matched,
+            "gated": self.gated,
+            "groups": self.groups,
+            "changed": self.changed,
+            "seconds": round(self.seconds, 3),
+        }
 
 
-def people_view(ctx: Context, min_faces: int = MIN_FACES) -> PeopleView:
-    """The stored groups (as last computed), largest first, and the registered people."""
-    groups = [Group(gid, faces) for gid, faces in ctx.db.library.groups(ctx.spec.name).items()]
-    shown = sorted((g for g in groups if len(g.faces) >= min_faces), key=lambda g: (-len(g.faces), g.id))
-    return PeopleView(shown, ctx.db.people.people_photo_counts())
+@dataclass(frozen=True)
+class Gates:
+    """The quality gates (see `Settings`): a face failing one is not grouped."""
+
+    min_face_px: int
+    min_sharpness: float
+    min_score: float
+
+    @classmethod
+    def of(cls, ctx: Context) -> Gates:
+        s = ctx.settings
+        return cls(s.people_min_face_px, s.people_min_sharpness, s.people_min_score)
+
+    def passes(self, table: FaceTable) -> np.ndarray:
+        """A boolean per face: big, sharp and certain enough (an unmeasured sharpness passes)."""
+        big = np.minimum(table.width, table.height) >= self.min_face_px
+        sharp = np.isnan(table.sharpness) | (table.sharpness >= self.min_sharpness)
+        return big & sharp & (table.score >= self.min_score)
+
+
+@dataclass
+class _Clock:
+    on_progress: ProgressCallback | None
+    start: float = field(default_factory=time.perf_counter)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(GroupingProgress(phase, done, total, self.elapsed()))
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+# -- matching registered people ----------------------------------------------------
+
+
+def _match(ctx: Context, ids: np.ndarray, vectors: np.ndarray, pictures: np.ndarray, clock: _Clock) -> np.ndarray:
+    """The registered person each face matches (nearest sample within the
+    threshold, skipping people the user said it is not), or 0; exact. A person
+    is matched at most once per photo (`pictures`: each face's): the nearest face keeps them."""
+    store = ctx.db.groups
+    persons, samples = store.people_samples(ctx.spec.name)
+    out = np.zeros(len(ids), np.int64)
+    if not len(persons) or not len(ids):
+        return out
+    refused: dict[int, set[int]] = {}
+    for face, person in store.refusals():
+        refused.setdefault(face, set()).add(person)
+    floor = 1.0 - ctx.threshold
+    similarity = np.zeros(len(ids), np.float32)
+    for start in range(0, len(ids), MATCH_BLOCK):
+        sims = vectors[start : start + MATCH_BLOCK] @ samples.T
+        best = sims.argmax(axis=1)
+        top = sims[np.arange(len(sims)), best]
+        hit = np.where(top >= floor, persons[best], 0)
+        for row in np.flatnonzero(np.isin(ids[start : start + len(sims)], list(refused))):
+            no = refused[int(ids[start + row])]
+            allowed = [(s, p) for s, p in zip(sims[row].tolist(), persons.tolist()) if p not in no and s >= floor]
+            hit[row], top[row] = (max(allowed)[1], max(allowed)[0]) if allowed else (0, 0.0)
+        out[start : start + len(sims)] = hit
+        similarity[start : start + len(sims)] = top
+        clock("matching", min(len(ids), start + MATCH_BLOCK), len(ids))
+    hits = np.flatnonzero(out > 0)
+    if len(hits):  # one person twice in one photo: only the nearest face is them
+        order = hits[np.lexsort((-similarity[hits], out[hits], pictures[hits]))]
+        pairs = np.stack([pictures[order], out[order]], axis=1)
+        repeated = np.zeros(len(order), bool)
+        repeated[1:] = (pairs[1:] == pairs[:-1]).all(axis=1)
+        out[order[repeated]] = 0
+    return out
+
+
+# -- full regroup --------------------------------------------------------------------
+
+
+def regroup(
+    ctx: Context, max_distance: float | None = None, on_progress: ProgressCallback | None = None
+) -> GroupingReport:
+    """Group every unnamed library face again and store the result in one
+    transaction (Ctrl-C before it commits leaves the stored groups as they were)."""
+    clock = _Clock(on_progress)
+    store = ctx.db.groups
+    model, dim = ctx.spec.name, ctx.spec.dim
+    distance = ctx.settings.people_max_distance if max_distance is None else max_distance
+    digest = store.people_digest(model)
+    clock("reading", 0, 1)
+    table = store.faces(model, dim)
+    clock("reading", len(table), len(table))
+    ok = Gates.of(ctx).passes(table)
+    matched = np.zeros(len(table), np.int64)
+    matched[ok] = _match(ctx, table.ids[ok], table.vectors[ok], table.pictures[ok], clock)
+    eligible = ok & (matched == 0)
+    vectors = table.vectors if eligible.all() else table.vectors[eligible]
+    table = replace(table, vectors=table.vectors[:0])  # let the full copy go once the subset is made
+    ids = table.ids[eligible]
+    old = np.where(table.state[eligible] == GROUPED, table.group[eligible], 0)
+    groups = clustering.group(
+        ids,
+        vectors,
+        table.pictures[eligible],
+        store.links(),
+        distance,
+        old,
+        progress=clock,
+    )
+    del vectors
+    state = np.full(len(table), GROUPED, np.int8)
+    state[~ok] = GATED
+    state[matched > 0] = MATCHED
+    group = np.zeros(len(table), np.int64)
+    group[eligible] = groups
+    changed = (state != table.state) | (group != table.group) | (matched != table.matched)
+    clock("saving", 0, int(changed.sum()))
+    written = store.save(model, table.ids[changed], state[changed], group[changed], matched[changed], digest)
+    clock("saving", int(changed.sum()), int(changed.sum()))
+    return GroupingReport(
+        full=True,
+        faces=len(table),
+        grouped=int(eligible.sum()),
+        matched=int((matched > 0).sum()),
+        gated=int((~ok).sum()),
+        changed=written,
+        seconds=clock.elapsed(),
+        groups=len(np.unique(groups)),
+    )
+
+
+# -- incremental -------------------------------------------------------------------------
+
+
+def update_groups(ctx: Context, on_progress: ProgressCallback | None = None) -> GroupingReport:
+    """Bring the stored groups up to date: match every face again if the
+    registered people changed, then place the faces not looked at yet (or
+    regroup everything when they are many). Quick when nothing changed."""
+    clock = _Clock(on_progress)
+    store = ctx.db.groups
+    model = ctx.spec.name
+    report = GroupingReport()
+    digest = store.people_digest(model)
+    if digest != store.stored_digest(model):
+        report.rematched = _rematch(ctx, digest, clock)
+    todo = store.todo_count(model)
+    if todo == 0:
+        report.seconds = clock.elapsed()
+        return report
+    if todo > INCREMENTAL_MAX or todo > store.grouped_count(model):
+        full = regroup(ctx, on_progress=on_progress)
+        full.rematched = report.rematched
+        return full
+    report = _place_new(ctx, clock, report)
+    report.seconds = clock.elapsed()
+    return report
+
+
+def _rematch(ctx: Context, digest: str, clock: _Clock) -> int:
+    """Match every grouped or matched face against the registered people again;
+    a face that now matches someone leaves its group, a face that no longer
+    matches anyone is looked at again as a new face. Returns faces changed."""
+    store = ctx.db.groups
+    model = ctx.spec.name
+    clock("reading", 0, 1)
+    table = store.faces(model, ctx.spec.dim)
+    look = (table.state == GROUPED) | (table.state == MATCHED)
+    matched = np.zeros(len(table), np.int64)
+    matched[look] = _match(ctx, table.ids[look], table.vectors[look], table.pictures[look], clock)
+    state, group = table.state.copy(), table.group.copy()
+    now = look & (matched > 0)
+    state[now], group[now] = MATCHED, 0
+    lost = look & (matched == 0) & (table.state == MATCHED)
+    state[lost] = NEW
+    changed = look & ((state != table.state) | (matched != table.matched))
+    return store.save(model, table.ids[changed], state[changed], group[changed], matched[changed], digest)
+
+
+def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingReport:
+    """The incremental step proper: each new face joins the stored group most
+    of its nearest faces are in (or a group of new faces), never a group that
+    holds a face of its photo or a face the user said is someone else."""
+    store = ctx.db.groups
+    model, dim = ctx.spec.name, ctx.spec.dim
+    distance = ctx.settings.people_max_distance
+    table = store.faces(model, dim, todo_only=True, limit=INCREMENTAL_MAX)
+    ok = Gates.of(ctx).passes(table)
+    matched = np.zeros(len(table), np.int64)
+    matched[ok] = _match(ctx, table.ids[ok], table.vectors[ok], table.pictures[ok], clock)
+    eligible = np.flatnonzero(ok & (matched == 0))
+    ids = table.ids[eligible].tolist()
+    pictures = table.pictures[eligible].tolist()
+    index = {face: i for i, face in enumerate(ids)}
+
+    neighbours: list[list[tuple[clustering.Label | int, float]]] = [[] for _ in ids]
+    for start in range(0, len(ids), QUERY_BATCH):
+        rows = eligible[start : start + QUERY_BATCH]
+        found = store.neighbours(model, dim, list(table.vectors[rows]), clustering.K_NEIGHBOURS + 1)
+        for i, near in enumerate(found, start):
+            for nb in near:
+                if nb.face_id == ids[i] or nb.distance > distance:
+                    continue
+                if nb.face_id in index:
+                    neighbours[i].append((index[nb.face_id], 1.0 - nb.distance))
+                elif nb.state == GROUPED and nb.group is not None:
+                    neighbours[i].append(((0, nb.group), 1.0 - nb.distance))
+        clock("neighbours", min(len(ids), start + QUERY_BATCH), len(ids))
+
+    forbidden: list[set[int]] = [set() for _ in ids]
+    apart: list[set[int]] = [set() for _ in ids]
+    in_picture = store.groups_of_pictures(model, pictures)
+    by_picture: dict[int, list[int]] = {}
+    for i, picture in enumerate(pictures):
+        forbidden[i] |= in_picture.get(picture, set())
+        by_picture.setdefault(picture, []).append(i)
+    for same in by_picture.values():
+        for i in same:
+            apart[i] |= set(same) - {i}
+    links = [(a, b, kind) for a, b, kind in store.links() if a in index or b in index]
+    partner_group = store.group_of_faces([f for a, b, _ in links for f in (a, b) if f not in index])
+    for a, b, kind in links:
+        for mine, other in ((a, b), (b, a)):
+            if mine not in index:
+                continue
+            i = index[mine]
+            if other in index and kind == "different":
+                apart[i].add(index[other])
+            elif other in index:
+                neighbours[i].append((index[other], clustering.SAME_LINK_WEIGHT))
+            elif other in partner_group:
+                g = partner_group[other]
+                if kind == "different":
+                    forbidden[i].add(g)
+                else:
+                    neighbours[i].append(((0, g), clustering.SAME_LINK_WEIGHT))
+
+    clock("grouping", 0, len(ids))
+    labels = clustering.assign_new(neighbours, forbidden, apart)
+    group = np.zeros(len(table), np.int64)
+    members: dict[clustering.Label, list[int]] = {}
+    for i, label in enumerate(labels):
+        if label[0] == 0:
+            group[eligible[i]] = label[1]
+        else:
+            members.setdefault(label, []).append(i)
+    used = store.used_group_ids(model, [ids[i] for m in members.values() for i in m])
+    for faces in members.values():
+        free = sorted(ids[i] for i in faces if ids[i] not in used)
+        if free:  # else (a face that was a group's id, named, then detached): left for the next regroup
+            for i in faces:
+                group[eligible[i]] = free[0]
+    state = np.where(~ok, GATED, np.where(matched > 0, MATCHED, np.where(group > 0, GROUPED, NEW))).astype(np.int8)
+    clock("saving", 0, len(table))
+    report.changed += store.save(model, table.ids, state, group, matched)
+    report.faces += len(table)
+    report.grouped += int((state == GROUPED).sum())
+    report.matched += int((state == MATCHED).sum())
+    report.gated += int((state == GATED).sum())
+    report.groups = len(set(group[group > 0].tolist()))
+    return report
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+def people_view(ctx: Context, min_faces: int | None = None, offset: int = 0, limit: int | None = None) -> PeopleView:
+    """The stored People view, as last updated: the registered people with the
+    library photos where each appears (named or matched), then one page of the
+    groups of at least `min_faces` faces (default `Settings.people_min_faces`),
+    largest first, each with its size and its first `SAMPLE_FACES` faces."""
+    store = ctx.db.groups
+    model = ctx.spec.name
+    least = ctx.settings.people_min_faces if min_faces is None else min_faces
+    total, page = store.group_page(model, least, offset, limit, SAMPLE_FACES)
+    groups = [Group(g.id, g.faces, g.size) for g in page]
+    people = [KnownPerson(name, named, matched) for name, named, matched in store.people_photos(model)]
+    return PeopleView(groups, people, total, offset, least)

@@ -32,9 +32,11 @@ from facerec.logs import configure_logging
 from facerec.paths import key_path, path_key
 from facerec.types import EmbeddedFace
 from facerec.usecases.context import Context
+from facerec.usecases.grouping import GroupingReport, ProgressCallback, update_groups
 from facerec.vision import runtime
 from facerec.vision.images import IMAGE_SUFFIXES, image_from_bytes, read_bytes
 from facerec.vision.pipeline import Pipeline, load_pipeline
+from facerec.vision.quality import face_sharpness
 
 __all__ = ["IndexReport", "Progress", "index_folders"]
 
@@ -63,15 +65,22 @@ class IndexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
+    grouping: GroupingReport | None = None
+    """What the People step after the run did (None if it did not run)."""
+    grouping_error: str | None = None
+    """Why the People step failed, if it did (the photos are indexed all the same)."""
 
     def as_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "seen": self.seen,
             "indexed": self.indexed,
             "skipped": self.skipped,
             "faces": self.faces,
             "failed": [{"picture": p, "error": e} for p, e in self.failed],
         }
+        if self.grouping is not None:
+            out["people"] = self.grouping.as_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -231,10 +240,11 @@ def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Ca
         image = image_from_bytes(Path(candidate.path), data, reduce_to=DECODE_SIDE, sha256=digest)
         del data
         faces = pipeline.analyze(image.pixels)
+        sharp = face_sharpness(pipeline.embedder, image.pixels, [f.face for f in faces])
         if image.scale != 1.0:
             faces = [EmbeddedFace(f.face.scaled(image.scale), f.embedding, f.model) for f in faces]
         photo = IndexedPhoto(
-            candidate.key, image.sha256, candidate.size, candidate.mtime, image.width, image.height, faces
+            candidate.key, image.sha256, candidate.size, candidate.mtime, image.width, image.height, faces, sharp
         )
         return Analysis(candidate, digest, photo)
     except FacerecError as exc:
@@ -262,6 +272,8 @@ def index_folders(
     workers: int | None = None,
     prune: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    group: bool = True,
+    on_grouping: ProgressCallback | None = None,
 ) -> IndexReport:
     """Index every photo under `folders` into the library (incremental, resumable).
 
@@ -269,10 +281,22 @@ def index_folders(
     `prune`: forget indexed photos under the folders whose files are gone.
     `on_progress` is called after every photo (for a progress bar).
     A folder or file that does not exist, or a file that is not a photo, is
-    refused (`InputPathError`) before anything is indexed.
+    refused (`InputPathError`) before anything is indexed. `group`: then place
+    the new faces in the People groups (`facerec.usecases.grouping.update_groups`,
+    progress to `on_grouping`); Ctrl-C there keeps what was indexed and the
+    groups as they were.
     """
     check_inputs(folders)
-    return _Indexer(ctx, workers, on_progress).run(folders, prune)
+    report = _Indexer(ctx, workers, on_progress).run(folders, prune)
+    if group and not report.interrupted:
+        try:
+            report.grouping = update_groups(ctx, on_grouping)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        except FacerecError as exc:  # the photos are stored; `people` places their faces later
+            log.warning("the People groups were not updated: %s", exc)
+            report.grouping_error = str(exc)
+    return report
 
 
 class _Indexer:

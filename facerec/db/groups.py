@@ -1,0 +1,510 @@
+"""The People groups: where each unnamed library face stands (`face_groups`,
+sql/006), read in bulk for a regroup, written back in one transaction, and
+listed a page at a time.
+
+A full regroup reads every unnamed face of a model with one binary COPY per
+100,000 faces (a few seconds at 1M faces, where parsing text vectors took
+minutes) and writes only the rows whose state changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg2.extensions
+from psycopg2 import sql
+
+from facerec.db.connection import Connection
+from facerec.db.rows import box as row_box
+from facerec.db.rows import vector
+from facerec.db.vectors import knn_params, knn_query, set_search
+from facerec.types import FaceRow
+
+STATES = ("new", "grouped", "matched", "gated")
+"""`face_groups.state` values; `FaceTable.state` holds their index in this tuple."""
+NEW, GROUPED, MATCHED, GATED = range(4)
+
+GROUPING_LOCK = 7_425_013
+"""pg_advisory_xact_lock key: one process at a time writes a model's groups."""
+
+READ_CHUNK = 100_000
+"""Faces per COPY when reading them all: bounds the client's buffer (about 60 MB)."""
+
+
+@dataclass(frozen=True)
+class FaceTable:
+    """Column arrays of unnamed faces, in face id order. `sharpness` is NaN
+    where it was not measured; `group` and `matched` are 0 where unset (face
+    and person ids start at 1)."""
+
+    ids: np.ndarray  # int64
+    pictures: np.ndarray  # int64
+    width: np.ndarray  # int32, box width in pixels
+    height: np.ndarray  # int32
+    score: np.ndarray  # float32, detector confidence
+    sharpness: np.ndarray  # float32
+    state: np.ndarray  # int8, index into STATES
+    group: np.ndarray  # int64
+    matched: np.ndarray  # int64
+    vectors: np.ndarray  # float32 (n, dim)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def empty(cls, dim: int) -> FaceTable:
+        i8, i4, f4 = np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        return cls(i8, i8, i4, i4, f4, f4, np.zeros(0, np.int8), i8, i8, np.zeros((0, dim), np.float32))
+
+    @classmethod
+    def concat(cls, parts: Sequence[FaceTable], dim: int) -> FaceTable:
+        if not parts:
+            return cls.empty(dim)
+        if len(parts) == 1:
+            return parts[0]
+        columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in cls.__dataclass_fields__}
+        return cls(**columns)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A stored face near a query face, and where it stands."""
+
+    face_id: int
+    picture_id: int
+    distance: float
+    state: int | None  # None: a named face (no face_groups row)
+    group: int | None
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One listed group: its id, its number of faces, and its first faces."""
+
+    id: int
+    size: int
+    faces: list[FaceRow]
+
+
+def _table_dtype(dim: int) -> np.dtype:
+    """One row of the binary COPY `_read_query` produces: every field fixed-size and never NULL."""
+    return np.dtype([
+        ("nfields", ">i2"),
+        ("id_len", ">i4"), ("id", ">i8"),
+        ("picture_len", ">i4"), ("picture", ">i8"),
+        ("width_len", ">i4"), ("width", ">i4"),
+        ("height_len", ">i4"), ("height", ">i4"),
+        ("score_len", ">i4"), ("score", ">f4"),
+        ("sharpness_len", ">i4"), ("sharpness", ">f4"),
+        ("state_len", ">i4"), ("state", ">i2"),
+        ("group_len", ">i4"), ("group", ">i8"),
+        ("matched_len", ">i4"), ("matched", ">i8"),
+        ("vector_len", ">i4"), ("vector_dim", ">i2"), ("vector_unused", ">i2"), ("vector", ">f4", (dim,)),
+    ])  # fmt: skip
+
+
+_COPY_HEADER = 11 + 4 + 4  # signature, flags, header extension length (0)
+
+
+def _parse_copy(data: bytes, dim: int) -> FaceTable:
+    """A `FaceTable` from binary COPY data (header, fixed-size tuples, trailer)."""
+    dtype = _table_dtype(dim)
+    body = data[_COPY_HEADER : len(data) - 2]
+    rows = np.frombuffer(body, dtype) if body else np.zeros(0, dtype)
+    return FaceTable(
+        ids=rows["id"].astype(np.int64),
+        pictures=rows["picture"].astype(np.int64),
+        width=rows["width"].astype(np.int32),
+        height=rows["height"].astype(np.int32),
+        score=rows["score"].astype(np.float32),
+        sharpness=rows["sharpness"].astype(np.float32),
+        state=rows["state"].astype(np.int8),
+        group=rows["group"].astype(np.int64),
+        matched=rows["matched"].astype(np.int64),
+        vectors=rows["vector"].astype(np.float32).reshape(len(rows), dim),
+    )
+
+
+def _read_query(dim: int, where: str) -> sql.Composed:
+    """COPY of unnamed faces matching `where` (fixed SQL of this module; values as %(name)s)."""
+    vt = sql.SQL("vector({})").format(sql.Literal(dim))
+    return sql.SQL(
+        "COPY (SELECT g.face_id, g.picture_id, f.box[3], f.box[4], f.score, coalesce(f.sharpness, 'NaN'),"
+        " (CASE g.state WHEN 'new' THEN 0 WHEN 'grouped' THEN 1 WHEN 'matched' THEN 2 ELSE 3 END)::int2,"
+        " coalesce(g.group_id, 0), coalesce(g.matched_person_id, 0), f.embedding::{vt}"
+        " FROM face_groups g JOIN faces f ON f.id = g.face_id"
+        " WHERE g.model = %(model)s AND g.face_id > %(after)s AND {where}"
+        " ORDER BY g.face_id LIMIT %(limit)s) TO STDOUT (FORMAT binary)"
+    ).format(vt=vt, where=sql.SQL(where))
+
+
+_TODO = "(g.state = 'new' OR (g.state = 'matched' AND g.matched_person_id IS NULL))"
+"""Faces not looked at yet (the condition of the face_groups_todo index)."""
+
+
+def _neighbours_query(dim: int) -> sql.Composed:
+    return knn_query(
+        dim,
+        "m.id, m.picture_id, m.distance, g.state, g.group_id",
+        "LEFT JOIN face_groups g ON g.face_id = m.id",
+    )
+
+
+class GroupStore:
+    """Queries of the People groups over a `Connection`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- reading faces ------------------------------------------------------
+
+    def faces(self, model: str, dim: int, todo_only: bool = False, limit: int | None = None) -> FaceTable:
+        """Unnamed library faces of `model` with their vectors and state, by id:
+        all of them, or only those not looked at yet (`todo_only`), at most `limit`."""
+        parts: list[FaceTable] = []
+        after = 0
+        where = _TODO if todo_only else "true"
+        left = limit if limit is not None else None
+        while left is None or left > 0:
+            chunk = READ_CHUNK if left is None else min(READ_CHUNK, left)
+            with self.conn.transaction() as cur:
+                query = cur.mogrify(_read_query(dim, where), {"model": model, "after": after, "limit": chunk})
+                buffer = io.BytesIO()
+                cur.copy_expert(query.decode(), buffer, size=1 << 20)
+            part = _parse_copy(buffer.getvalue(), dim)
+            del buffer
+            if len(part):
+                parts.append(part)
+                after = int(part.ids[-1])
+            if left is not None:
+                left -= len(part)
+            if len(part) < chunk:
+                break
+        return FaceTable.concat(parts, dim)
+
+    def todo_count(self, model: str) -> int:
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT count(*) FROM face_groups g WHERE g.model = %s"
+                " AND (g.state = 'new' OR (g.state = 'matched' AND g.matched_person_id IS NULL))",
+                (model,),
+            )
+            return int(cur.fetchone()[0])
+
+    def grouped_count(self, model: str) -> int:
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT count(*) FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (model,))
+            return int(cur.fetchone()[0])
+
+    def neighbours(self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int) -> list[list[Neighbour]]:
+        """For each vector, its `k` nearest stored faces of `model` (any face:
+        named, grouped or not) through the HNSW index, in one round trip, nearest first."""
+        out: list[list[Neighbour]] = [[] for _ in vectors]
+        if not len(vectors):
+            return out
+        with self.conn.transaction() as cur:
+            set_search(cur, max(40, 2 * k))
+            cur.execute(_neighbours_query(dim), knn_params(model, vectors, k))
+            for ord_, face_id, picture_id, distance, state, group in cur.fetchall():
+                code = None if state is None else STATES.index(state)
+                out[ord_ - 1].append(
+                    Neighbour(
+                        int(face_id), int(picture_id), float(distance), code, None if group is None else int(group)
+                    )
+                )
+        return out
+
+    def groups_of_pictures(self, model: str, picture_ids: Sequence[int]) -> dict[int, set[int]]:
+        """picture id -> the groups that already hold a face of that picture."""
+        out: dict[int, set[int]] = {}
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT picture_id, group_id FROM face_groups WHERE model = %s AND group_id IS NOT NULL"
+                " AND picture_id = ANY(%s)",
+                (model, list({int(p) for p in picture_ids})),
+            )
+            for picture, group in cur.fetchall():
+                out.setdefault(int(picture), set()).add(int(group))
+        return out
+
+    def group_of_faces(self, face_ids: Sequence[int]) -> dict[int, int]:
+        """face id -> its group, for the faces that are in one."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT face_id, group_id FROM face_groups WHERE face_id = ANY(%s) AND group_id IS NOT NULL",
+                (list({int(f) for f in face_ids}),),
+            )
+            return {int(f): int(g) for f, g in cur.fetchall()}
+
+    def used_group_ids(self, model: str, ids: Sequence[int]) -> set[int]:
+        """Those of `ids` that are the id of a stored group."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT DISTINCT group_id FROM face_groups WHERE model = %s AND group_id = ANY(%s)",
+                (model, list({int(i) for i in ids})),
+            )
+            return {int(r[0]) for r in cur.fetchall()}
+
+    # -- what the user said ---------------------------------------------------
+
+    def links(self) -> list[tuple[int, int, str]]:
+        """Every (face_a, face_b, 'same' | 'different') the user has stated."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT face_a, face_b, kind FROM face_links")
+            return [(int(a), int(b), k) for a, b, k in cur.fetchall()]
+
+    def refusals(self) -> set[tuple[int, int]]:
+        """Every (face_id, person_id) the user said does not go together."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT face_id, person_id FROM face_not_person")
+            return {(int(a), int(b)) for a, b in cur.fetchall()}
+
+    def people_samples(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(person id of each sample, the samples' vectors): every face attached to a person."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT person_id, embedding FROM faces WHERE person_id IS NOT NULL AND model = %s", (model,))
+            rows = cur.fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return np.array([int(r[0]) for r in rows], np.int64), np.stack([vector(r[1]) for r in rows])
+
+    def people_digest(self, model: str) -> str:
+        """A digest of every (sample, person) of `model` and every "not this person"
+        answer: it changes when a registration, naming, merge or split changes whom
+        a library face can match."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT coalesce(string_agg(id || ':' || person_id, ',' ORDER BY id), '') FROM faces"
+                " WHERE person_id IS NOT NULL AND model = %s",
+                (model,),
+            )
+            samples = cur.fetchone()[0]
+            cur.execute(
+                "SELECT coalesce(string_agg(face_id || ':' || person_id, ',' ORDER BY face_id, person_id), '')"
+                " FROM face_not_person"
+            )
+            refused = cur.fetchone()[0]
+        return hashlib.sha256(f"{samples}|{refused}".encode()).hexdigest()
+
+    def stored_digest(self, model: str) -> str | None:
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT people_digest FROM grouping_state WHERE model = %s", (model,))
+            row = cur.fetchone()
+        return None if row is None else str(row[0])
+
+    def person_names(self, person_ids: Sequence[int]) -> dict[int, str]:
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT id, name FROM people WHERE id = ANY(%s)", (list({int(p) for p in person_ids}),))
+            return {int(i): n for i, n in cur.fetchall()}
+
+    # -- writing ---------------------------------------------------------------
+
+    def save(
+        self,
+        model: str,
+        face_ids: np.ndarray,
+        state: np.ndarray,
+        group: np.ndarray,
+        matched: np.ndarray,
+        digest: str | None = None,
+    ) -> int:
+        """Set these faces' state, group (0: none) and matched person (0: none),
+        all in one transaction (with `digest`, remembered as the people the
+        matches were computed against). Faces named or deleted meanwhile are
+        left alone. Returns the rows changed."""
+
+        def write(cur: psycopg2.extensions.cursor) -> int:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GROUPING_LOCK, model))
+            changed = 0
+            if len(face_ids):
+                cur.execute(
+                    "CREATE TEMP TABLE new_face_groups (face_id bigint, state text, group_id bigint,"
+                    " matched bigint) ON COMMIT DROP"
+                )
+                names = np.array(STATES)[state]
+                text = "".join(
+                    f"{f}\t{s}\t{g or chr(92) + 'N'}\t{m or chr(92) + 'N'}\n"
+                    for f, s, g, m in zip(face_ids.tolist(), names.tolist(), group.tolist(), matched.tolist())
+                )
+                cur.copy_expert("COPY new_face_groups FROM STDIN", io.StringIO(text), size=1 << 20)
+                cur.execute(
+                    "UPDATE face_groups g SET state = n.state, group_id = n.group_id, matched_person_id = n.matched"
+                    " FROM new_face_groups n WHERE g.face_id = n.face_id AND g.model = %s"
+                    " AND (g.state, g.group_id, g.matched_person_id) IS DISTINCT FROM (n.state, n.group_id, n.matched)",
+                    (model,),
+                )
+                changed = cur.rowcount
+            if digest is not None:
+                cur.execute(
+                    "INSERT INTO grouping_state (model, people_digest) VALUES (%s, %s)"
+                    " ON CONFLICT (model) DO UPDATE SET people_digest = EXCLUDED.people_digest, updated_at = now()",
+                    (model, digest),
+                )
+            return changed
+
+        return self.conn.retrying(write)
+
+    # -- listing ------------------------------------------------------------------
+
+    def group_page(
+        self, model: str, min_faces: int, offset: int, limit: int | None, samples: int
+    ) -> tuple[int, list[GroupSummary]]:
+        """(how many groups have at least `min_faces` faces, the page of them from
+        `offset`: largest first, each with its size and first `samples` faces)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT group_id, size FROM group_sizes WHERE model = %s AND size >= %s"
+                " ORDER BY size DESC, group_id OFFSET %s LIMIT %s",
+                (model, min_faces, offset, limit),
+            )
+            rows = cur.fetchall()
+            cur.execute("SELECT count(*) FROM group_sizes WHERE model = %s AND size >= %s", (model, min_faces))
+            total = int(cur.fetchone()[0])
+        ids = [int(r[0]) for r in rows]
+        faces = self._group_faces(model, ids, samples)
+        return total, [GroupSummary(int(g), int(n), faces.get(int(g), [])) for g, n in rows]
+
+    def _group_faces(self, model: str, group_ids: Sequence[int], per_group: int | None) -> dict[int, list[FaceRow]]:
+        if not group_ids:
+            return {}
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT s.face_id, p.picture, f.box, s.group_id FROM ("
+                "   SELECT face_id, group_id, row_number() OVER (PARTITION BY group_id ORDER BY face_id) AS rn"
+                "   FROM face_groups WHERE model = %(model)s AND group_id = ANY(%(ids)s)) s"
+                " JOIN faces f ON f.id = s.face_id JOIN pictures p ON p.id = f.picture_id"
+                " WHERE %(n)s::int IS NULL OR s.rn <= %(n)s ORDER BY s.group_id, s.face_id",
+                {"model": model, "ids": list(group_ids), "n": per_group},
+            )
+            out: dict[int, list[FaceRow]] = {}
+            for face_id, picture, box, group in cur.fetchall():
+                out.setdefault(int(group), []).append(FaceRow(int(face_id), picture, row_box(box), int(group), None))
+        return out
+
+    def group_samples(self, model: str, group_ids: Sequence[int], per_group: int) -> dict[int, list[FaceRow]]:
+        """The first `per_group` faces of each of these groups."""
+        return self._group_faces(model, group_ids, per_group)
+
+    def refused_groups(self, model: str) -> set[tuple[int, int]]:
+        """(group id, person id) wherever a face of the group was said not to be that person."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT DISTINCT g.group_id, n.person_id FROM face_not_person n"
+                " JOIN face_groups g ON g.face_id = n.face_id WHERE g.model = %s AND g.group_id IS NOT NULL",
+                (model,),
+            )
+            return {(int(g), int(p)) for g, p in cur.fetchall()}
+
+    def groups_kept_apart(self, model: str, group_ids: Sequence[int]) -> set[tuple[int, int]]:
+        """Pairs (smaller id, larger id) of these groups that cannot be one person:
+        they share a photo, or the user said a face of one is not a face of the other."""
+        pairs = (
+            "SELECT DISTINCT least(a.group_id, b.group_id), greatest(a.group_id, b.group_id)"
+            " FROM face_groups a JOIN face_groups b ON b.picture_id = a.picture_id"
+            " WHERE a.model = %(model)s AND b.model = %(model)s AND a.group_id = ANY(%(ids)s)"
+            " AND b.group_id = ANY(%(ids)s) AND a.group_id <> b.group_id"
+            " UNION SELECT least(a.group_id, b.group_id), greatest(a.group_id, b.group_id)"
+            " FROM face_links l JOIN face_groups a ON a.face_id = l.face_a JOIN face_groups b ON b.face_id = l.face_b"
+            " WHERE l.kind = 'different' AND a.group_id = ANY(%(ids)s) AND b.group_id = ANY(%(ids)s)"
+            " AND a.group_id <> b.group_id"
+        )
+        with self.conn.transaction() as cur:
+            cur.execute(pairs, {"model": model, "ids": list(group_ids)})
+            return {(int(x), int(y)) for x, y in cur.fetchall()}
+
+    def group(self, model: str, group_id: int) -> list[FaceRow]:
+        """Every face of one group, by id (empty if there is no such group)."""
+        return self._group_faces(model, [group_id], None).get(group_id, [])
+
+    def all_groups(self, model: str) -> dict[int, list[FaceRow]]:
+        """Every stored group with all its faces (reads them all: for small libraries and tests)."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT DISTINCT group_id FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (model,))
+            ids = [int(r[0]) for r in cur.fetchall()]
+        return self._group_faces(model, ids, None)
+
+    def has_group(self, model: str, group_id: int) -> bool:
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT 1 FROM face_groups WHERE model = %s AND group_id = %s LIMIT 1", (model, group_id))
+            return cur.fetchone() is not None
+
+    def face(self, face_id: int) -> FaceRow | None:
+        """One stored face: its picture, box, group (if grouped) and person (if named)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, p.picture, f.box, g.group_id, pe.name FROM faces f"
+                " JOIN pictures p ON p.id = f.picture_id LEFT JOIN people pe ON pe.id = f.person_id"
+                " LEFT JOIN face_groups g ON g.face_id = f.id WHERE f.id = %s",
+                (face_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        i, pic, b, c, n = row
+        return FaceRow(int(i), pic, row_box(b), None if c is None else int(c), n)
+
+    def people_photos(self, model: str) -> list[tuple[str, int, int]]:
+        """Every registered person: (name, library photos where they are named,
+        library photos where a face matches them and is not named), most photos first."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "WITH named AS ("
+                "   SELECT f.person_id, f.picture_id FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                "   WHERE f.person_id IS NOT NULL AND p.indexed_at IS NOT NULL),"
+                " matched AS ("
+                "   SELECT matched_person_id AS person_id, picture_id FROM face_groups"
+                "   WHERE model = %s AND matched_person_id IS NOT NULL AND state = 'matched')"
+                " SELECT pe.name,"
+                "   (SELECT count(DISTINCT picture_id) FROM named n WHERE n.person_id = pe.id),"
+                "   (SELECT count(DISTINCT m.picture_id) FROM matched m WHERE m.person_id = pe.id AND NOT EXISTS"
+                "      (SELECT 1 FROM named n WHERE n.person_id = pe.id AND n.picture_id = m.picture_id))"
+                " FROM people pe",
+                (model,),
+            )
+            rows = [(n, int(a), int(b)) for n, a, b in cur.fetchall()]
+        return sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
+
+    def group_means(self, model: str, dim: int, min_faces: int, limit: int) -> list[tuple[int, int, np.ndarray]]:
+        """(group id, size, mean of its vectors) of the `limit` largest groups of at least `min_faces` faces."""
+        vt = sql.SQL("vector({})").format(sql.Literal(dim))
+        query = sql.SQL(
+            "WITH top AS (SELECT group_id, size AS n FROM group_sizes WHERE model = %(model)s"
+            "   AND size >= %(min)s ORDER BY size DESC, group_id LIMIT %(limit)s)"
+            " SELECT t.group_id, t.n, avg(f.embedding::{vt}) FROM top t"
+            " JOIN face_groups g ON g.group_id = t.group_id AND g.model = %(model)s JOIN faces f ON f.id = g.face_id"
+            " GROUP BY t.group_id, t.n ORDER BY t.n DESC, t.group_id"
+        ).format(vt=vt)
+        with self.conn.transaction() as cur:
+            cur.execute(query, {"model": model, "min": min_faces, "limit": limit})
+            return [(int(g), int(n), vector(v)) for g, n, v in cur.fetchall()]
+
+    def groups_mapping(self, model: str) -> GroupsMapping:
+        return GroupsMapping(self, model)
+
+
+class GroupsMapping(Mapping[int, list[FaceRow]]):
+    """The stored groups as a read-only mapping, group id -> its faces. Looking
+    one group up (`get`, `in`, `[]`) reads only that group; iterating reads them all."""
+
+    def __init__(self, store: GroupStore, model: str) -> None:
+        self._store = store
+        self._model = model
+
+    def __getitem__(self, group_id: int) -> list[FaceRow]:
+        faces = self._store.group(self._model, int(group_id)) if isinstance(group_id, int) else []
+        if not faces:
+            raise KeyError(group_id)
+        return faces
+
+    def __contains__(self, group_id: object) -> bool:
+        return isinstance(group_id, int) and self._store.has_group(self._model, group_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._store.all_groups(self._model))
+
+    def __len__(self) -> int:
+        return len(self._store.all_groups(self._model))

@@ -1,0 +1,150 @@
+"""Suggestions for the People view: groups that are probably a registered
+person, and pairs of groups that are probably one person, for the user to
+confirm or refuse one at a time. Every answer is remembered: yes names the
+group (or merges the two), no is a "not this person" (or a 'different'
+link), so the same question is not asked again.
+
+Groups are compared by average linkage: the mean cosine distance between
+every face of one and every face of the other (for unit vectors, one minus
+the dot product of their mean vectors). Faces of one person average about
+0.3 apart; a group is only linked into another when some pair of faces is
+closer than the grouping distance, so two groups of one person that were
+kept apart tend to sit just above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from facerec.usecases import people as people_uc
+from facerec.usecases.context import Context
+from facerec.usecases.grouping import SAMPLE_FACES, Group
+
+__all__ = ["Answer", "Suggestion", "Suggestions", "answer", "suggestions"]
+
+MARGIN = 0.15
+"""How far past the grouping distance (groups) or the recognition threshold
+(people) a linkage may be and still be suggested."""
+
+MAX_GROUPS = 2_000
+"""The largest groups compared (suggesting for the long tail of small groups is not worth the time)."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """'group is person' (`kind` 'person') or 'group and other are one person'
+    (`kind` 'group'), with the linkage distance between them."""
+
+    kind: str
+    group: Group
+    distance: float
+    person: str | None = None
+    other: Group | None = None
+
+    @property
+    def question(self) -> str:
+        if self.kind == "person":
+            return f"Is group {self.group.id} ({self.group.size} faces) {self.person}?"
+        assert self.other is not None
+        return (
+            f"Are group {self.group.id} ({self.group.size} faces) and group {self.other.id} "
+            f"({self.other.size} faces) the same person?"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "group": self.group.id, "distance": round(self.distance, 4)}
+        if self.person is not None:
+            out["person"] = self.person
+        if self.other is not None:
+            out["other_group"] = self.other.id
+        return out
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """The suggestions, most likely first."""
+
+    items: list[Suggestion]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an answer did, in words for the user."""
+
+    message: str
+
+
+def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = None) -> Suggestions:
+    """The groups (of at least `min_faces` faces, among the `MAX_GROUPS`
+    largest) most likely to be a registered person or the same person as
+    another group, by linkage distance, at most `limit`; questions already
+    answered are left out."""
+    store = ctx.db.groups
+    model, dim = ctx.spec.name, ctx.spec.dim
+    least = ctx.settings.people_min_faces if min_faces is None else min_faces
+    means = store.group_means(model, dim, least, MAX_GROUPS)
+    if not means:
+        return Suggestions([])
+    ids = np.array([g for g, _, _ in means], np.int64)
+    sizes = {g: n for g, n, _ in means}
+    centre = np.stack([m for _, _, m in means]).astype(np.float64)
+    found: list[tuple[float, str, int, int]] = []  # (distance, kind, group, person or other group)
+
+    persons, samples = store.people_samples(model)
+    if len(persons):
+        refused = store.refused_groups(model)
+        people_ids = np.unique(persons)
+        person_mean = np.stack([samples[persons == p].mean(axis=0) for p in people_ids]).astype(np.float64)
+        linkage = 1.0 - centre @ person_mean.T
+        cap = ctx.threshold + MARGIN
+        for gi, pi in zip(*np.nonzero(linkage <= cap)):
+            g, p = int(ids[gi]), int(people_ids[pi])
+            if (g, p) not in refused:
+                found.append((float(linkage[gi, pi]), "person", g, p))
+
+    if len(ids) > 1:
+        linkage = 1.0 - centre @ centre.T
+        cap = ctx.settings.people_max_distance + MARGIN
+        kept_apart = store.groups_kept_apart(model, ids.tolist())
+        for a, b in zip(*np.nonzero(np.triu(linkage <= cap, 1))):
+            ga, gb = int(ids[a]), int(ids[b])
+            if (min(ga, gb), max(ga, gb)) not in kept_apart:
+                found.append((float(linkage[a, b]), "group", ga, gb))
+
+    found.sort()
+    found = found[:limit] if limit is not None else found
+    names = store.person_names([x for _, kind, _, x in found if kind == "person"])
+    shown = {g for _, _, g, _ in found} | {x for _, kind, _, x in found if kind == "group"}
+    faces = store.group_samples(model, sorted(shown), SAMPLE_FACES)
+    items = []
+    for distance, kind, g, x in found:
+        group = Group(g, faces.get(g, []), sizes[g])
+        if kind == "person":
+            items.append(Suggestion("person", group, distance, person=names.get(x, str(x))))
+        else:
+            items.append(Suggestion("group", group, distance, other=Group(x, faces.get(x, []), sizes[x])))
+    return Suggestions(items)
+
+
+def answer(ctx: Context, suggestion: Suggestion, yes: bool) -> Answer:
+    """Remember the user's answer: yes names the group after the person (its
+    faces become their samples) or merges the two groups; no says the group
+    is not that person, or the two groups are different people."""
+    group = suggestion.group
+    if suggestion.kind == "person":
+        assert suggestion.person is not None
+        if yes:  # the user's yes is the confirmation the guard would ask for
+            done = people_uc.name_group(ctx, group.id, suggestion.person, force=True)
+            return Answer(f"group {group.id}: {done.faces} faces are now {done.name!r}")
+        person_id = ctx.db.people.person_id(suggestion.person)
+        faces = [f.face_id for f in people_uc.show_group(ctx, group.id).faces]
+        ctx.db.people.refuse(faces, person_id, f"group {group.id} is not {suggestion.person!r}")
+        return Answer(f"group {group.id} is not {suggestion.person!r}: remembered")
+    assert suggestion.other is not None
+    if yes:
+        return Answer(people_uc.merge(ctx, str(group.id), str(suggestion.other.id), force=True).message)
+    a, b = (g.faces[0].face_id if g.faces else g.id for g in (group, suggestion.other))
+    ctx.db.people.keep_apart(a, b, f"groups {group.id} and {suggestion.other.id} are different people")
+    return Answer(f"groups {group.id} and {suggestion.other.id} are different people: remembered")
