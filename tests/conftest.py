@@ -115,7 +115,7 @@ def pipeline() -> Pipeline:
 def wipe(db: Database, settings: Settings) -> None:
     """Empty every table and the stored images: each test starts from nothing."""
     with db.transaction() as cur:
-        cur.execute("TRUNCATE people, pictures, faces, journal RESTART IDENTITY CASCADE")
+        cur.execute("TRUNCATE people, pictures, faces, journal, hidden_groups, grouping_state RESTART IDENTITY CASCADE")
     for sub in ("captures", "snapshots", "thumbnails"):
         shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
 

@@ -309,6 +309,63 @@ def test_people_commands_list_page_regroup_and_suggest(cli: CLI, faces: FaceSet,
     assert r.returncode == 0 and ("same person?" in r.stdout or "no suggestions" in r.stdout)
 
 
+def test_people_hide_unhide_and_undo_from_the_command_line(cli: CLI, faces: FaceSet, tmp_path: Path):
+    people = faces.people()
+    folder = copy_photos(people["deepface_angelina"][:4] + people["deepface_mark"][:3], tmp_path / "lib")
+    assert cli("index", str(folder)).returncode == 0
+    big, small = (json.loads(line)["group"] for line in cli("--json", "people").stdout.splitlines())
+    r = cli("people", "hide", str(big))
+    assert (r.returncode, r.stdout.strip()) == (0, f"group {big} hidden from People")
+    r = cli("people")
+    assert f"group {big}:" not in r.stdout and f"group {small}:" in r.stdout
+    assert "1 hidden group not listed ('people --hidden' lists them)" in r.stdout
+    hidden = [json.loads(line)["group"] for line in cli("--json", "people", "--hidden").stdout.splitlines()]
+    assert hidden == [big]
+    assert cli("people", "show", str(big)).returncode == 0  # still there, only not listed
+    r = cli("undo")
+    assert r.returncode == 0 and f"hid group {big}" in r.stdout
+    assert f"group {big}:" in cli("people").stdout
+    assert cli("people", "hide", str(big), str(small)).returncode == 0
+    r = cli("people", "unhide", str(small))
+    assert r.returncode == 0 and r.stdout.strip() == f"group {small} shown in People again"
+    r = cli("people", "unhide", str(small))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "not hidden" in r.stderr
+    r = cli("people", "hide", "999999", str(small))
+    assert r.returncode == 1 and "no group 999999" in r.stderr and r.stderr.count("\n") == 1
+    assert f"group {small}:" in cli("people").stdout  # all or nothing: the known group was not hidden
+
+
+def test_photos_maybe_asks_about_faces_just_outside_the_threshold(cli: CLI, faces: FaceSet, tmp_path: Path):
+    people = faces.people()
+    folder = copy_photos(
+        people["deepface_scarlett"][1:] + people["deepface_marissa"] + people["rose_leslie"], tmp_path / "lib"
+    )
+    assert cli("index", str(folder)).returncode == 0
+    assert cli("register", "Scarlett", str(people["deepface_scarlett"][0])).returncode == 0
+    found = {json.loads(line)["picture"] for line in cli("--json", "photos", "Scarlett").stdout.splitlines()}
+    maybe = [json.loads(line) for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
+    # Every same-person pair of the dev set is within the threshold: what is just outside is a look-alike.
+    assert len(maybe) >= 2 and all(m["picture"] not in found for m in maybe)
+    assert all(0.57 < m["distance"] <= 0.57 + 0.15 for m in maybe)
+    assert all("deepface_scarlett__" not in m["picture"] for m in maybe)
+    no, yes = maybe[0]["face"], maybe[1]["face"]
+    r = cli("people", "not", "Scarlett", str(no))
+    assert (r.returncode, r.stdout.strip()) == (0, f"face {no} is not 'Scarlett': remembered")
+    again = [json.loads(line)["face"] for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
+    assert no not in again and yes in again
+    assert cli("undo").returncode == 0
+    again = [json.loads(line)["face"] for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
+    assert no in again
+    r = cli("people", "is", "Scarlett", str(yes))
+    assert (r.returncode, r.stdout.strip()) == (0, f"face {yes} is now a sample of 'Scarlett'")
+    now = {json.loads(line)["picture"] for line in cli("--json", "photos", "Scarlett").stdout.splitlines()}
+    assert now >= found | {next(m["picture"] for m in maybe if m["face"] == yes)}  # and what the new sample finds
+    r = cli("people", "is", "Scarlett", str(yes))
+    assert r.returncode == 1 and "already 'Scarlett'" in r.stderr
+    r = cli("photos", "Scarlett", "--maybe", "--export", str(tmp_path / "x"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_a_regroup_leaves_the_stored_groups_as_they_were(
     cli: CLI, db: Database, faces: FaceSet, pipeline, tmp_path: Path

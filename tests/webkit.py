@@ -72,23 +72,29 @@ def reset(library: Library) -> None:
         cur.execute("UPDATE faces SET person_id = NULL, crop = NULL WHERE person_id IS NOT NULL OR crop IS NOT NULL")
         cur.execute("DELETE FROM people")
         cur.execute("DELETE FROM pictures WHERE NOT picture = ANY(%s)", (library.pictures,))
-        cur.execute("TRUNCATE face_links, face_not_person")
+        cur.execute("TRUNCATE face_links, face_not_person, hidden_groups")
     for sub in ("captures", "thumbnails"):
         shutil.rmtree(library.data_dir / sub, ignore_errors=True)
     regroup(library.ctx)
 
 
 def state(library: Library) -> tuple[object, ...]:
-    """Everything a change could touch: people, who each face is, groups, links, files in the data directory."""
+    """Everything a change could touch: people, who each face is and its group,
+    links, "not this person" and hidden groups, pictures, files in the data directory."""
     with library.db.transaction() as cur:
         cur.execute("SELECT id, name FROM people ORDER BY id")
         people = cur.fetchall()
-        cur.execute("SELECT id, person_id, cluster_id FROM faces ORDER BY id")
+        cur.execute(
+            "SELECT f.id, f.person_id, g.state, g.group_id, g.matched_person_id"
+            " FROM faces f LEFT JOIN face_groups g ON g.face_id = f.id ORDER BY f.id"
+        )
         faces = cur.fetchall()
         cur.execute("SELECT * FROM face_links ORDER BY 1, 2")
         links = cur.fetchall()
         cur.execute("SELECT * FROM face_not_person ORDER BY 1, 2")
         refused = cur.fetchall()
+        cur.execute("SELECT model, group_id FROM hidden_groups ORDER BY 1, 2")
+        refused += cur.fetchall()
         cur.execute("SELECT picture FROM pictures ORDER BY picture")
         pictures = cur.fetchall()
     return people, faces, links, refused, pictures, stored_files(library)

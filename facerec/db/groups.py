@@ -19,6 +19,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from facerec.db.connection import Connection
+from facerec.db.journal import Recorder
 from facerec.db.rows import box as row_box
 from facerec.db.rows import vector
 from facerec.db.vectors import knn_params, knn_query, set_search
@@ -351,22 +352,71 @@ class GroupStore:
     # -- listing ------------------------------------------------------------------
 
     def group_page(
-        self, model: str, min_faces: int, offset: int, limit: int | None, samples: int
+        self, model: str, min_faces: int, offset: int, limit: int | None, samples: int, hidden: bool = False
     ) -> tuple[int, list[GroupSummary]]:
         """(how many groups have at least `min_faces` faces, the page of them from
-        `offset`: largest first, each with its size and first `samples` faces)."""
+        `offset`: largest first, each with its size and first `samples` faces).
+        The groups the user hid are left out, or (`hidden`) are the only ones."""
+        where = sql.SQL(
+            "FROM group_sizes s WHERE s.model = %(model)s AND s.size >= %(min)s AND {} ("
+            "SELECT 1 FROM hidden_groups h WHERE h.model = s.model AND h.group_id = s.group_id)"
+        ).format(sql.SQL("EXISTS" if hidden else "NOT EXISTS"))
+        params = {"model": model, "min": min_faces, "offset": offset, "limit": limit}
         with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT group_id, size FROM group_sizes WHERE model = %s AND size >= %s"
-                " ORDER BY size DESC, group_id OFFSET %s LIMIT %s",
-                (model, min_faces, offset, limit),
+            page = sql.SQL(
+                "SELECT s.group_id, s.size {} ORDER BY s.size DESC, s.group_id OFFSET %(offset)s LIMIT %(limit)s"
             )
+            cur.execute(page.format(where), params)
             rows = cur.fetchall()
-            cur.execute("SELECT count(*) FROM group_sizes WHERE model = %s AND size >= %s", (model, min_faces))
+            cur.execute(sql.SQL("SELECT count(*) {}").format(where), params)
             total = int(cur.fetchone()[0])
         ids = [int(r[0]) for r in rows]
         faces = self._group_faces(model, ids, samples)
         return total, [GroupSummary(int(g), int(n), faces.get(int(g), [])) for g, n in rows]
+
+    def hidden_count(self, model: str, min_faces: int) -> int:
+        """How many groups of at least `min_faces` faces the user hid."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT count(*) FROM hidden_groups h JOIN group_sizes s USING (model, group_id)"
+                " WHERE h.model = %s AND s.size >= %s",
+                (model, min_faces),
+            )
+            return int(cur.fetchone()[0])
+
+    def hide(self, model: str, group_ids: Sequence[int], summary: str) -> list[int]:
+        """Hide these groups from the People view (journalled); returns those not hidden before."""
+
+        def work(cur: psycopg2.extensions.cursor) -> list[int]:
+            rec = Recorder(cur)
+            cur.execute(
+                "INSERT INTO hidden_groups (model, group_id) SELECT %s, unnest(%s::bigint[])"
+                " ON CONFLICT DO NOTHING RETURNING group_id",
+                (model, list(dict.fromkeys(group_ids))),
+            )
+            added = sorted(int(r[0]) for r in cur.fetchall())
+            rec.inserted("hidden_groups", [(model, g) for g in added])
+            if added:
+                rec.write("hide", summary, [])
+            return added
+
+        return self.conn.retrying(work)
+
+    def unhide(self, model: str, group_ids: Sequence[int], summary: str) -> list[int]:
+        """Show these hidden groups again (journalled); returns those that were hidden."""
+
+        def work(cur: psycopg2.extensions.cursor) -> list[int]:
+            rec = Recorder(cur)
+            where = "model = %s AND group_id = ANY(%s::bigint[])"
+            params = (model, list(dict.fromkeys(group_ids)))
+            rec.deleting("hidden_groups", where, params)
+            cur.execute(f"DELETE FROM hidden_groups WHERE {where} RETURNING group_id", params)
+            removed = sorted(int(r[0]) for r in cur.fetchall())
+            if removed:
+                rec.write("unhide", summary, [])
+            return removed
+
+        return self.conn.retrying(work)
 
     def _group_faces(self, model: str, group_ids: Sequence[int], per_group: int | None) -> dict[int, list[FaceRow]]:
         if not group_ids:
@@ -427,6 +477,11 @@ class GroupStore:
             ids = [int(r[0]) for r in cur.fetchall()]
         return self._group_faces(model, ids, None)
 
+    def is_hidden(self, model: str, group_id: int) -> bool:
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT 1 FROM hidden_groups WHERE model = %s AND group_id = %s", (model, group_id))
+            return cur.fetchone() is not None
+
     def has_group(self, model: str, group_id: int) -> bool:
         with self.conn.transaction() as cur:
             cur.execute("SELECT 1 FROM face_groups WHERE model = %s AND group_id = %s LIMIT 1", (model, group_id))
@@ -469,11 +524,14 @@ class GroupStore:
         return sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
 
     def group_means(self, model: str, dim: int, min_faces: int, limit: int) -> list[tuple[int, int, np.ndarray]]:
-        """(group id, size, mean of its vectors) of the `limit` largest groups of at least `min_faces` faces."""
+        """(group id, size, mean of its vectors) of the `limit` largest groups of at least
+        `min_faces` faces that are not hidden."""
         vt = sql.SQL("vector({})").format(sql.Literal(dim))
         query = sql.SQL(
-            "WITH top AS (SELECT group_id, size AS n FROM group_sizes WHERE model = %(model)s"
-            "   AND size >= %(min)s ORDER BY size DESC, group_id LIMIT %(limit)s)"
+            "WITH top AS (SELECT group_id, size AS n FROM group_sizes s WHERE model = %(model)s"
+            "   AND size >= %(min)s AND NOT EXISTS (SELECT 1 FROM hidden_groups h"
+            "   WHERE h.model = s.model AND h.group_id = s.group_id)"
+            "   ORDER BY size DESC, group_id LIMIT %(limit)s)"
             " SELECT t.group_id, t.n, avg(f.embedding::{vt}) FROM top t"
             " JOIN face_groups g ON g.group_id = t.group_id AND g.model = %(model)s JOIN faces f ON f.id = g.face_id"
             " GROUP BY t.group_id, t.n ORDER BY t.n DESC, t.group_id"

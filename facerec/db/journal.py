@@ -38,10 +38,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "faces": ("id",),
     "face_links": ("face_a", "face_b"),
     "face_not_person": ("face_id", "person_id"),
+    "hidden_groups": ("model", "group_id"),
 }
 """The tables the journal covers and their keys."""
 
-INSERT_ORDER = ("people", "pictures", "faces", "face_links", "face_not_person")
+INSERT_ORDER = ("people", "pictures", "faces", "face_links", "face_not_person", "hidden_groups")
 """Rows are put back in this order (a face needs its picture and person); deleted in the reverse."""
 
 IDENTITY = {"people", "pictures", "faces"}

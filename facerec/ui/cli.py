@@ -121,7 +121,15 @@ def _register(ctx: Context, con: Console, a: argparse.Namespace) -> int:
 def _people(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     if a.max_distance is not None and not a.regroup:
         raise UsageError("--max-distance changes how faces are grouped: give it with --regroup")
-    return commands.people_list(ctx, con, a.min_faces, a.export, a.regroup, a.max_distance, a.offset, a.limit)
+    return commands.people_list(ctx, con, a.min_faces, a.export, a.regroup, a.max_distance, a.offset, a.limit, a.hidden)
+
+
+def _photos(ctx: Context, con: Console, a: argparse.Namespace) -> int:
+    if a.maybe:
+        if a.export or a.copy_to or a.link_to:
+            raise UsageError("--maybe lists face ids to answer; give --export or an album without it")
+        return commands.photos_maybe(ctx, con, a.name, a.limit or 24)
+    return commands.photos(ctx, con, a.name, a.limit, a.export, _album(a))
 
 
 def _evaluate(ctx: Context, con: Console, a: argparse.Namespace) -> int:
@@ -176,6 +184,10 @@ EXAMPLES = {
     "people name": ["{prog} people name 12 'Barack Obama'"],
     "people merge": ["{prog} people merge 12 15", "{prog} people merge 'Barack Obama' 15"],
     "people split": ["{prog} people split 4711 4712"],
+    "people hide": ["{prog} people hide 12 15", "{prog} people --hidden"],
+    "people unhide": ["{prog} people unhide 12"],
+    "people is": ["{prog} photos 'Barack Obama' --maybe", "{prog} people is 'Barack Obama' 4711"],
+    "people not": ["{prog} people not 'Barack Obama' 4712"],
     "users remove-sample": ["{prog} users remove-sample 4711"],
     "undo": ["{prog} undo"],
     "history": ["{prog} history --limit 5"],
@@ -330,10 +342,15 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p = add(
         "photos",
         "every library photo that contains a registered person",
-        lambda c, o, a: commands.photos(c, o, a.name, a.limit, a.export, _album(a)),
+        _photos,
     )
     p.add_argument("name", help="a registered person's name")
     p.add_argument("--limit", type=_positive_int, help="at most this many photos")
+    p.add_argument(
+        "--maybe",
+        action="store_true",
+        help="the photos that may show them instead: a face just outside the threshold ('people is/not' answers)",
+    )
     _add_album_options(p)
 
     p = add("people", "the people in the library: registered people, then groups of unnamed faces", _people)
@@ -349,6 +366,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         help="with --regroup: link faces closer than this (default 0.5, or FACEREC_PEOPLE_MAX_DISTANCE)",
     )
     p.add_argument("--export", metavar="DIR", help="also write a contact sheet (JPEG) into DIR")
+    p.add_argument("--hidden", action="store_true", help="list the groups hidden with 'people hide' instead")
     people = p.add_subparsers(dest="people_command", metavar="action", parser_class=_Parser)
     q = add(
         "suggest",
@@ -394,6 +412,41 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "people",
     )
     q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'people show')")
+    hide_help = "group numbers (from 'people', or 'people --hidden')"
+    q = add(
+        "hide",
+        "hide groups from the People view (undo shows them again)",
+        lambda c, o, a: commands.people_hide(c, o, a.groups, True),
+        people,
+        "people",
+    )
+    q.add_argument("groups", type=int, nargs="+", metavar="GROUP", help=hide_help)
+    q = add(
+        "unhide",
+        "show hidden groups in the People view again",
+        lambda c, o, a: commands.people_hide(c, o, a.groups, False),
+        people,
+        "people",
+    )
+    q.add_argument("groups", type=int, nargs="+", metavar="GROUP", help=hide_help)
+    q = add(
+        "is",
+        '"yes, this is NAME": library faces become their samples',
+        lambda c, o, a: commands.people_answer(c, o, a.name, a.faces, True),
+        people,
+        "people",
+    )
+    q.add_argument("name", help="a registered person's name")
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
+    q = add(
+        "not",
+        '"no, this is not NAME": never matched to, nor asked about as, NAME again',
+        lambda c, o, a: commands.people_answer(c, o, a.name, a.faces, False),
+        people,
+        "people",
+    )
+    q.add_argument("name", help="a registered person's name")
+    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
 
     add(
         "undo",

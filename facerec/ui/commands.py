@@ -455,6 +455,21 @@ def photos(
     return _photo_matches(ctx, con, found.matches, found.total, empty, export, "photos", album)
 
 
+def photos_maybe(ctx: Context, con: Console, name: str, limit: int | None) -> int:
+    """The library photos that may show a registered person: a face just outside the threshold."""
+    found = suggest_uc.near_misses(ctx, name, limit)
+    for m in found.matches:
+        con.emit(m.as_json())
+        con.out(f"face {m.hit.face_id}  {m.picture}  (distance {_distance(m.distance)})")
+    if not found.matches:
+        con.out(f"no photos that may be {name!r} (none just outside the threshold)")
+    elif found.total > len(found.matches):
+        con.out(f"{len(found.matches)} of {found.total} shown (--limit to see more)")
+    if found.matches:
+        con.info(f"answer with: people is {name!r} FACE...  or  people not {name!r} FACE...")
+    return 0
+
+
 def verify(ctx: Context, con: Console, first: str, second: str) -> int:
     """Same person or not: the largest face of each image, by the threshold. No database."""
     v = verify_faces(ctx, first, second)
@@ -517,10 +532,12 @@ def people_list(
     max_distance: float | None = None,
     offset: int = 0,
     limit: int | None = 50,
+    hidden: bool = False,
 ) -> int:
     """List the People view: registered people, then the groups of unnamed
     faces (a page of them). Brings the stored groups up to date first
-    (quick: only faces not looked at yet); `regroup` groups everything again."""
+    (quick: only faces not looked at yet); `regroup` groups everything again.
+    `hidden`: the groups the user hid instead."""
     bar = _GroupingBar(con)
     try:
         report = grouping.regroup(ctx, max_distance, on_progress=bar) if regroup else grouping.update_groups(ctx, bar)
@@ -531,10 +548,10 @@ def people_list(
     bar.done()
     if report.full or report.faces:
         con.info(_grouping_summary(report))
-    view = grouping.people_view(ctx, min_faces, offset, limit)
+    view = grouping.people_view(ctx, min_faces, offset, limit, hidden=hidden)
     for g in view.groups:
         con.emit(g.as_json())
-    if view.people:
+    if view.people and not hidden:
         con.out("registered people (library photos where they are named or recognised):")
         width = max(display_width(p.name) for p in view.people)
         for p in view.people:
@@ -542,6 +559,8 @@ def people_list(
     if not view.groups:
         if view.total:
             con.out(f"no groups from {offset + 1}; there are {view.total}")
+        elif hidden:
+            con.out("no hidden groups")
         else:
             con.out("no groups of unnamed faces (index some photos, or lower --min-faces)")
     for g in view.groups:
@@ -554,6 +573,10 @@ def people_list(
     shown_to = offset + len(view.groups)
     if view.groups and (offset > 0 or shown_to < view.total):
         con.out(f"groups {offset + 1}-{shown_to} of {view.total} (--offset {shown_to} for more)")
+    if view.hidden and not hidden:
+        con.out(
+            f"{view.hidden} hidden group{'s' if view.hidden != 1 else ''} not listed ('people --hidden' lists them)"
+        )
     if export and view.groups:
         sections = [
             Section(
@@ -620,6 +643,23 @@ def people_split(ctx: Context, con: Console, faces: Sequence[int]) -> int:
     done = people_uc.split_faces(ctx, faces)
     con.emit({"split": done.faces})
     con.out(done.message)
+    return 0
+
+
+def people_hide(ctx: Context, con: Console, groups: Sequence[int], hide: bool) -> int:
+    """Hide groups from the People view, or show them again."""
+    done = people_uc.hide_groups(ctx, groups) if hide else people_uc.unhide_groups(ctx, groups)
+    con.emit({"hidden" if hide else "shown": done.groups})
+    con.out(done.message)
+    return 0
+
+
+def people_answer(ctx: Context, con: Console, name: str, faces: Sequence[int], yes: bool) -> int:
+    """ "Is this NAME?" answered for library faces (from 'photos NAME --maybe')."""
+    for face in dict.fromkeys(faces):
+        done = suggest_uc.answer_near_miss(ctx, name, face, yes)
+        con.emit({"face": face, "name": name, "is": yes})
+        con.out(done.message)
     return 0
 
 

@@ -77,11 +77,13 @@ ProgressCallback = Callable[[GroupingProgress], None]
 @dataclass(frozen=True)
 class Group:
     """A group of unnamed faces that look like one person: `size` faces in
-    all, `faces` the first of them (all of them from `people show`)."""
+    all, `faces` the first of them (all of them from `people show`);
+    `hidden` if the user hid it from the People view."""
 
     id: int
     faces: list[FaceRow]
     size: int = -1
+    hidden: bool = False
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -120,6 +122,9 @@ class PeopleView:
     total: int = 0
     offset: int = 0
     min_faces: int = MIN_FACES
+    hidden: int = 0
+    """How many groups (of at least `min_faces` faces) the user hid; with
+    `people_view(hidden=True)`, `groups` and `total` are those."""
 
     @property
     def named(self) -> list[tuple[str, int]]:
@@ -416,15 +421,18 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
 # -- listing --------------------------------------------------------------------------------
 
 
-def people_view(ctx: Context, min_faces: int | None = None, offset: int = 0, limit: int | None = None) -> PeopleView:
+def people_view(
+    ctx: Context, min_faces: int | None = None, offset: int = 0, limit: int | None = None, hidden: bool = False
+) -> PeopleView:
     """The stored People view, as last updated: the registered people with the
     library photos where each appears (named or matched), then one page of the
     groups of at least `min_faces` faces (default `Settings.people_min_faces`),
-    largest first, each with its size and its first `SAMPLE_FACES` faces."""
+    largest first, each with its size and its first `SAMPLE_FACES` faces.
+    Hidden groups are left out (`hidden=True`: only they are listed)."""
     store = ctx.db.groups
     model = ctx.spec.name
     least = ctx.settings.people_min_faces if min_faces is None else min_faces
-    total, page = store.group_page(model, least, offset, limit, SAMPLE_FACES)
-    groups = [Group(g.id, g.faces, g.size) for g in page]
+    total, page = store.group_page(model, least, offset, limit, SAMPLE_FACES, hidden=hidden)
+    groups = [Group(g.id, g.faces, g.size, hidden) for g in page]
     people = [KnownPerson(name, named, matched) for name, named, matched in store.people_photos(model)]
-    return PeopleView(groups, people, total, offset, least)
+    return PeopleView(groups, people, total, offset, least, store.hidden_count(model, least))

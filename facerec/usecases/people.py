@@ -22,16 +22,19 @@ from facerec.usecases.guard import Verdict, check_group, check_same_person
 from facerec.usecases.names import check_new_name, require_person, validate_name
 
 __all__ = [
+    "Hiding",
     "Merge",
     "Naming",
     "Shown",
     "Split",
     "check_merge",
+    "hide_groups",
     "merge",
     "name_group",
     "show",
     "show_group",
     "split_faces",
+    "unhide_groups",
 ]
 
 
@@ -69,6 +72,14 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Hiding:
+    """Groups hidden from the People view, or shown again (`groups`: those that changed)."""
+
+    groups: list[int]
+    message: str
+
+
+@dataclass(frozen=True)
 class Shown:
     """`people show REF`: a group (REF is its number) or a registered person (REF is a name)."""
 
@@ -80,7 +91,7 @@ def show_group(ctx: Context, group_id: int) -> Group:
     faces = ctx.db.library.groups(ctx.spec.name).get(group_id)
     if not faces:
         raise GroupNotFoundError(f"no group {group_id}; run 'people' to list the current groups")
-    return Group(group_id, faces)
+    return Group(group_id, faces, hidden=ctx.db.groups.is_hidden(ctx.spec.name, group_id))
 
 
 def show(ctx: Context, ref: str) -> Shown:
@@ -190,3 +201,31 @@ def split_faces(ctx: Context, face_ids: Sequence[int]) -> Split:
         ctx.db.people.split_from_group(faces, members, group)
         messages.append(f"face{'s' if len(faces) > 1 else ''} {', '.join(map(str, faces))} taken out of group {group}")
     return Split(named + [f for faces in by_group.values() for f in faces], "; ".join(messages))
+
+
+def hide_groups(ctx: Context, group_ids: Sequence[int]) -> Hiding:
+    """Hide groups from the People view (a stranger in the background, a poster):
+    their faces stay searchable and grouped, `people --hidden` lists them,
+    `unhide_groups` or `undo` shows them again. All or nothing: an unknown group changes nothing."""
+    store, model = ctx.db.groups, ctx.spec.name
+    ids = list(dict.fromkeys(group_ids))
+    if not ids:
+        raise MergeError("name at least one group to hide")
+    for group in ids:
+        if not store.has_group(model, group):
+            raise GroupNotFoundError(f"no group {group}; run 'people' to list the current groups")
+    label = ", ".join(map(str, ids))
+    done = store.hide(model, ids, f"hid group{'s' if len(ids) > 1 else ''} {label}")
+    if not done:
+        return Hiding([], f"group{'s' if len(ids) > 1 else ''} {label} already hidden")
+    return Hiding(done, f"group{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} hidden from People")
+
+
+def unhide_groups(ctx: Context, group_ids: Sequence[int]) -> Hiding:
+    """Show hidden groups in the People view again."""
+    ids = list(dict.fromkeys(group_ids))
+    label = ", ".join(map(str, ids))
+    done = ctx.db.groups.unhide(ctx.spec.name, ids, f"showed group{'s' if len(ids) > 1 else ''} {label} again")
+    if not done:
+        raise GroupNotFoundError(f"group{'s' if len(ids) > 1 else ''} {label} not hidden; 'people --hidden' lists them")
+    return Hiding(done, f"group{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} shown in People again")

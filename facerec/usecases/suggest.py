@@ -1,8 +1,9 @@
 """Suggestions for the People view: groups that are probably a registered
-person, and pairs of groups that are probably one person, for the user to
+person, pairs of groups that are probably one person, and single library
+faces just outside a person's threshold ("is this X?"), for the user to
 confirm or refuse one at a time. Every answer is remembered: yes names the
-group (or merges the two), no is a "not this person" (or a 'different'
-link), so the same question is not asked again.
+group (or merges the two, or makes the face a sample), no is a "not this
+person" (or a 'different' link), so the same question is not asked again.
 
 Groups are compared by average linkage: the mean cosine distance between
 every face of one and every face of the other (for unit vectors, one minus
@@ -18,11 +19,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facerec.errors import FaceNotFoundError
 from facerec.usecases import people as people_uc
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import SAMPLE_FACES, Group
+from facerec.usecases.names import require_person
+from facerec.usecases.search import PhotoMatch, best_per_photo, known_as
 
-__all__ = ["Answer", "Suggestion", "Suggestions", "answer", "suggestions"]
+__all__ = [
+    "Answer",
+    "NearMisses",
+    "Suggestion",
+    "Suggestions",
+    "answer",
+    "answer_near_miss",
+    "near_misses",
+    "suggestions",
+]
 
 MARGIN = 0.15
 """How far past the grouping distance (groups) or the recognition threshold
@@ -148,3 +161,54 @@ def answer(ctx: Context, suggestion: Suggestion, yes: bool) -> Answer:
     a, b = (g.faces[0].face_id if g.faces else g.id for g in (group, suggestion.other))
     ctx.db.people.keep_apart(a, b, f"groups {group.id} and {suggestion.other.id} are different people")
     return Answer(f"groups {group.id} and {suggestion.other.id} are different people: remembered")
+
+
+# -- "is this X?" for single faces -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearMisses:
+    """Library photos that may show `name`: in each, the unnamed face nearest
+    their samples, just outside the threshold (nearest first; `total`: all of them)."""
+
+    name: str
+    matches: list[PhotoMatch]
+    total: int
+
+
+def near_misses(ctx: Context, name: str, limit: int | None = 24, margin: float = MARGIN) -> NearMisses:
+    """The library photos where `name` is not found but may be: no face of the
+    photo is within the threshold of their samples, and its nearest unnamed face
+    is within `margin` past it. Faces the user said are not `name`, and faces
+    that match another registered person, are left out; a photo counts once."""
+    person_id = require_person(ctx, name)
+    model = ctx.spec.name
+    vectors = ctx.db.people.person_vectors(person_id, model)
+    if not vectors:
+        return NearMisses(name, [], 0)
+    hits = ctx.db.library.search(model, ctx.spec.dim, vectors, ctx.threshold + margin)
+    found = {m.picture for m in best_per_photo(hits) if m.distance <= ctx.threshold}
+    refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
+    open_hits = [[h for h in per if h.person is None and h.face_id not in refused] for per in hits]
+    candidates = [m for m in best_per_photo(open_hits) if m.picture not in found]
+    ids = [m.hit.face_id for m in candidates]
+    others = known_as(ctx, ids, ctx.db.library.face_vectors(ids)) if ids else []
+    matches = [m for m, other in zip(candidates, others) if other is None or other == name]
+    return NearMisses(name, matches[:limit], len(matches))
+
+
+def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool) -> Answer:
+    """Remember the answer to "is this face `name`?": yes makes it one of their
+    samples (the user's yes is the confirmation the guard would ask for), no
+    means it is never matched to, nor asked about as, `name` again. Both can be undone."""
+    person_id = require_person(ctx, name)
+    face = ctx.db.library.face(face_id)
+    if face is None:
+        raise FaceNotFoundError(f"no face {face_id}")
+    if face.person is not None:
+        raise FaceNotFoundError(f"face {face_id} is already {face.person!r}; 'people split {face_id}' first")
+    if yes:
+        ctx.db.people.attach([face_id], name, f"face {face_id} is {name!r} (a suggestion answered yes)")
+        return Answer(f"face {face_id} is now a sample of {name!r}")
+    ctx.db.people.refuse([face_id], person_id, f"face {face_id} is not {name!r} (a suggestion answered no)")
+    return Answer(f"face {face_id} is not {name!r}: remembered")

@@ -1,13 +1,13 @@
 """Every change the page makes, in one place: naming a group, merging cards,
-"not this person", removing a sample, undo, keeping an uploaded face.
+"not this person", removing a sample, hiding a group, answering "is this X?",
+undo, keeping an uploaded face.
 
 Each function calls use cases only and returns `Done` (a message for the
 user) or `Question` (ask first; posting the same fields again with
 `confirm=1` means yes). The guard of the use cases (`facerec.usecases.guard`:
 faces that look like someone else, or unlike the person; a new name that
 differs from a registered one only by case or accents) becomes a Question.
-Other errors are `FacerecError`s, shown as one line. Hiding a group waits
-for storage of its own.
+Other errors are `FacerecError`s, shown as one line.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from facerec.errors import FacerecError, LooksLikeSomeoneElseError, MergeError, SimilarNameError
-from facerec.usecases import journal, people, users
+from facerec.errors import LooksLikeSomeoneElseError, MergeError, SimilarNameError
+from facerec.usecases import journal, people, suggest, users
 from facerec.usecases.context import Context
 from facerec.usecases.register import register_frames
 from facerec.usecases.upload import PhotoFaces
@@ -25,12 +25,8 @@ UNDO = True
 """The Undo button is offered (the journal's `undo`)."""
 REMOVE_SAMPLE = True
 """A "Remove sample" button is offered under each sample."""
-HIDE_GROUP = False
-"""True once `hide_group` can hide a group (needs storage of hidden groups)."""
-
-
-class NotYetAvailable(FacerecError):
-    """A change the page knows about but facerec cannot make yet."""
+HIDE_GROUP = True
+"""A "Hide this group" button is offered on each group (and "Show again" on hidden ones)."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +76,18 @@ def remove_sample(ctx: Context, face_id: int) -> Outcome:
 
 
 def hide_group(ctx: Context, group_id: int) -> Outcome:
-    """Hide a group from the People page (needs stored hidden groups)."""
-    raise NotYetAvailable("hiding a group is not available yet")
+    """Hide a group from the People page; undo (or Show again) brings it back."""
+    return Done(people.hide_groups(ctx, [group_id]).message)
+
+
+def unhide_group(ctx: Context, group_id: int) -> Outcome:
+    """Show a hidden group on the People page again."""
+    return Done(people.unhide_groups(ctx, [group_id]).message)
+
+
+def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool) -> Outcome:
+    """ "Is this `name`?" answered for one library face: yes makes it their sample, no is remembered."""
+    return Done(suggest.answer_near_miss(ctx, name, face_id, yes).message)
 
 
 # -- what exists today --------------------------------------------------------------------

@@ -36,7 +36,7 @@ from facerec.errors import (
     PersonNotFoundError,
     UsageError,
 )
-from facerec.usecases import browse, grouping
+from facerec.usecases import browse, grouping, suggest
 from facerec.usecases.context import Context
 from facerec.usecases.library import library_overview
 from facerec.usecases.people import show_group
@@ -82,8 +82,6 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
 
 def _error_page(request: Request, exc: FacerecError) -> Response:
     status = 404 if isinstance(exc, NOT_FOUND) else 400
-    if isinstance(exc, actions.NotYetAvailable):
-        status = 501
     return _page(request, "error.html", status, message=str(exc), nav="")
 
 
@@ -165,8 +163,6 @@ def _post(handler: Handler, limit: int = MAX_FORM_BYTES) -> Callable[[Request], 
             )
         try:
             return await handler(request, form)
-        except actions.NotYetAvailable as exc:
-            return _error_page(request, exc)
         except FacerecError as exc:
             back = _local(_text(form, "next"), request.headers.get("x-back", "/people"))
             return _redirect(request, back, str(exc), "error")
@@ -216,21 +212,25 @@ class PeopleScreen:
     people: int
     groups: int
     names: list[str]
+    hidden: int = 0
+    showing_hidden: bool = False
 
 
-def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE) -> PeopleScreen:
+def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: bool = False) -> PeopleScreen:
     """One page of cards: registered people first (most faces first), then the
     groups of unnamed faces, largest first; only the page's groups are read
-    (`people_view` pages them), so 10,000 groups cost what 48 do."""
-    persons = browse.people_cards(ctx).people
-    total = grouping.people_view(ctx, limit=0).total
+    (`people_view` pages them), so 10,000 groups cost what 48 do. With
+    `hidden`, only the groups the user hid (to show them again)."""
+    persons = [] if hidden else browse.people_cards(ctx).people
+    first = grouping.people_view(ctx, limit=0, hidden=hidden)
+    total = first.total
     pages = max(1, math.ceil((len(persons) + total) / page_size))
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
     on_page = persons[start : start + page_size]
     offset = max(0, start - len(persons))
     groups = (
-        grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page)).groups
+        grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page), hidden=hidden).groups
         if len(on_page) < page_size
         else []
     )
@@ -257,7 +257,12 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE) -> People
                 g.id,
             )
         )
-    return PeopleScreen(cards, page, pages, len(persons), total, sorted(p.name for p in persons))
+    names = sorted(p.name for p in (browse.people_cards(ctx).people if hidden else persons))
+    return PeopleScreen(cards, page, pages, len(persons), total, names, first.hidden, hidden)
+
+
+NEAR_MISSES = 24
+"""Photos that may show the person ("is this X?") offered on their page at a time."""
 
 
 def _page_number(request: Request) -> int:
@@ -266,8 +271,10 @@ def _page_number(request: Request) -> int:
 
 
 async def people_page(request: Request) -> Response:
-    screen = await _state(request).call(people_screen, _page_number(request))
-    return _page(request, "people.html", screen=screen, here=request.url.path + "?page=" + str(screen.page))
+    hidden = request.query_params.get("hidden") == "1"
+    screen = await _state(request).call(people_screen, _page_number(request), PAGE_SIZE, hidden)
+    here = "/people?" + urlencode({"page": screen.page, **({"hidden": 1} if hidden else {})})
+    return _page(request, "people.html", screen=screen, here=here)
 
 
 async def group_page(request: Request) -> Response:
@@ -286,12 +293,15 @@ async def person_page(request: Request) -> Response:
     name = request.query_params.get("name", "")
     try:
         detail = await _state(request).call(browse.person_detail, name, 500)
+        maybe = await _state(request).call(suggest.near_misses, name, NEAR_MISSES)
     except FacerecError as exc:
         return _error_page(request, exc)
     here = "/person?" + urlencode({"name": name})
     samples = [f for f in detail.faces if f.sample]
     named = [f for f in detail.faces if not f.sample]
-    return _page(request, "person.html", detail=detail, samples=samples, named=named, here=here, nav="people")
+    return _page(
+        request, "person.html", detail=detail, samples=samples, named=named, maybe=maybe, here=here, nav="people"
+    )
 
 
 async def name_group(request: Request, form: FormData) -> Response:
@@ -323,6 +333,20 @@ async def remove_sample(request: Request, form: FormData) -> Response:
 async def hide_group(request: Request, form: FormData) -> Response:
     back = _local(_text(form, "next"), "/people")
     outcome = await _state(request).call(actions.hide_group, _int(_text(form, "group"), "group"))
+    return await _outcome(request, outcome, back)
+
+
+async def unhide_group(request: Request, form: FormData) -> Response:
+    back = _local(_text(form, "next"), "/people")
+    outcome = await _state(request).call(actions.unhide_group, _int(_text(form, "group"), "group"))
+    return await _outcome(request, outcome, back)
+
+
+async def answer_near_miss(request: Request, form: FormData) -> Response:
+    name = _text(form, "name")
+    back = _local(_text(form, "next"), "/person?" + urlencode({"name": name}))
+    yes = _text(form, "answer") == "yes"
+    outcome = await _state(request).call(actions.answer_near_miss, name, _int(_text(form, "face"), "face"), yes)
     return await _outcome(request, outcome, back)
 
 
@@ -572,6 +596,8 @@ def routes() -> list[BaseRoute]:
         Route("/people/split", _post(split_face), methods=["POST"]),
         Route("/people/remove-sample", _post(remove_sample), methods=["POST"]),
         Route("/people/hide", _post(hide_group), methods=["POST"]),
+        Route("/people/unhide", _post(unhide_group), methods=["POST"]),
+        Route("/person/answer", _post(answer_near_miss), methods=["POST"]),
         Route("/people/regroup", _post(regroup), methods=["POST"]),
         Route("/undo", _post(undo), methods=["POST"]),
         Route("/thumb/card/{faces:str}.jpg", card, methods=get),
