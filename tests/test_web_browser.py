@@ -252,3 +252,42 @@ def test_undo_a_naming(browser: Browser, server: Server, library: Library):
         page.click("#undo")
     assert f"g:{first.id}" in group_cards(page)
     assert page.locator('li.card.named[data-ref="p:Alice"]').count() == 0
+
+
+def test_hiding_a_group_and_showing_it_again(browser: Browser, server: Server, library: Library):
+    page = browser.page
+    page.goto(server.login)
+    first = people_view(library.ctx).groups[0]
+    with page.expect_navigation():
+        page.click(f'button[data-hide="{first.id}"]')
+    assert flash(page) == f"group {first.id} hidden from People"
+    assert f"g:{first.id}" not in group_cards(page)
+    with page.expect_navigation():
+        page.click("#show-hidden")
+    assert page.locator("h1").inner_text() == "Hidden groups" and group_cards(page) == [f"g:{first.id}"]
+    with page.expect_navigation():
+        page.click(f'button[data-unhide="{first.id}"]')
+    assert flash(page) == f"group {first.id} shown in People again" and group_cards(page) == []
+    with page.expect_navigation():
+        page.click("#back-to-people")
+    assert f"g:{first.id}" in group_cards(page) and page.locator("#show-hidden").count() == 0
+
+
+def test_answering_is_this_the_person_on_their_page(
+    browser: Browser, server: Server, library: Library, faces: FaceSet, tmp_path: Path
+):
+    """Every same-person pair of the dev set is within the threshold: the faces just
+    outside it are look-alikes (Scarlett's: Marissa, Rose Leslie), and the answer is No."""
+    register_photos(library.ctx, "Scarlett", faces.people()["deepface_scarlett"][:1])
+    page = browser.page
+    page.goto(server.login)
+    page.goto(f"{server.base}/person?name=Scarlett")
+    assert page.locator("#maybe").inner_text() == "Is this Scarlett?"
+    asked = page.locator("li[data-maybe]").evaluate_all("els => els.map(e => e.dataset.maybe)")
+    assert asked
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "web-person-maybe", tmp_path)
+    with page.expect_navigation():
+        page.click(f'li[data-maybe="{asked[0]}"] button[data-answer="no"]')
+    assert flash(page) == f"face {asked[0]} is not 'Scarlett': remembered"
+    assert page.locator(f'li[data-maybe="{asked[0]}"]').count() == 0
