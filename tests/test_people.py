@@ -26,6 +26,7 @@ from bench.synthetic import FaceSynthesizer, real_embeddings
 from facerec.config import Settings
 from facerec.db import Database
 from facerec.db.groups import GROUPING_LOCK
+from facerec.db.migrate import schema_files
 from facerec.usecases import clustering
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import people_view, regroup, update_groups
@@ -56,6 +57,54 @@ def copy_photos(photos: list[Path], folder: Path) -> Path:
     for p in photos:
         shutil.copy(p, folder / f"{p.parent.name}__{p.name}")
     return folder
+
+
+# -- the schema ---------------------------------------------------------------------------------
+
+
+class RolledBack(Exception):
+    """Raised to roll a test's transaction back."""
+
+
+def test_groups_stored_before_version_6_keep_their_ids_and_sizes_after_the_upgrade(db: Database):
+    """A database of version 5 (groups in faces.cluster_id) upgraded to the current schema, in a
+    schema of its own inside one rolled-back transaction: the real files, applied in order."""
+    files = schema_files()
+    old = [f for f in files if f.stem < "006"]
+    assert old and len(old) < len(files)
+    vec = "[" + ",".join(["0.088"] * 128) + "]"
+    with pytest.raises(RolledBack), db.transaction() as cur:
+        cur.execute("CREATE SCHEMA upgrade; SET LOCAL search_path = upgrade, public")
+        for f in old:
+            cur.execute(f.read_text(encoding="utf-8"))
+        cur.execute("INSERT INTO people (name) VALUES ('Ada') RETURNING id")
+        (ada,) = cur.fetchone()
+        cur.execute(
+            "INSERT INTO pictures (picture, source, indexed_at) VALUES"
+            " ('/lib/a.jpg', 'file', now()), ('/lib/b.jpg', 'file', now()), ('/cap/c.jpg', 'capture', NULL)"
+            " RETURNING id"
+        )
+        a, b, c = (r[0] for r in cur.fetchall())
+        rows = [(a, None, 1), (a, None, None), (b, None, 1), (b, ada, None), (c, ada, None)]
+        ids = []
+        for picture, person, cluster in rows:
+            cur.execute(
+                "INSERT INTO faces (picture_id, person_id, model, box, score, embedding, cluster_id)"
+                " VALUES (%s, %s, 'sface', '{0,0,50,50}', 0.9, %s, %s) RETURNING id",
+                (picture, person, vec, cluster),
+            )
+            ids.append(cur.fetchone()[0])
+        cur.execute("UPDATE faces SET cluster_id = %s WHERE cluster_id = 1", (ids[0],))
+        for f in files[len(old) :]:
+            cur.execute(f.read_text(encoding="utf-8"))
+        cur.execute("SELECT face_id, state, group_id FROM face_groups ORDER BY face_id")
+        assert cur.fetchall() == [(ids[0], "grouped", ids[0]), (ids[1], "new", None), (ids[2], "grouped", ids[0])]
+        cur.execute("SELECT group_id, size FROM group_sizes")
+        assert cur.fetchall() == [(ids[0], 2)]
+        cur.execute("UPDATE faces SET person_id = %s WHERE id = %s", (ada, ids[2]))  # the triggers work too
+        cur.execute("SELECT size FROM group_sizes WHERE group_id = %s", (ids[0],))
+        assert cur.fetchone() == (1,)
+        raise RolledBack
 
 
 # -- quality on the dev library ---------------------------------------------------------------

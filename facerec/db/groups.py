@@ -410,7 +410,7 @@ class GroupStore:
             where = "model = %s AND group_id = ANY(%s::bigint[])"
             params = (model, list(dict.fromkeys(group_ids)))
             rec.deleting("hidden_groups", where, params)
-            cur.execute(f"DELETE FROM hidden_groups WHERE {where} RETURNING group_id", params)
+            cur.execute(sql.SQL("DELETE FROM hidden_groups WHERE {} RETURNING group_id").format(sql.SQL(where)), params)
             removed = sorted(int(r[0]) for r in cur.fetchall())
             if removed:
                 rec.write("unhide", summary, [])

@@ -285,16 +285,7 @@ class PeopleStore:
 
         def work(cur: psycopg2.extensions.cursor) -> int:
             rec = Recorder(cur)
-            lo, hi = min(keep, drop), max(keep, drop)
-            rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
-            cur.execute(
-                "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, 'same')"
-                " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind RETURNING face_a, face_b, xmax = 0",
-                (lo, hi),
-            )
-            a, b, fresh = cur.fetchone()
-            if fresh:
-                rec.inserted("face_links", [(a, b)])
+            _link(cur, rec, keep, drop, "same")
             cur.execute("SELECT count(*) FROM face_groups WHERE group_id = %s", (drop,))
             moved = int(cur.fetchone()[0])
             _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE group_id = %s"), (drop,))
@@ -314,16 +305,7 @@ class PeopleStore:
             stay = [o for o in group_members if o not in out]
             pairs = sorted({(min(f, o), max(f, o)) for f in out for o in stay})
             for lo, hi in pairs:
-                rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
-                cur.execute(
-                    "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, 'different')"
-                    " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind"
-                    " RETURNING face_a, face_b, xmax = 0",
-                    (lo, hi),
-                )
-                a, b, fresh = cur.fetchone()
-                if fresh:
-                    rec.inserted("face_links", [(a, b)])
+                _link(cur, rec, lo, hi, "different")
             rec.scope("face_groups", "face_id", out)
             cur.execute(
                 "UPDATE face_groups SET state = 'grouped', group_id = face_id, matched_person_id = NULL"
@@ -362,16 +344,7 @@ class PeopleStore:
 
         def work(cur: psycopg2.extensions.cursor) -> None:
             rec = Recorder(cur)
-            lo, hi = min(a, b), max(a, b)
-            rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
-            cur.execute(
-                "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, 'different')"
-                " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind RETURNING face_a, face_b, xmax = 0",
-                (lo, hi),
-            )
-            first, second, fresh = cur.fetchone()
-            if fresh:
-                rec.inserted("face_links", [(first, second)])
+            _link(cur, rec, a, b, "different")
             rec.write("split", summary, [])
 
         self.conn.retrying(work)
@@ -536,6 +509,20 @@ class PeopleStore:
                 " GROUP BY pe.name ORDER BY pe.name"
             )
             return [(n, int(c)) for n, c in cur.fetchall()]
+
+
+def _link(cur: psycopg2.extensions.cursor, rec: Recorder, a: int, b: int, kind: str) -> None:
+    """Faces `a` and `b` are the same person or different people (`kind`), journalled;
+    a link of the other kind between them is replaced."""
+    lo, hi = min(a, b), max(a, b)
+    rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
+    cur.execute(
+        "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, %s)"
+        " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind RETURNING xmax = 0",
+        (lo, hi, kind),
+    )
+    if cur.fetchone()[0]:
+        rec.inserted("face_links", [(lo, hi)])
 
 
 def _scope_groups(cur: psycopg2.extensions.cursor, rec: Recorder, ids_query: sql.Composable, params: object) -> None:

@@ -318,28 +318,21 @@ async def merge_cards(request: Request, form: FormData) -> Response:
     return await _outcome(request, outcome, back)
 
 
-async def split_face(request: Request, form: FormData) -> Response:
-    back = _local(_text(form, "next"), "/people")
-    outcome = await _state(request).call(actions.not_this_person, _int(_text(form, "face"), "face"))
-    return await _outcome(request, outcome, back)
+def _on_one(change: Callable[[Context, int], actions.Outcome], key: str) -> Handler:
+    """A POST route that makes `change` to the face or group whose id the form's `key` field holds."""
+
+    async def handler(request: Request, form: FormData) -> Response:
+        back = _local(_text(form, "next"), "/people")
+        outcome = await _state(request).call(change, _int(_text(form, key), key))
+        return await _outcome(request, outcome, back)
+
+    return handler
 
 
-async def remove_sample(request: Request, form: FormData) -> Response:
-    back = _local(_text(form, "next"), "/people")
-    outcome = await _state(request).call(actions.remove_sample, _int(_text(form, "face"), "face"))
-    return await _outcome(request, outcome, back)
-
-
-async def hide_group(request: Request, form: FormData) -> Response:
-    back = _local(_text(form, "next"), "/people")
-    outcome = await _state(request).call(actions.hide_group, _int(_text(form, "group"), "group"))
-    return await _outcome(request, outcome, back)
-
-
-async def unhide_group(request: Request, form: FormData) -> Response:
-    back = _local(_text(form, "next"), "/people")
-    outcome = await _state(request).call(actions.unhide_group, _int(_text(form, "group"), "group"))
-    return await _outcome(request, outcome, back)
+split_face = _on_one(actions.not_this_person, "face")
+remove_sample = _on_one(actions.remove_sample, "face")
+hide_group = _on_one(actions.hide_group, "group")
+unhide_group = _on_one(actions.unhide_group, "group")
 
 
 async def answer_near_miss(request: Request, form: FormData) -> Response:
