@@ -409,8 +409,10 @@ def test_photos_maybe_asks_about_faces_just_outside_the_threshold(cli: CLI, face
     assert (r.returncode, r.stdout.strip()) == (0, f"face {yes} is now a sample of 'Scarlett'")
     now = {json.loads(line)["picture"] for line in cli("--json", "photos", "Scarlett").stdout.splitlines()}
     assert now >= found | {next(m["picture"] for m in maybe if m["face"] == yes)}  # and what the new sample finds
-    r = cli("people", "is", "Scarlett", str(yes))
-    assert r.returncode == 1 and "already 'Scarlett'" in r.stderr
+    r = cli("people", "not", "Scarlett", str(no), str(yes))
+    assert r.returncode == 1 and "already 'Scarlett'" in r.stderr and r.stderr.count("\n") == 1
+    again = [json.loads(line)["face"] for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
+    assert no in again  # all or nothing: the first face was not refused either
     r = cli("photos", "Scarlett", "--maybe", "--export", str(tmp_path / "x"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1
 

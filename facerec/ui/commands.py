@@ -656,10 +656,9 @@ def people_hide(ctx: Context, con: Console, groups: Sequence[int], hide: bool) -
 
 def people_answer(ctx: Context, con: Console, name: str, faces: Sequence[int], yes: bool) -> int:
     """ "Is this NAME?" answered for library faces (from 'photos NAME --maybe')."""
-    for face in dict.fromkeys(faces):
-        done = suggest_uc.answer_near_miss(ctx, name, face, yes)
-        con.emit({"face": face, "name": name, "is": yes})
-        con.out(done.message)
+    done = suggest_uc.answer_near_miss(ctx, name, faces, yes)
+    con.emit({"faces": list(dict.fromkeys(faces)), "name": name, "is": yes})
+    con.out(done.message)
     return 0
 
 

@@ -15,6 +15,7 @@ kept apart tend to sit just above it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,18 +198,23 @@ def near_misses(ctx: Context, name: str, limit: int | None = 24, margin: float =
     return NearMisses(name, matches[:limit], len(matches))
 
 
-def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool) -> Answer:
-    """Remember the answer to "is this face `name`?": yes makes it one of their
+def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool) -> Answer:
+    """Remember the answer to "are these faces `name`?": yes makes them their
     samples (the user's yes is the confirmation the guard would ask for), no
-    means it is never matched to, nor asked about as, `name` again. Both can be undone."""
+    means they are never matched to, nor asked about as, `name` again. One
+    change (one `undo`), all or nothing: an unknown or named face changes nothing."""
     person_id = require_person(ctx, name)
-    face = ctx.db.library.face(face_id)
-    if face is None:
-        raise FaceNotFoundError(f"no face {face_id}")
-    if face.person is not None:
-        raise FaceNotFoundError(f"face {face_id} is already {face.person!r}; 'people split {face_id}' first")
+    ids = list(dict.fromkeys(face_ids))
+    for face_id in ids:
+        face = ctx.db.library.face(face_id)
+        if face is None:
+            raise FaceNotFoundError(f"no face {face_id}")
+        if face.person is not None:
+            raise FaceNotFoundError(f"face {face_id} is already {face.person!r}; 'people split {face_id}' first")
+    several = len(ids) > 1
+    label = f"face{'s' if several else ''} {', '.join(map(str, ids))} {'are' if several else 'is'}"
     if yes:
-        ctx.db.people.attach([face_id], name, f"face {face_id} is {name!r} (a suggestion answered yes)")
-        return Answer(f"face {face_id} is now a sample of {name!r}")
-    ctx.db.people.refuse([face_id], person_id, f"face {face_id} is not {name!r} (a suggestion answered no)")
-    return Answer(f"face {face_id} is not {name!r}: remembered")
+        ctx.db.people.attach(ids, name, f"{label} {name!r} (answered yes)")
+        return Answer(f"{label} now {'samples' if several else 'a sample'} of {name!r}")
+    ctx.db.people.refuse(ids, person_id, f"{label} not {name!r} (answered no)")
+    return Answer(f"{label} not {name!r}: remembered")

@@ -87,7 +87,7 @@ def unhide_group(ctx: Context, group_id: int) -> Outcome:
 
 def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool) -> Outcome:
     """ "Is this `name`?" answered for one library face: yes makes it their sample, no is remembered."""
-    return Done(suggest.answer_near_miss(ctx, name, face_id, yes).message)
+    return Done(suggest.answer_near_miss(ctx, name, [face_id], yes).message)
 
 
 # -- what exists today --------------------------------------------------------------------
