@@ -9,15 +9,19 @@ skip; under CI (CI=true) they fail instead.
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pexpect
 import pytest
 
 from facerec.config import Settings, load_settings
@@ -158,6 +162,30 @@ class CLI:
             cwd=self.cwd,
             timeout=timeout,
         )
+
+
+@contextmanager
+def safe_fork() -> Iterator[None]:
+    """Fork this multi-threaded test process without the child hanging.
+
+    The process holds OpenVINO objects whose destructors wait on its worker
+    threads. A forked child has one thread, and runs Python before it execs
+    (pexpect's child runs filelock's after-fork hook, which allocates): if its
+    garbage collector then finalised such an object, it would wait forever
+    (seen: a full run stuck in `pexpect.spawn`). Collecting here first, then
+    freezing, means the child's collector never looks at what exists now."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def spawn_terminal(argv: list[str], **options: Any) -> pexpect.spawn:
+    """`pexpect.spawn` (the program on a terminal of its own), forked safely."""
+    with safe_fork():
+        return pexpect.spawn(argv[0], argv[1:], **options)
 
 
 def cli_env(settings: Settings) -> dict[str, str]:

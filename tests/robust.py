@@ -3,6 +3,7 @@ process without root's privileges, hostile image files, a private PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -62,6 +63,8 @@ def unprivileged(work: Callable[[], Any]) -> Any:
     """Run `work()` in a forked child that is not root (as `nobody` when we are
     root, since root ignores file permissions), and return its result."""
     read_fd, write_fd = os.pipe()
+    gc.collect()
+    gc.freeze()  # the child never finalises what exists now (see tests.conftest.safe_fork)
     pid = os.fork()
     if pid == 0:  # child
         os.close(read_fd)
@@ -76,6 +79,7 @@ def unprivileged(work: Callable[[], Any]) -> Any:
         with os.fdopen(write_fd, "wb") as fh:
             fh.write(payload)
         os._exit(0)
+    gc.unfreeze()
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as fh:
         kind, value = pickle.loads(fh.read())

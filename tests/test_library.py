@@ -27,7 +27,7 @@ from facerec.usecases.people import merge, name_group, show_group, split_faces
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import photos_of, search_photo
 from facerec.usecases.users import delete_person, list_people
-from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count
+from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count, spawn_terminal
 
 # -- the whole dev set, indexed once into its own database ------------------------
 
@@ -387,9 +387,8 @@ def test_index_on_an_80_column_terminal_redraws_in_place_and_workers_log_like_th
     import pexpect
 
     def index_on_a_terminal(*args: str) -> str:
-        child = pexpect.spawn(
-            sys.executable,
-            [str(PROJECT / "face_recognition.py"), *args],
+        child = spawn_terminal(
+            [sys.executable, str(PROJECT / "face_recognition.py"), *args],
             env={**cli.env, "COLUMNS": "80", "LINES": "24"},
             cwd=str(tmp_path),
             dimensions=(24, 80),

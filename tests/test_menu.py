@@ -14,7 +14,7 @@ import pytest
 from facerec.db.connection import IDLE_CHECK_S
 from facerec.db.server import EmbeddedServer
 from facerec.ui.menu import clean_path, menu_advice
-from tests.conftest import PROJECT, FaceSet, cli_env, count
+from tests.conftest import PROJECT, FaceSet, cli_env, count, spawn_terminal
 from tests.media import pan_zoom, write_video
 
 PROMPT = "Choose an option: "
@@ -29,9 +29,8 @@ def angelina_video(faces: FaceSet, path: Path, per_photo: int = 20) -> Path:
 
 
 def spawn_menu(env: dict[str, str], cwd: Path) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        [str(PROJECT / "face_recognition.py")],
+    return spawn_terminal(
+        [sys.executable, str(PROJECT / "face_recognition.py")],
         env={**env, "TERM": "dumb"},
         cwd=str(cwd),
         encoding="utf-8",

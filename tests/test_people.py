@@ -35,7 +35,7 @@ from facerec.usecases.people import merge, name_group, show_group, split_faces
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import search_photo
 from facerec.usecases.suggest import answer, suggestions
-from tests.conftest import CLI, PROJECT, FaceSet, count, skip_or_fail
+from tests.conftest import CLI, PROJECT, FaceSet, count, skip_or_fail, spawn_terminal
 
 
 def partition(ctx: Context) -> set[frozenset[int]]:
@@ -430,9 +430,8 @@ def test_ctrl_c_during_a_regroup_leaves_the_stored_groups_as_they_were(
     loading.copy_binary(db.conn.conn, loading.face_rows(synthetic.vectors, np.random.default_rng(0)))
     before = states(db)
     assert len(before) == n and {s for s, _, _ in before.values()} == {"new"}
-    child = pexpect.spawn(
-        sys.executable,
-        [str(PROJECT / "face_recognition.py"), "people", "--regroup"],
+    child = spawn_terminal(
+        [sys.executable, str(PROJECT / "face_recognition.py"), "people", "--regroup"],
         env={**cli.env, "COLUMNS": "100", "FACEREC_PEOPLE_MIN_SCORE": "0"},  # synthetic scores: group them all
         cwd=str(tmp_path),
         dimensions=(24, 100),

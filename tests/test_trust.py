@@ -21,7 +21,7 @@ from facerec.usecases.people import merge, name_group, show_group, split_faces
 from facerec.usecases.recognize import recognize_photo
 from facerec.usecases.register import register_photos
 from facerec.usecases.users import delete_person, remove_samples, show_person
-from tests.conftest import CLI, FaceSet, count
+from tests.conftest import CLI, FaceSet, count, spawn_terminal
 
 TABLES = ("people", "pictures", "faces", "face_links", "face_not_person", "face_groups")
 
@@ -131,15 +131,13 @@ def test_a_new_name_that_differs_only_by_case_or_accents_is_refused(cli: CLI, fa
 def test_the_menu_asks_before_naming_a_group_after_someone_else(ctx: Context, faces: FaceSet, library, db, settings):
     import sys
 
-    import pexpect
-
     from tests.conftest import PROJECT, cli_env
 
     register_photos(ctx, "Mark Z", [faces.people()["deepface_mark"][0]])
     jennifer = group_of(ctx, "deepface_jennifer")
     before = rows(db)
-    child = pexpect.spawn(
-        sys.executable, [str(PROJECT / "face_recognition.py")], env=cli_env(settings), encoding="utf-8", timeout=60
+    child = spawn_terminal(
+        [sys.executable, str(PROJECT / "face_recognition.py")], env=cli_env(settings), encoding="utf-8", timeout=60
     )
     try:
         child.expect_exact("Choose an option: ")
