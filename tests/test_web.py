@@ -543,6 +543,29 @@ def test_the_person_page_asks_about_photos_just_outside_the_threshold(lib: Libra
     assert r.status_code == 303 and state(lib) == before
 
 
+def test_not_this_person_on_a_library_photo_of_a_person_sticks_until_undone(
+    lib: Library, web: TestClient, faces: FaceSet
+):
+    register_photos(lib.ctx, "Scarlett", faces.people()["deepface_scarlett"][:1])
+    photos = photos_of(lib.ctx, "Scarlett")
+    page = web.get("/person?name=Scarlett").text
+    offered = [int(f) for f in re.findall(r'data-not="(\d+)"', page)]
+    recognised = [m.hit.face_id for m in photos.matches if m.hit.person is None]
+    assert offered == recognised and len(offered) >= 2  # named faces (the sample's photo) have no such button
+    face = offered[0]
+    picture = next(m.picture for m in photos.matches if m.hit.face_id == face)
+    before = state(lib)
+    form = {"csrf": csrf(web), "face": face, "name": "Scarlett", "answer": "no", "next": "/person?name=Scarlett"}
+    html = follow(web, web.post("/person/answer", data=form))
+    assert flash(html) == f"face {face} is not 'Scarlett': remembered"
+    assert f'data-not="{face}"' not in html and picture not in {
+        m.picture for m in photos_of(lib.ctx, "Scarlett").matches
+    }
+    assert photos_of(lib.ctx, "Scarlett").total == photos.total - 1
+    follow(web, web.post("/undo", data={"csrf": csrf(web)}))
+    assert state(lib) == before and photos_of(lib.ctx, "Scarlett").total == photos.total
+
+
 # -- thumbnails -------------------------------------------------------------------------------------------
 
 

@@ -104,17 +104,22 @@ def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> 
 
 
 def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos:
-    """Every library photo that contains registered person `name`, using all their samples."""
+    """Every library photo that contains registered person `name`, using all their
+    samples; faces the user said are not `name` are left out."""
     person_id = require_person(ctx, name)
     vectors = ctx.db.people.person_vectors(person_id, ctx.spec.name)
     if not vectors:
         raise NoSamplesError(f"{name!r} has no {ctx.spec.name} samples; run reembed --embedder {ctx.spec.name}")
-    matches = _find(ctx, vectors)
+    refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
+    matches = _find(ctx, vectors, refused)
     return PersonPhotos(name, _label(ctx, matches[:limit]), len(matches))
 
 
-def _find(ctx: Context, vectors: Sequence[np.ndarray]) -> list[PhotoMatch]:
-    return best_per_photo(ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold))
+def _find(ctx: Context, vectors: Sequence[np.ndarray], skip: set[int] | None = None) -> list[PhotoMatch]:
+    hits = ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold)
+    if skip:
+        hits = [[h for h in per if h.face_id not in skip] for per in hits]
+    return best_per_photo(hits)
 
 
 def known_as(
