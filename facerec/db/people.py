@@ -239,15 +239,7 @@ class PeopleStore:
             )
             rows = cur.fetchall()
             for face_id, person_id, _ in rows:
-                cur.execute(
-                    "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-                    " RETURNING face_id, person_id",
-                    (face_id, person_id),
-                )
-                rec.inserted("face_not_person", cur.fetchall())
-                rec.updating("faces", ROWS_OF_FACE, (face_id,))
-                _scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
-                cur.execute(_UNNAME, (face_id,))
+                _unname(cur, rec, face_id, person_id)
             if rows:
                 names = sorted({n for _, _, n in rows})
                 faces = ", ".join(str(f) for f, _, _ in rows)
@@ -368,15 +360,7 @@ class PeopleStore:
             for face_id, person_id, _, picture_id, indexed in rows:
                 same = ROWS_OF_FACE
                 if indexed:
-                    cur.execute(
-                        "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-                        " RETURNING face_id, person_id",
-                        (face_id, person_id),
-                    )
-                    rec.inserted("face_not_person", cur.fetchall())
-                    rec.updating("faces", same, (face_id,))
-                    _scope_groups(cur, rec, _IDS_OF.format(same), (face_id,))
-                    cur.execute(_UNNAME, (face_id,))
+                    _unname(cur, rec, face_id, person_id)
                     continue
                 cur.execute(sql.SQL("SELECT crop FROM faces WHERE crop IS NOT NULL AND {}").format(same), (face_id,))
                 files += [r[0] for r in cur.fetchall()]
@@ -509,6 +493,20 @@ class PeopleStore:
                 " GROUP BY pe.name ORDER BY pe.name"
             )
             return [(n, int(c)) for n, c in cur.fetchall()]
+
+
+def _unname(cur: psycopg2.extensions.cursor, rec: Recorder, face_id: int, person_id: int) -> None:
+    """A library face is not `person_id` after all: it is unnamed (with its rows of
+    other models) and remembered as "not this person", journalled; it goes back to the People view."""
+    cur.execute(
+        "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+        " RETURNING face_id, person_id",
+        (face_id, person_id),
+    )
+    rec.inserted("face_not_person", cur.fetchall())
+    rec.updating("faces", ROWS_OF_FACE, (face_id,))
+    _scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
+    cur.execute(_UNNAME, (face_id,))
 
 
 def _link(cur: psycopg2.extensions.cursor, rec: Recorder, a: int, b: int, kind: str) -> None:
