@@ -222,18 +222,20 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
     (`people_view` pages them), so 10,000 groups cost what 48 do. With
     `hidden`, only the groups the user hid (to show them again)."""
     persons = [] if hidden else browse.people_cards(ctx).people
-    first = grouping.people_view(ctx, limit=0, hidden=hidden)
-    total = first.total
-    pages = max(1, math.ceil((len(persons) + total) / page_size))
-    page = min(max(1, page), pages)
-    start = (page - 1) * page_size
-    on_page = persons[start : start + page_size]
-    offset = max(0, start - len(persons))
-    groups = (
-        grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page), hidden=hidden).groups
-        if len(on_page) < page_size
-        else []
-    )
+
+    def page_of(number: int) -> tuple[list[browse.PersonFaces], grouping.PeopleView]:
+        start = (number - 1) * page_size
+        on_page = persons[start : start + page_size]
+        offset = max(0, start - len(persons))
+        return on_page, grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page), hidden=hidden)
+
+    page = max(1, page)
+    on_page, view = page_of(page)  # one read: the page's groups and how many there are in all
+    pages = max(1, math.ceil((len(persons) + view.total) / page_size))
+    if page > pages:  # past the end (groups named or hidden since): the last page
+        page = pages
+        on_page, view = page_of(page)
+    total, groups = view.total, view.groups
     cards = [
         Card(
             f"p:{p.name}",
@@ -258,7 +260,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
             )
         )
     names = sorted(p.name for p in (browse.people_cards(ctx).people if hidden else persons))
-    return PeopleScreen(cards, page, pages, len(persons), total, names, first.hidden, hidden)
+    return PeopleScreen(cards, page, pages, len(persons), total, names, view.hidden, hidden)
 
 
 NEAR_MISSES = 24
