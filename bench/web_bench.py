@@ -92,14 +92,15 @@ def build_library(data: Path, faces_dir: Path, groups: int) -> tuple[Context, di
     db = Database.open(settings)
     ctx = Context(settings, db=db)
     t = time.perf_counter()
-    report = index_folders(ctx, [faces_dir / "people", faces_dir / "groups", faces_dir / "distractors"], workers=2)
+    report = index_folders(
+        ctx, [faces_dir / "people", faces_dir / "groups", faces_dir / "distractors"], workers=2, group=False
+    )
     indexed_s = time.perf_counter() - t
     rng = np.random.default_rng(0)
     sizes = group_sizes(groups, rng)
     with db.transaction() as cur:
         cur.execute("SELECT picture_id, model, box, landmarks, score, embedding FROM faces ORDER BY id")
         real = cur.fetchall()
-        cur.execute("UPDATE faces SET cluster_id = NULL")
         rows = []
         for size in sizes:
             for i in rng.choice(len(real), size=size, replace=False).tolist():
@@ -117,13 +118,18 @@ def build_library(data: Path, faces_dir: Path, groups: int) -> tuple[Context, di
             members = ids[start : start + size]
             assignment += [(face_id, members[0]) for face_id in members]
             start += size
+        # The People view reads face_groups (sql/006): the real faces stay out of every group
+        # ('gated'), the copies make the groups.
+        cur.execute("UPDATE face_groups SET state = 'gated', group_id = NULL, matched_person_id = NULL")
         execute_values(
             cur,
-            "UPDATE faces f SET cluster_id = v.c FROM (VALUES %s) AS v(id, c) WHERE f.id = v.id",
+            "UPDATE face_groups g SET state = 'grouped', group_id = v.c FROM (VALUES %s) AS v(id, c)"
+            " WHERE g.face_id = v.id",
             assignment,
             page_size=5000,
         )
         cur.execute("ANALYZE faces")
+        cur.execute("ANALYZE face_groups")
     return ctx, {"photos": report.indexed, "real_faces": len(real), "faces": len(ids), "index_s": indexed_s}
 
 
