@@ -40,6 +40,8 @@ PEER_VENV = OUT / "peer-venv"
 def build_library(faces: Path, target: int, folder: Path) -> list[Path]:
     """`target`+ distinct photo files in one flat folder (reused if already built)."""
     sources = sorted(p for p in faces.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+    if not sources:
+        sys.exit(f"no photos under {faces}: pass --faces (or set FACEREC_TEST_FACES)")
     existing = sorted(folder.glob("*")) if folder.exists() else []
     if len(existing) >= target:
         return existing

@@ -48,6 +48,11 @@ class DatabaseConflict(DatabaseError):
     conflict with another session; nothing of it was written, and running it again is safe."""
 
 
+class DatabaseCrashed(DatabaseError):
+    """A server process died (killed by a signal) while facerec used it; the message says
+    why, from the server's log. The interrupted transaction was not written."""
+
+
 class ModelError(FacerecError):
     """A model file is missing or corrupt, or a model name is unknown."""
 

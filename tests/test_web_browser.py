@@ -107,7 +107,7 @@ def playwright() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        skip_or_fail("the playwright package is not installed (pip install -r requirements.txt)")
+        skip_or_fail("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with sync_playwright() as p:
         yield p
 

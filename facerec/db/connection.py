@@ -5,7 +5,9 @@ a deadlock or a server restart. Messages never show the password.
 A connection that sat idle (the menu waiting for the user) is checked before
 its next transaction; one found dead (the server was restarted, stopped or
 killed meanwhile) is opened again, and the embedded server, if it is ours,
-started again first.
+started again first. A connection lost because a server process crashed
+(see `EmbeddedServer.crash_since`) is reported with the cause and not tried
+again: the same work would crash it again.
 
 Only `facerec.db` speaks SQL; the stores (`people`, `library`) run their
 queries through a `Connection`'s transactions.
@@ -27,7 +29,7 @@ from pgvector.psycopg2 import register_vector
 
 from facerec.config import Settings
 from facerec.db.server import EmbeddedServer
-from facerec.errors import DatabaseConflict, DatabaseError, InvalidNameError
+from facerec.errors import DatabaseConflict, DatabaseCrashed, DatabaseError, InvalidNameError
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class Connection:
         self._connect = connect
         self._vector_registered = False
         self._last_used = time.monotonic()
+        self._log_mark = server.log_size() if server is not None else 0
 
     # -- connection ---------------------------------------------------------
 
@@ -173,6 +176,9 @@ class Connection:
                 "nothing was written, run it again"
             ) from None
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            crash = self._crash() if self.conn.closed else None
+            if crash is not None:
+                raise DatabaseCrashed(crash) from None
             raise DatabaseError(f"database connection lost: {first_line(exc)}") from None
         except UnicodeEncodeError:
             # A parameter with undecodable bytes: a name typed (or a file named) in another encoding.
@@ -194,11 +200,22 @@ class Connection:
                     raise
                 log.info("transaction aborted by a conflict with another process; running it again")
                 time.sleep(random.uniform(0.01, 0.1) * attempt)
+            except DatabaseCrashed:
+                raise
             except DatabaseError:
                 if not self.conn.closed or self._connect is None or attempt == attempts:
                     raise
                 log.warning("database connection lost; reconnecting")
         raise AssertionError("unreachable")
+
+    def _crash(self) -> str | None:
+        """Why the embedded server lost this connection, if a server process
+        crashed since the last look (None for a stop, a restart, or DATABASE_URL)."""
+        if self._server is None:
+            return None
+        found = self._server.crash_since(self._log_mark)
+        self._log_mark = self._server.log_size()
+        return found
 
     def _check_alive(self) -> None:
         """Reconnect first if the connection is closed, or was idle and no longer answers."""

@@ -10,6 +10,7 @@ import psycopg2.extensions
 from facerec.config import Settings
 from facerec.db.connection import Connection
 from facerec.db.groups import GroupStore
+from facerec.db.health import DatabaseHealth, check_health
 from facerec.db.journal import JournalStore
 from facerec.db.library import LibraryStore
 from facerec.db.migrate import applied_migrations, migrate
@@ -62,6 +63,10 @@ class Database:
 
     def applied_migrations(self) -> list[str]:
         return applied_migrations(self.conn)
+
+    def health(self) -> DatabaseHealth:
+        """Versions, a 128-d vector round trip and the schema's state (for `doctor`)."""
+        return check_health(self.conn)
 
     def close(self) -> None:
         self.conn.close()

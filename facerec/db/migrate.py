@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import psycopg2
+import psycopg2.extensions
 
 from facerec.db.connection import Connection, first_line
 from facerec.errors import DatabaseError
@@ -40,6 +41,7 @@ def migrate(conn: Connection) -> list[str]:
                 f"the pgvector extension is not available on this server ({first_line(exc)}); "
                 "install pgvector there, or unset DATABASE_URL to use the embedded database"
             ) from None
+        _update_pgvector(cur)
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -55,6 +57,24 @@ def migrate(conn: Connection) -> list[str]:
             cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
             applied_now.append(version)
     return applied_now
+
+
+def _update_pgvector(cur: psycopg2.extensions.cursor) -> None:
+    """Bring the extension's SQL objects up to the installed pgvector (a database made
+    by an older bundle: 0.8.2 -> 0.8.6), when this role may; the old ones keep working
+    otherwise, so a server where it may not (DATABASE_URL) is left as it is."""
+    cur.execute("SELECT default_version, installed_version FROM pg_available_extensions WHERE name = 'vector'")
+    row = cur.fetchone()
+    if row is None or row[0] == row[1]:
+        return
+    cur.execute("SAVEPOINT pgvector_update")
+    try:
+        cur.execute("ALTER EXTENSION vector UPDATE")
+        cur.execute("RELEASE SAVEPOINT pgvector_update")
+        log.info("pgvector's SQL objects updated from %s to %s", row[1], row[0])
+    except psycopg2.Error as exc:
+        cur.execute("ROLLBACK TO SAVEPOINT pgvector_update")
+        log.info("pgvector %s is installed but its SQL objects stay at %s: %s", row[0], row[1], first_line(exc))
 
 
 def applied_migrations(conn: Connection) -> list[str]:

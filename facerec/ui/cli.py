@@ -197,6 +197,7 @@ EXAMPLES = {
     ],
     "reembed": ["{prog} --embedder sface-flip reembed"],
     "stats": ["{prog} stats", "{prog} --json stats"],
+    "doctor": ["{prog} doctor", "{prog} doctor --json"],
     "web": ["{prog} web", "{prog} web --port 8765 --open"],
 }
 """Shown under each command's --help (`{prog}` is how facerec was started)."""
@@ -485,6 +486,11 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "stats",
         "what the database holds (photos, faces, people, groups), its size and where it lives",
         lambda c, o, a: commands.stats(c, o),
+    )
+    add(
+        "doctor",
+        "check the installation: Python, CPU, versions, database, models, runtime, display, camera, no network",
+        lambda c, o, a: commands.doctor(c, o),
     )
     return parser
 

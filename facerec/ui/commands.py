@@ -28,6 +28,7 @@ from facerec.ui.console import Console, display_width, ljust, rjust
 from facerec.ui.plot import line_chart
 from facerec.ui.progress import ProgressBar
 from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
+from facerec.usecases import doctor as doctor_uc
 from facerec.usecases import evaluate as evaluation
 from facerec.usecases import grouping, journal
 from facerec.usecases import people as people_uc
@@ -521,6 +522,20 @@ def stats(ctx: Context, con: Console) -> int:
     for key, value in rows:
         con.out(f"{ljust(key, width)}  {value}")
     return 0
+
+
+def doctor(ctx: Context, con: Console) -> int:
+    """Check the installation, one line per check; exit status 1 when one failed."""
+    report = doctor_uc.doctor(ctx)
+    for record in report.as_json():
+        con.emit(record)
+    width = max(display_width(c.name) for c in report.checks)
+    marks = {doctor_uc.OK: "ok  ", doctor_uc.WARN: "warn", doctor_uc.FAIL: "FAIL"}
+    for c in report.checks:
+        con.out(f"{marks[c.status]}  {ljust(c.name, width)}  {c.detail}" + (f" -> {c.fix}" if c.fix else ""))
+    failed = [c.name for c in report.checks if c.status == doctor_uc.FAIL]
+    con.out(f"{len(failed)} check{'s' * (len(failed) != 1)} failed: {', '.join(failed)}" if failed else "all good")
+    return 1 if failed else 0
 
 
 def people_list(

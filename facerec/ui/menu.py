@@ -308,6 +308,7 @@ class Menu:
             Item("5", "Remove a wrong sample of a user", self._remove_sample),
             Item("6", "Undo the last change", lambda: commands.undo(self.ctx, self.con)),
             Item("7", "History of changes", lambda: commands.history(self.ctx, self.con, 20)),
+            Item("8", "Check the installation (doctor)", lambda: commands.doctor(self.ctx, self.con)),
             Item("0", "Back", lambda: None),
         ]
         while True:

@@ -28,12 +28,17 @@ def model_path(name: str) -> Path:
     Raises `ModelError` naming the file if it is missing or its SHA-256 differs
     from the one recorded here (a truncated download, a bad checkout, tampering).
     """
-    path = haar_cascade() if name == HAAR else models_dir() / name
+    path = model_file(name)
     if path in _verified:
         return path
     verify(path, SHA256[name])
     _verified.add(path)
     return path
+
+
+def model_file(name: str) -> Path:
+    """Where a shipped model file should be (not checked: see `model_path`)."""
+    return haar_cascade() if name == HAAR else models_dir() / name
 
 
 def verify(path: Path, expected: str) -> None:
