@@ -1,0 +1,162 @@
+"""How often facerec's questions are right on the dev set: "Is this X?" (single
+library faces offered as a registered person) and `people suggest` (a group is
+a person; two groups are one person).
+
+    python bench/question_rates.py [--faces ../shared/faces/dev]
+
+In a throw-away embedded database, through the same use cases as the CLI and
+the web page: every person of the dev set is registered from their first
+photo; everything else (their other photos, the groups, the distractors, the
+landscape) is indexed as the library. A question about a face is *right*
+when that face is the person asked about, *wrong* when it is someone else
+(the main face of another person's photo, or a distractor), and *unknown*
+when nobody knows (a face in a group photo, a face in a photo's background).
+A suggestion is right when most of the known faces of the group(s) are that
+person (one person).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from facerec.config import load_settings  # noqa: E402
+from facerec.db import Database  # noqa: E402
+from facerec.db.server import EmbeddedServer  # noqa: E402
+from facerec.types import Box  # noqa: E402
+from facerec.usecases.context import Context  # noqa: E402
+from facerec.usecases.grouping import update_groups  # noqa: E402
+from facerec.usecases.index import index_folders  # noqa: E402
+from facerec.usecases.recognize import analyze_photo  # noqa: E402
+from facerec.usecases.register import register_photos  # noqa: E402
+from facerec.usecases.suggest import near_misses, suggestions  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))
+
+
+def manifest(faces: Path) -> list[dict[str, str]]:
+    with (faces / "manifest.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+class Truth:
+    """Who a library face is: the largest face of a person's photo is that person;
+    a distractor's is 'distractor:<name>'; anything else is unknown (None)."""
+
+    def __init__(self, ctx: Context, library: Path, owners: dict[str, str]) -> None:
+        self.owner = {str((library / rel).absolute()): who for rel, who in owners.items()}
+        self.largest: dict[str, Box] = {}
+        self.ctx = ctx
+
+    def of(self, picture: str, box: Box) -> str | None:
+        who = self.owner.get(picture)
+        if who is None:
+            return None
+        if picture not in self.largest:
+            faces = analyze_photo(self.ctx, picture).faces
+            self.largest[picture] = max((f.face.box for f in faces), key=lambda b: b.area)
+        return who if box.iou(self.largest[picture]) > 0.5 else None
+
+
+def score(answers: list[str | None], asked: str) -> Counter[str]:
+    return Counter("unknown" if a is None else "right" if a == asked else "wrong" for a in answers)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every question")
+    args = parser.parse_args()
+    rows = manifest(args.faces)
+    by_person: dict[str, list[str]] = {}
+    for r in rows:
+        if r["kind"] == "face":
+            by_person.setdefault(r["person"], []).append(r["path"])
+    first = {p: sorted(paths)[0] for p, paths in by_person.items()}
+    with tempfile.TemporaryDirectory(prefix="facerec-questions-") as tmp:
+        base = Path(tmp)
+        library = base / "library"
+        owners: dict[str, str] = {}
+        for r in rows:
+            if r["path"] in first.values():
+                continue
+            target = library / r["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(args.faces / r["path"])
+            if r["kind"] == "face":
+                owners[r["path"]] = r["person"]
+            elif r["kind"] == "distractor":
+                owners[r["path"]] = f"distractor:{r['person']}"
+        settings = load_settings({"FACEREC_DATA_DIR": str(base / "data")}, dotenv_path=base / "no.env")
+        ctx = Context(settings, db=Database.open(settings))
+        try:
+            for person, photo in sorted(first.items()):
+                register_photos(ctx, person, [args.faces / photo], use_largest=True, force=True)
+            index_folders(ctx, [library], workers=2, group=False)
+            update_groups(ctx)
+            truth = Truth(ctx, library, owners)
+
+            asked: Counter[str] = Counter()
+            shown: Counter[str] = Counter()
+            for person in sorted(first):
+                found = near_misses(ctx, person, limit=None)
+                answers = [truth.of(m.picture, m.hit.box) for m in found.matches]
+                if args.verbose:
+                    for m, a in zip(found.matches, answers):
+                        print(f"  is this {person}? {Path(m.picture).relative_to(library)} {m.distance:.3f} -> {a}")
+                asked += score(answers, person)
+                shown += score(answers[: _shown_limit()], person)
+            print(f"'Is this X?' questions, all: {_line(asked)}")
+            print(f"'Is this X?' questions, shown on the person page: {_line(shown)}")
+
+            kinds: dict[str, Counter[str]] = {"person": Counter(), "group": Counter()}
+            for s in suggestions(ctx, limit=None).items:
+                members = ctx.db.library.groups(ctx.spec.name)
+                majority = [_majority(truth, members.get(g.id, [])) for g in (s.group, s.other) if g is not None]
+                if s.kind == "person":
+                    kinds["person"] += score([majority[0]], s.person or "")
+                else:
+                    same = None if None in majority else ("same" if majority[0] == majority[1] else "different")
+                    kinds["group"] += score([same], "same")
+            print(f"suggestions 'group G is X': {_line(kinds['person'])}")
+            print(f"suggestions 'groups G and H are one person': {_line(kinds['group'])}")
+        finally:
+            ctx.db.close()
+            EmbeddedServer(settings.data_dir).stop()
+    return 0
+
+
+def _shown_limit() -> int:
+    """How many questions a person's page shows at once."""
+    from facerec.usecases import suggest
+
+    return int(getattr(suggest, "QUESTIONS_SHOWN", 24))
+
+
+def _majority(truth: Truth, faces: list) -> str | None:
+    known = Counter(w for w in (truth.of(f.picture, f.box) for f in faces) if w is not None)
+    if not known:
+        return None
+    who, n = known.most_common(1)[0]
+    return who if n * 2 > sum(known.values()) else None
+
+
+def _line(c: Counter[str]) -> str:
+    total = sum(c.values())
+    right = c["right"]
+    judged = right + c["wrong"]
+    rate = f"{right / judged:.0%} of those judged" if judged else "none judged"
+    return f"{total} asked: {right} right, {c['wrong']} wrong, {c['unknown']} unknown ({rate})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
