@@ -24,6 +24,10 @@ from tests.conftest import CLI, FaceSet, cli_env
 from tests.webkit import Library, client, csrf, indexed_library, reset, state
 
 
+OPEN = pytest.mark.xfail(strict=True, reason="a hole found in issue 20, not fixed yet")
+"""Marks a test of a hole not fixed yet (strict: the fix must remove it)."""
+
+
 @pytest.fixture(scope="module")
 def library(faces: FaceSet, pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
     """The dev set's people/ and groups/ indexed once, put back as indexed before each test."""
@@ -68,6 +72,7 @@ def face_in(lib: Library, photo: Path) -> int:
 # -- 1. the web page's Merge ----------------------------------------------------------------
 
 
+@OPEN
 def test_the_web_merge_of_two_groups_of_different_people_asks_first_and_merges_nothing(lib: Library, faces: FaceSet):
     a = group_of(lib, faces.people()["barack_obama"])
     b = group_of(lib, faces.people()["kit_harington"])
@@ -82,6 +87,7 @@ def test_the_web_merge_of_two_groups_of_different_people_asks_first_and_merges_n
     assert state(lib) == before
 
 
+@OPEN
 def test_the_web_merge_of_a_registered_person_with_a_strangers_group_asks_first(lib: Library, faces: FaceSet):
     register_photos(lib.ctx, "Kit", faces.people()["kit_harington"][:1])
     stranger = group_of(lib, faces.people()["barack_obama"])
@@ -96,6 +102,7 @@ def test_the_web_merge_of_a_registered_person_with_a_strangers_group_asks_first(
 # -- 2. "yes, this is X" ---------------------------------------------------------------------
 
 
+@OPEN
 def test_people_is_runs_the_guard_and_stores_nothing_unless_forced(lib: Library, run: CLI, faces: FaceSet):
     register_photos(lib.ctx, "Joe Biden", faces.people()["joe_biden"][:1])
     obama = face_in(lib, faces.people()["barack_obama"][1])
@@ -109,6 +116,7 @@ def test_people_is_runs_the_guard_and_stores_nothing_unless_forced(lib: Library,
     assert forced.returncode == 0, forced.stderr
 
 
+@OPEN
 def test_the_person_pages_yes_runs_the_guard(lib: Library, faces: FaceSet):
     register_photos(lib.ctx, "Joe Biden", faces.people()["joe_biden"][:1])
     obama = face_in(lib, faces.people()["barack_obama"][1])
@@ -122,6 +130,7 @@ def test_the_person_pages_yes_runs_the_guard(lib: Library, faces: FaceSet):
     assert state(lib) == before
 
 
+@OPEN
 def test_a_suggestions_yes_runs_the_guard(lib: Library, faces: FaceSet):
     """The menu's review (item 8) answers through `suggest.answer`: a yes is guarded too."""
     register_photos(lib.ctx, "Joe Biden", faces.people()["joe_biden"][:1])
@@ -137,6 +146,7 @@ def test_a_suggestions_yes_runs_the_guard(lib: Library, faces: FaceSet):
 # -- 3. "is this X?" asks only about likely faces -------------------------------------------
 
 
+@OPEN
 def test_is_this_x_asks_only_about_faces_nearer_to_x_than_to_anyone_else(lib: Library, faces: FaceSet):
     everyone = faces.people()
     for person, photos in everyone.items():
@@ -153,6 +163,7 @@ def test_is_this_x_asks_only_about_faces_nearer_to_x_than_to_anyone_else(lib: Li
             assert nearest == person, f"asked whether face {m.hit.face_id} is {person}; it is nearer to {nearest}"
 
 
+@OPEN
 def test_the_person_page_shows_the_questions_after_the_persons_photos(lib: Library, faces: FaceSet):
     register_photos(lib.ctx, "Scarlett", faces.people()["deepface_scarlett"][:1])
     with client(lib) as c:
@@ -164,6 +175,7 @@ def test_the_person_page_shows_the_questions_after_the_persons_photos(lib: Libra
 # -- 4. "not this person" on a group's first face ----------------------------------------------
 
 
+@OPEN
 def test_splitting_the_face_whose_id_is_the_groups_takes_it_out(lib: Library, run: CLI):
     group = max(people_view(lib.ctx).groups, key=lambda g: g.size)
     first = group.faces[0].face_id
@@ -180,6 +192,7 @@ def test_splitting_the_face_whose_id_is_the_groups_takes_it_out(lib: Library, ru
 # -- 5. a merge that changes nothing -----------------------------------------------------------
 
 
+@OPEN
 def test_a_merge_that_attaches_no_face_is_an_error_not_a_success(lib: Library, run: CLI, faces: FaceSet):
     group = group_of(lib, faces.people()["deepface_angelina"])
     people.name_group(lib.ctx, group.id, "Angelina", force=True)
@@ -200,6 +213,7 @@ def test_a_merge_that_attaches_no_face_is_an_error_not_a_success(lib: Library, r
 # -- 6. undo after an erasure --------------------------------------------------------------------
 
 
+@OPEN
 def test_undo_after_a_deletion_says_it_cannot_and_names_the_change_it_would_revert(
     lib: Library, run: CLI, faces: FaceSet
 ):
@@ -223,6 +237,7 @@ def test_undo_after_a_deletion_says_it_cannot_and_names_the_change_it_would_reve
     assert [p.name for p in lib.ctx.db.people.list_people(lib.ctx.spec.name)] == ["Elon Musk"]
 
 
+@OPEN
 def test_redo_puts_back_exactly_what_undo_reverted(lib: Library, faces: FaceSet):
     group = group_of(lib, faces.people()["deepface_angelina"])
     people.name_group(lib.ctx, group.id, "Angelina", force=True)
@@ -237,6 +252,7 @@ def test_redo_puts_back_exactly_what_undo_reverted(lib: Library, faces: FaceSet)
 # -- 7. a regroup keeps hidden groups hidden -------------------------------------------------------
 
 
+@OPEN
 def test_a_regroup_keeps_hidden_groups_hidden(lib: Library, faces: FaceSet):
     groups = sorted(people_view(lib.ctx).groups, key=lambda g: -g.size)[:4]
     people.hide_groups(lib.ctx, [g.id for g in groups])
@@ -252,6 +268,7 @@ def test_a_regroup_keeps_hidden_groups_hidden(lib: Library, faces: FaceSet):
 # -- 8. one definition of each count, on every screen ------------------------------------------------
 
 
+@OPEN
 def test_every_screen_gives_a_person_the_same_counts(lib: Library, run: CLI, faces: FaceSet, settings: Settings):
     register_photos(lib.ctx, "Barack Obama", faces.people()["barack_obama"][:1])
     group = group_of(lib, faces.people()["deepface_angelina"])
