@@ -12,6 +12,7 @@ import csv
 import gc
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -183,7 +184,10 @@ def safe_fork() -> Iterator[None]:
 
 
 def spawn_terminal(argv: list[str], **options: Any) -> pexpect.spawn:
-    """`pexpect.spawn` (the program on a terminal of its own), forked safely."""
+    """`pexpect.spawn` (the program on a terminal of its own), forked safely, with
+    Ctrl-C delivered as at an interactive shell (a test run started in the
+    background, `pytest &`, has SIGINT ignored, and a child would inherit that)."""
+    options.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     with safe_fork():
         return pexpect.spawn(argv[0], argv[1:], **options)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -54,3 +55,53 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path
         writer.write(f)
     writer.release()
     return path
+
+
+def near_miss(pipeline, sample: Path, photos: list[Path], target: Path, low: float, high: float) -> Path:
+    """A blurred copy of one of `photos` (written to `target`, a JPEG) whose face is
+    between `low` and `high` (cosine distance) from the face of `sample`: a genuine
+    face of the person just past the threshold, as a shaken or out-of-focus shot is.
+    Tries each photo at growing blur until one lands there (deterministic)."""
+    from facerec.usecases.index import DECODE_SIDE
+    from facerec.vision.images import image_from_bytes
+
+    def main_face(pixels: np.ndarray) -> Any:
+        found = pipeline.analyze(pixels)
+        return max(found, key=lambda f: f.face.box.area) if found else None
+
+    reference = main_face(load_image(sample).pixels)
+    assert reference is not None, f"no face in {sample}"
+
+    def blurred(pixels: np.ndarray, sigma: float) -> tuple[bytes, float | None]:
+        data = cv2.imencode(".jpg", cv2.GaussianBlur(pixels, (0, 0), sigma), [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
+        face = main_face(image_from_bytes(target, data.tobytes(), reduce_to=DECODE_SIDE).pixels)  # as `index` reads it
+        far = None if face is None else 1.0 - float(np.dot(reference.embedding, face.embedding))
+        return data.tobytes(), far
+
+    for photo in photos:
+        pixels = load_image(photo).pixels
+        face = main_face(pixels)
+        if face is None:
+            continue
+        below = 0.0
+        for step in range(1, 60):  # coarse, then halving between the last blur below and the first above
+            sigma = face.face.box.w * 0.01 * step
+            data, distance = blurred(pixels, sigma)
+            if distance is None:
+                break
+            if distance <= low:
+                below = sigma
+                continue
+            above = sigma
+            for _ in range(12):
+                if distance is not None and low < distance <= high:
+                    target.write_bytes(data)
+                    return target
+                sigma = (below + above) / 2
+                data, distance = blurred(pixels, sigma)
+                if distance is not None and distance <= low:
+                    below = sigma
+                else:
+                    above = sigma
+            break
+    raise AssertionError(f"no blurred copy of {[p.name for p in photos]} lands between {low} and {high}")

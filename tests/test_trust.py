@@ -271,9 +271,13 @@ def test_a_delete_is_an_erasure_the_journal_keeps_nothing_of_them(cli: CLI, ctx:
     assert all("Obama" not in (summary or "") + (changes or "") for summary, changes, _ in journal)
     entries = history(ctx).entries
     assert entries[0].action == "delete" and not entries[0].undoable
-    r = cli("undo")  # the erasure is passed over: the newest change that can be undone is Biden's
+    r = cli("undo")  # the erasure is never passed over silently: it names the change before it
+    assert r.returncode == 1 and "cannot be undone" in r.stderr and "'Joe Biden'" in r.stderr
+    biden = next(e.id for e in entries if "'Joe Biden'" in e.summary)
+    r = cli("undo", str(biden))
     assert r.returncode == 0 and "'Joe Biden'" in r.stdout
-    assert cli("undo").returncode == 1  # Obama's earlier entries were erased with him
+    r = cli("undo")  # Obama's earlier entries were erased with him: nothing left to undo
+    assert r.returncode == 1 and "cannot be undone" in r.stderr
     assert count(db, "SELECT count(*) FROM people") == 0
 
 

@@ -312,15 +312,27 @@ class GroupStore:
         group: np.ndarray,
         matched: np.ndarray,
         digest: str | None = None,
+        regrouped: bool = False,
     ) -> int:
         """Set these faces' state, group (0: none) and matched person (0: none),
         all in one transaction (with `digest`, remembered as the people the
         matches were computed against). Faces named or deleted meanwhile are
-        left alone. Returns the rows changed."""
+        left alone. Returns the rows changed.
+
+        `regrouped` (a full regroup, where groups may split, merge and change
+        ids): hidden groups follow their faces, not their ids: afterwards a group
+        is hidden when more than half of its faces were in hidden groups before."""
 
         def write(cur: psycopg2.extensions.cursor) -> int:
             cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GROUPING_LOCK, model))
             changed = 0
+            if regrouped:
+                cur.execute(
+                    "CREATE TEMP TABLE hidden_faces ON COMMIT DROP AS SELECT g.face_id FROM face_groups g"
+                    " JOIN hidden_groups h ON h.model = g.model AND h.group_id = g.group_id"
+                    " WHERE g.model = %s AND g.state = 'grouped'",
+                    (model,),
+                )
             if len(face_ids):
                 cur.execute(
                     "CREATE TEMP TABLE new_face_groups (face_id bigint, state text, group_id bigint,"
@@ -339,6 +351,8 @@ class GroupStore:
                     (model,),
                 )
                 changed = cur.rowcount
+            if regrouped:
+                _hide_where_hidden_faces_went(cur, model)
             if digest is not None:
                 cur.execute(
                     "INSERT INTO grouping_state (model, people_digest) VALUES (%s, %s)"
@@ -523,6 +537,23 @@ class GroupStore:
             rows = [(n, int(a), int(b)) for n, a, b in cur.fetchall()]
         return sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
 
+    def person_photos(self, model: str, dim: int, person_id: int) -> list[tuple[FaceRow, np.ndarray]]:
+        """The library faces of a person, one per photo: named them, or matching them
+        (as the People view last found), each with its vector."""
+        vt = sql.SQL("vector({})").format(sql.Literal(dim))
+        query = sql.SQL(
+            "SELECT DISTINCT ON (f.picture_id) f.id, p.picture, f.box, pe.name, f.embedding::{vt}"
+            " FROM faces f JOIN pictures p ON p.id = f.picture_id"
+            " LEFT JOIN face_groups g ON g.face_id = f.id LEFT JOIN people pe ON pe.id = f.person_id"
+            " WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL AND (f.person_id = %(p)s"
+            "   OR (f.person_id IS NULL AND g.state = 'matched' AND g.matched_person_id = %(p)s))"
+            " ORDER BY f.picture_id, f.person_id NULLS LAST, f.id"
+        ).format(vt=vt)
+        with self.conn.transaction() as cur:
+            cur.execute(query, {"model": model, "p": person_id})
+            rows = cur.fetchall()
+        return [(FaceRow(int(i), pic, row_box(b), None, n), vector(v)) for i, pic, b, n, v in rows]
+
     def group_means(self, model: str, dim: int, min_faces: int, limit: int) -> list[tuple[int, int, np.ndarray]]:
         """(group id, size, mean of its vectors) of the `limit` largest groups of at least
         `min_faces` faces that are not hidden."""
@@ -566,3 +597,24 @@ class GroupsMapping(Mapping[int, list[FaceRow]]):
 
     def __len__(self) -> int:
         return len(self._store.all_groups(self._model))
+
+
+def _hide_where_hidden_faces_went(cur: psycopg2.extensions.cursor, model: str) -> None:
+    """After a regroup: the hidden groups are those most of whose faces were hidden
+    (`hidden_faces`, made before the groups changed), whatever their ids now."""
+    cur.execute(
+        "CREATE TEMP TABLE now_hidden ON COMMIT DROP AS"
+        " SELECT g.group_id, min(h.hidden_at) AS hidden_at FROM face_groups g"
+        " LEFT JOIN hidden_faces f ON f.face_id = g.face_id"
+        " LEFT JOIN hidden_groups h ON h.model = g.model AND h.group_id = g.group_id"
+        " WHERE g.model = %(m)s AND g.group_id IN (SELECT g2.group_id FROM face_groups g2"
+        "   JOIN hidden_faces f2 ON f2.face_id = g2.face_id WHERE g2.group_id IS NOT NULL)"
+        " GROUP BY g.group_id HAVING count(f.face_id) * 2 > count(*)",
+        {"m": model},
+    )
+    cur.execute("DELETE FROM hidden_groups WHERE model = %s", (model,))
+    cur.execute(
+        "INSERT INTO hidden_groups (model, group_id, hidden_at)"
+        " SELECT %s, group_id, coalesce(hidden_at, now()) FROM now_hidden",
+        (model,),
+    )

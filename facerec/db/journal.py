@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import psycopg2.errors
@@ -156,14 +156,14 @@ def scrub(cur: psycopg2.extensions.cursor, person_id: int) -> list[str]:
     summaries); returns the files those entries kept alive, for the caller to remove."""
     cur.execute(
         "UPDATE journal SET changes = NULL, summary = '(about a person since erased)', files = '{}'"
-        " WHERE %s = ANY(people) AND action <> 'undo'"
+        " WHERE %s = ANY(people) AND action NOT IN ('undo', 'redo')"
         " RETURNING files",
         (person_id,),
     )
     files = [f for (kept,) in cur.fetchall() for f in kept]
     cur.execute(
-        "UPDATE journal SET summary = '(undo of a change about a person since erased)' "
-        "WHERE %s = ANY(people) AND action = 'undo'",
+        "UPDATE journal SET summary = '(' || action || ' of a change about a person since erased)', changes = NULL"
+        " WHERE %s = ANY(people) AND action IN ('undo', 'redo')",
         (person_id,),
     )
     return files
@@ -171,11 +171,13 @@ def scrub(cur: psycopg2.extensions.cursor, person_id: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Reverted:
-    """What `undo` did: the entry reverted, the new 'undo' entry, and stored images no row refers to any more."""
+    """What `undo` or `redo` did: the entry reverted (or put back), the new entry,
+    stored images no row refers to any more, and those the rows put back refer to."""
 
     entry: JournalEntry
     undo_id: int
     unused_files: list[str]
+    files_back: list[str] = field(default_factory=list)
 
 
 class JournalStore:
@@ -198,39 +200,63 @@ class JournalStore:
                 for i, at, a, s, u, r, c, p in cur.fetchall()
             ]
 
-    def undo(self) -> Reverted:
-        """Revert the newest change not yet reverted. Entries that cannot be undone
-        (erasures) are passed over: they concern rows that no longer exist."""
+    def next_undo(self, entry_id: int | None = None) -> JournalEntry:
+        """The change `undo` (or `undo entry_id`) would revert, after the checks that
+        would make it refuse (see `undo`); nothing is changed."""
+
+        def work(cur: psycopg2.extensions.cursor) -> JournalEntry:
+            row = _undo_target(cur, entry_id, lock=False)
+            return JournalEntry(row[0], row[1], row[2], row[3], None, None, True, list(row[5]))
+
+        return self.conn.retrying(work)
+
+    def undo(self, entry_id: int | None = None) -> Reverted:
+        """Revert the newest change still in effect, or change `entry_id`.
+
+        The newest change is never passed over: when it cannot be undone (an
+        erasure), this refuses and names the change before it, to be undone by
+        its number. A change given by number is refused while a later change in
+        effect touched the same rows (undo that one first). The undo is itself
+        an entry, with what it reverted recorded, so `redo` can put it back."""
 
         def work(cur: psycopg2.extensions.cursor) -> Reverted:
-            cur.execute("SELECT pg_advisory_xact_lock(7425002)")  # one undo at a time
+            cur.execute("SELECT pg_advisory_xact_lock(7425002)")  # one undo or redo at a time
+            entry_id_, at, action, summary, changes, people, files = _undo_target(cur, entry_id, lock=True)
+            undo_id, unused = _revert_recorded(
+                cur, changes, files, "undo", f"undo of #{entry_id_}: {summary}", people, entry_id_
+            )
+            entry = JournalEntry(entry_id_, at, action, summary, undo_id, None, False, list(people))
+            return Reverted(entry, undo_id, unused)
+
+        return self.conn.retrying(work)
+
+    def redo(self) -> Reverted:
+        """Put back the change the newest undo reverted, as long as no other change
+        was made since that undo (`NothingToUndoError` otherwise). Undoable again."""
+
+        def work(cur: psycopg2.extensions.cursor) -> Reverted:
+            cur.execute("SELECT pg_advisory_xact_lock(7425002)")
             cur.execute(
-                "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files FROM journal j"
-                " WHERE j.action <> 'undo' AND j.changes IS NOT NULL"
-                " AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
-                " ORDER BY j.id DESC LIMIT 1 FOR UPDATE"
+                "SELECT j.id, j.changes, j.people, j.reverts, o.at, o.action, o.summary FROM journal j"
+                " JOIN journal o ON o.id = j.reverts"
+                f" WHERE j.action = 'undo' AND j.changes IS NOT NULL AND {_IN_EFFECT}"
+                f" AND NOT EXISTS (SELECT 1 FROM journal n WHERE n.id > j.id AND n.action NOT IN ('undo', 'redo')"
+                f"   AND {_IN_EFFECT.replace('j.id', 'n.id')})"
+                " ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j"
             )
             row = cur.fetchone()
             if row is None:
-                raise NothingToUndoError("nothing to undo")
-            entry_id, at, action, summary, changes, people, files = row
-            try:
-                cur.execute("SAVEPOINT undo")
-                touched = _current_files(cur, changes)
-                _revert(cur, changes)
-                cur.execute("RELEASE SAVEPOINT undo")
-            except (psycopg2.errors.UniqueViolation, psycopg2.errors.ForeignKeyViolation) as exc:
-                cur.execute("ROLLBACK TO SAVEPOINT undo")
-                detail = (exc.diag.message_detail or str(exc)).strip().splitlines()[0]
-                raise UndoError(f"cannot undo #{entry_id} ({summary}): the data changed since ({detail})") from None
-            unused = _unreferenced(cur, touched + list(files or []))
-            cur.execute(
-                "INSERT INTO journal (action, summary, people, reverts) VALUES ('undo', %s, %s, %s) RETURNING id",
-                (f"undo of #{entry_id}: {summary}", people, entry_id),
+                raise NothingToUndoError("nothing to redo: no undo since the last change")
+            undo_id, changes, people, original, at, action, summary = row
+            redo_id, unused = _revert_recorded(
+                cur, changes, [], "redo", f"redo of #{original}: {summary}", people, undo_id
             )
-            undo_id = int(cur.fetchone()[0])
-            entry = JournalEntry(entry_id, at, action, summary, undo_id, None, False, list(people))
-            return Reverted(entry, undo_id, unused)
+            entry = JournalEntry(original, at, action, summary, None, None, True, list(people))
+            back = [r["crop"] for r in changes.get("deleted", {}).get("faces", []) if r.get("crop")]
+            back += [
+                r["picture"] for r in changes.get("deleted", {}).get("pictures", []) if r.get("source") == "capture"
+            ]
+            return Reverted(entry, redo_id, unused, sorted(set(back)))
 
         return self.conn.retrying(work)
 
@@ -243,6 +269,132 @@ class JournalStore:
                 (list(names),),
             )
             return {r[0] for r in cur.fetchall()}
+
+
+_IN_EFFECT = "NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
+"""SQL: entry `j` has not been reverted (by an undo, or a redo of an undo)."""
+
+
+def _undo_target(cur: psycopg2.extensions.cursor, entry_id: int | None, lock: bool) -> tuple[Any, ...]:
+    """The row (id, at, action, summary, changes, people, files) `undo` reverts, or
+    the error that says why it will not (see `JournalStore.undo`)."""
+    columns = "j.id, j.at, j.action, j.summary, j.changes, j.people, j.files"
+    newest = f"SELECT {columns} FROM journal j WHERE j.action <> 'undo' AND {_IN_EFFECT} ORDER BY j.id DESC LIMIT 1"
+    if entry_id is None:
+        cur.execute(newest + (" FOR UPDATE" if lock else ""))
+        row = cur.fetchone()
+        if row is None:
+            raise NothingToUndoError("nothing to undo")
+        if row[4] is None:
+            cur.execute(
+                f"SELECT j.id, j.summary FROM journal j WHERE j.action <> 'undo' AND j.changes IS NOT NULL"
+                f" AND {_IN_EFFECT} AND j.id < %s ORDER BY j.id DESC LIMIT 1",
+                (row[0],),
+            )
+            before = cur.fetchone()
+            then = (
+                f"; 'undo {before[0]}' reverts the change before it: {before[1]}" if before else "; nothing before it"
+            )
+            raise UndoError(f"the last change, #{row[0]} ({row[3]}), cannot be undone: it was an erasure{then}")
+        return tuple(row)
+    cur.execute(f"SELECT {columns}, {_IN_EFFECT} FROM journal j WHERE j.id = %s" + (" FOR UPDATE" if lock else ""),
+                (entry_id,))  # fmt: skip
+    row = cur.fetchone()
+    if row is None:
+        raise NothingToUndoError(f"no change #{entry_id}; 'history' lists them")
+    if row[2] == "undo":
+        raise UndoError(f"#{entry_id} is an undo; 'redo' puts back what the last undo reverted")
+    if not row[7]:
+        raise UndoError(f"#{entry_id} ({row[3]}) is undone already")
+    if row[4] is None:
+        raise UndoError(f"#{entry_id} ({row[3]}) cannot be undone: it was an erasure")
+    cur.execute(
+        f"SELECT j.id, j.summary, j.changes FROM journal j WHERE j.id > %s AND j.changes IS NOT NULL AND {_IN_EFFECT}"
+        " ORDER BY j.id",
+        (entry_id,),
+    )
+    mine = _keys(row[4])
+    for later_id, later_summary, later_changes in cur.fetchall():
+        if mine & _keys(later_changes):
+            raise UndoError(
+                f"cannot undo #{entry_id} ({row[3]}) before #{later_id} ({later_summary}), "
+                f"which changed the same faces or people since: undo #{later_id} first"
+            )
+    return tuple(row[:7])
+
+
+def _keys(changes: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """Every row a change touched, as (table, key...) (for telling whether two changes overlap)."""
+    out: set[tuple[Any, ...]] = set()
+    for table, keys in changes.get("inserted", {}).items():
+        out |= {(table, *k) for k in keys}
+    for kind in ("deleted", "updated"):
+        for table, rows in changes.get(kind, {}).items():
+            out |= {(table, *(r[k] for k in KEYS[table])) for r in rows}
+    for scope in changes.get("scoped", []):
+        out |= {(scope["table"], scope["column"], v) for v in scope["values"]}
+    return out
+
+
+def _revert_recorded(
+    cur: psycopg2.extensions.cursor,
+    changes: dict[str, Any],
+    files: Sequence[str],
+    action: str,
+    summary: str,
+    people: Sequence[int],
+    reverts: int,
+) -> tuple[int, list[str]]:
+    """Revert `changes` (an entry's, or an undo's), recording the rows as they are now
+    so the revert can be reverted too; append the entry. Returns its id and the
+    stored images no row refers to any more."""
+    try:
+        cur.execute("SAVEPOINT revert")
+        touched = _current_files(cur, changes)
+        before = _inverse(cur, changes)
+        _revert(cur, changes)
+        cur.execute("RELEASE SAVEPOINT revert")
+    except (psycopg2.errors.UniqueViolation, psycopg2.errors.ForeignKeyViolation) as exc:
+        cur.execute("ROLLBACK TO SAVEPOINT revert")
+        detail = (exc.diag.message_detail or str(exc)).strip().splitlines()[0]
+        raise UndoError(f"cannot {action} #{reverts} ({summary}): the data changed since ({detail})") from None
+    unused = _unreferenced(cur, touched + list(files or []))
+    cur.execute(
+        "INSERT INTO journal (action, summary, people, changes, reverts) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (action, summary, list(people), Json(before), reverts),
+    )
+    return int(cur.fetchone()[0]), unused
+
+
+def _inverse(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> dict[str, Any]:
+    """What reverting `changes` will do, as a change of its own (rows as they are now):
+    what it deletes comes back, what it puts back goes again, what it updates gets
+    today's values back."""
+    out: dict[str, Any] = {"inserted": {}, "deleted": {}, "updated": {}}
+
+    def rows_now(table: str, keys: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        found = []
+        query = sql.SQL("SELECT to_jsonb(t) FROM {} t WHERE ").format(sql.Identifier(table)) + _where_key(table)
+        for key in keys:
+            cur.execute(query, list(key))
+            found += [r[0] for r in cur.fetchall()]
+        return found
+
+    for table, keys in changes.get("inserted", {}).items():
+        out["deleted"][table] = rows_now(table, keys)
+    for table, rows in changes.get("deleted", {}).items():
+        out["inserted"][table] = [[r[k] for k in KEYS[table]] for r in rows]
+    for table, rows in changes.get("updated", {}).items():
+        out["updated"][table] = rows_now(table, [[r[k] for k in KEYS[table]] for r in rows])
+    scoped = []
+    for scope in changes.get("scoped", []):
+        query = sql.SQL("SELECT to_jsonb(t) FROM {t} t WHERE {c} = ANY(%s)").format(
+            t=sql.Identifier(scope["table"]), c=sql.Identifier(scope["column"])
+        )
+        cur.execute(query, (scope["values"],))
+        scoped.append({**scope, "rows": [r[0] for r in cur.fetchall()]})
+    out["scoped"] = scoped
+    return out
 
 
 def _current_files(cur: psycopg2.extensions.cursor, changes: dict[str, Any]) -> list[str]:

@@ -223,8 +223,8 @@ class LibraryStore:
 
     # -- statistics (`stats`, the menu's title line) ------------------------
 
-    def stats(self, model: str) -> LibraryStats:
-        """Counts over the whole database, and its size on disk."""
+    def stats(self, model: str, min_faces: int) -> LibraryStats:
+        """Counts over the whole database (groups: those of at least `min_faces` faces), and its size on disk."""
         with self.conn.transaction() as cur:
             cur.execute(
                 "SELECT"
@@ -233,9 +233,9 @@ class LibraryStore:
                 "   WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL),"
                 " (SELECT count(*) FROM people),"
                 " (SELECT count(*) FROM faces WHERE model = %(model)s AND person_id IS NOT NULL),"
-                " (SELECT count(*) FROM group_sizes WHERE model = %(model)s AND size >= 2),"
+                " (SELECT count(*) FROM group_sizes WHERE model = %(model)s AND size >= %(min)s),"
                 " pg_database_size(current_database())",
-                {"model": model},
+                {"model": model, "min": min_faces},
             )
             photos, faces, people, samples, groups, size = cur.fetchone()
         return LibraryStats(int(photos), int(faces), int(people), int(samples), int(groups), int(size))

@@ -243,7 +243,8 @@ class PeopleStore:
             if rows:
                 names = sorted({n for _, _, n in rows})
                 faces = ", ".join(str(f) for f, _, _ in rows)
-                rec.write("split", f"face {faces} is not {' / '.join(map(repr, names))}", [p for _, p, _ in rows])
+                what = f"faces {faces} are" if len(rows) > 1 else f"face {faces} is"
+                rec.write("split", f"{what} not {' / '.join(map(repr, names))}", [p for _, p, _ in rows])
             return {int(f): str(n) for f, _, n in rows}
 
         return self.conn.retrying(work)
@@ -287,26 +288,44 @@ class PeopleStore:
 
         return self.conn.retrying(work)
 
-    def split_from_group(self, face_ids: Sequence[int], group_members: Sequence[int], group: int) -> int:
+    def split_from_group(self, face_ids: Sequence[int], group_members: Sequence[int], group: int) -> int | None:
         """Take faces out of a group: 'different' links from each to the group's other
-        faces, and each becomes a group of its own. Returns the faces taken out."""
+        faces, and each becomes a group of its own (its id is its face id). When the
+        group's own id is one of those faces, the faces that stay take the smallest
+        of their ids as the group's new id (hidden, if the group was). Returns that
+        new id, or None when the group keeps its id."""
 
-        def work(cur: psycopg2.extensions.cursor) -> int:
+        def work(cur: psycopg2.extensions.cursor) -> int | None:
             rec = Recorder(cur)
             out = sorted(set(face_ids))
             stay = [o for o in group_members if o not in out]
             pairs = sorted({(min(f, o), max(f, o)) for f in out for o in stay})
             for lo, hi in pairs:
                 _link(cur, rec, lo, hi, "different")
-            rec.scope("face_groups", "face_id", out)
+            renamed = min(stay) if group in out and stay else None
+            rec.scope("face_groups", "face_id", out + (stay if renamed is not None else []))
+            if renamed is not None:
+                cur.execute(
+                    "UPDATE face_groups SET group_id = %s WHERE face_id = ANY(%s) AND group_id = %s",
+                    (renamed, stay, group),
+                )
+                rec.deleting("hidden_groups", "group_id = %s", (group,))
+                cur.execute(
+                    "INSERT INTO hidden_groups (model, group_id, hidden_at)"
+                    " SELECT model, %s, hidden_at FROM hidden_groups WHERE group_id = %s RETURNING model, group_id",
+                    (renamed, group),
+                )
+                rec.inserted("hidden_groups", cur.fetchall())
+                cur.execute("DELETE FROM hidden_groups WHERE group_id = %s", (group,))
             cur.execute(
                 "UPDATE face_groups SET state = 'grouped', group_id = face_id, matched_person_id = NULL"
                 " WHERE face_id = ANY(%s)",
                 (out,),
             )
             label = ", ".join(map(str, out))
-            rec.write("split", f"face {label} taken out of group {group}", [])
-            return len(out)
+            now = f"; the group is now group {renamed}" if renamed is not None else ""
+            rec.write("split", f"face{'s' if len(out) > 1 else ''} {label} taken out of group {group}{now}", [])
+            return renamed
 
         return self.conn.retrying(work)
 
@@ -431,6 +450,11 @@ class PeopleStore:
             files += scrub(cur, pid)
             write_irreversible(cur, "delete", "deleted a person (an erasure: cannot be undone)", [pid])
         return files
+
+    def forget_crops(self, names: Sequence[str]) -> None:
+        """Faces whose crop file is gone keep their embedding and lose the crop's name."""
+        with self.conn.transaction() as cur:
+            cur.execute("UPDATE faces SET crop = NULL WHERE crop = ANY(%s)", (list(names),))
 
     def referenced_files(self, names: Sequence[str]) -> set[str]:
         """The `names` (crop paths relative to the data directory, or capture

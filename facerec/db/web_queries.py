@@ -104,7 +104,7 @@ class WebQueries:
             (groups,) = cur.fetchone()
             cur.execute(
                 "SELECT (SELECT count(*) FROM people),"
-                " (SELECT count(*) FROM faces WHERE model = %s AND person_id IS NOT NULL AND crop IS NOT NULL)",
+                " (SELECT count(*) FROM faces WHERE model = %s AND person_id IS NOT NULL)",
                 (model,),
             )
             people, samples = cur.fetchone()

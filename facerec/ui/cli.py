@@ -26,6 +26,7 @@ from facerec.logs import configure_logging, level_for
 from facerec.ui import commands
 from facerec.ui.console import Console, Terminated
 from facerec.usecases.context import Context
+from facerec.usecases.suggest import QUESTIONS_SHOWN
 from facerec.version import __version__
 from facerec.vision.detectors import DETECTORS
 from facerec.vision.embedders import EMBEDDERS
@@ -84,6 +85,31 @@ def _distance(text: str) -> float:
     return value
 
 
+def _many(p: argparse.ArgumentParser, dest: str, kind: Callable[[str], Any] = str, **options: Any) -> None:
+    """A positional that takes a list (photos, face ids), also when options come between
+    its values (`register NAME --largest PHOTO`: argparse alone stops at the option)."""
+    p.add_argument(dest, type=kind, **options)
+    p.set_defaults(_more=(dest, kind))
+
+
+def _take_the_rest(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Values argparse left over after an option go to the command's list positional."""
+    if not extra:
+        return
+    more = getattr(args, "_more", None)
+    options = [e for e in extra if e.startswith("-") and e != "-"]
+    if more is None or options:
+        parser.error(f"unrecognized arguments: {' '.join(options or extra)}")
+    dest, kind = more
+    try:
+        values = [kind(e) for e in extra]
+    except (ValueError, argparse.ArgumentTypeError):
+        parser.error(f"argument {dest}: invalid value: {' '.join(extra)}")
+    if dest == "images" and getattr(args, "name", "") is None:  # `register --largest NAME PHOTO`
+        args.name, values = values[0], values[1:]
+    getattr(args, dest).extend(values)
+
+
 def _common_options() -> argparse.ArgumentParser:
     """Options accepted before or after the command (defaults are filled in later)."""
     p = _Parser(add_help=False)
@@ -128,7 +154,7 @@ def _photos(ctx: Context, con: Console, a: argparse.Namespace) -> int:
     if a.maybe:
         if a.export or a.copy_to or a.link_to:
             raise UsageError("--maybe lists face ids to answer; give --export or an album without it")
-        return commands.photos_maybe(ctx, con, a.name, a.limit or 24)
+        return commands.photos_maybe(ctx, con, a.name, a.limit or QUESTIONS_SHOWN)
     return commands.photos(ctx, con, a.name, a.limit, a.export, _album(a))
 
 
@@ -189,7 +215,8 @@ EXAMPLES = {
     "people is": ["{prog} photos 'Barack Obama' --maybe", "{prog} people is 'Barack Obama' 4711"],
     "people not": ["{prog} people not 'Barack Obama' 4712"],
     "users remove-sample": ["{prog} users remove-sample 4711"],
-    "undo": ["{prog} undo"],
+    "undo": ["{prog} undo", "{prog} undo 19      # a change by its number, from 'history'"],
+    "redo": ["{prog} redo"],
     "history": ["{prog} history --limit 5"],
     "evaluate": [
         "{prog} evaluate ../shared/faces/dev --plot sweep.png",
@@ -240,7 +267,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "register", "register a person from photos, from the camera with --camera, or a folder of people", _register
     )
     p.add_argument("name", nargs="?", help="the person's name (created if new; with photos, added to if it exists)")
-    p.add_argument("images", nargs="*", help="photos with the person's face (one face each, unless --largest)")
+    _many(p, "images", nargs="*", help="photos with the person's face (one face each, unless --largest)")
     p.add_argument("--largest", action="store_true", help="in a photo with several faces, take the largest")
     p.add_argument("--camera", action="store_true", help="capture samples from the camera instead of photos")
     p.add_argument("--source", help="camera index, video file, image folder or stream URL (with --camera)")
@@ -255,7 +282,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     p = add("recognize", "name every face in the given photos", lambda c, o, a: commands.recognize(c, o, a.images))
-    p.add_argument("images", nargs="+", help="photos to recognize the faces of")
+    _many(p, "images", nargs="+", help="photos to recognize the faces of")
 
     p = add(
         "verify",
@@ -268,7 +295,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     p = add(
         "embed", "print each face's box and embedding (stores nothing)", lambda c, o, a: commands.embed(c, o, a.images)
     )
-    p.add_argument("images", nargs="+", help="photos whose faces to embed")
+    _many(p, "images", nargs="+", help="photos whose faces to embed")
 
     p = add("users", "list, show, rename or delete registered people", lambda c, o, a: commands.users_list(c, o))
     users = p.add_subparsers(dest="users_command", metavar="action", parser_class=_Parser)
@@ -301,7 +328,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         users,
         "users",
     )
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'users show NAME')")
+    _many(q, "faces", int, nargs="+", metavar="FACE", help="face ids (from 'users show NAME')")
     q = add(
         "delete",
         "delete a person and every sample of them",
@@ -326,7 +353,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "index photo folders: every face of every photo (incremental, resumable)",
         lambda c, o, a: commands.index(c, o, a.folders, a.workers, a.prune),
     )
-    p.add_argument("folders", nargs="+", help="folders of photos (searched recursively), or single photos")
+    _many(p, "folders", nargs="+", help="folders of photos (searched recursively), or single photos")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: number of CPU cores)")
     p.add_argument("--prune", action="store_true", help="forget indexed photos under these folders that are gone")
 
@@ -412,7 +439,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         people,
         "people",
     )
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'people show')")
+    _many(q, "faces", int, nargs="+", metavar="FACE", help="face ids (from 'people show')")
     hide_help = "group numbers (from 'people', or 'people --hidden')"
     q = add(
         "hide",
@@ -421,7 +448,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         people,
         "people",
     )
-    q.add_argument("groups", type=int, nargs="+", metavar="GROUP", help=hide_help)
+    _many(q, "groups", int, nargs="+", metavar="GROUP", help=hide_help)
     q = add(
         "unhide",
         "show hidden groups in the People view again",
@@ -429,16 +456,17 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         people,
         "people",
     )
-    q.add_argument("groups", type=int, nargs="+", metavar="GROUP", help=hide_help)
+    _many(q, "groups", int, nargs="+", metavar="GROUP", help=hide_help)
     q = add(
         "is",
         '"yes, this is NAME": library faces become their samples',
-        lambda c, o, a: commands.people_answer(c, o, a.name, a.faces, True),
+        lambda c, o, a: commands.people_answer(c, o, a.name, a.faces, True, a.force),
         people,
         "people",
     )
     q.add_argument("name", help="a registered person's name")
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
+    _many(q, "faces", int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
+    q.add_argument("--force", action="store_true", help=FORCE_HELP)
     q = add(
         "not",
         '"no, this is not NAME": never matched to, nor asked about as, NAME again',
@@ -447,13 +475,16 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "people",
     )
     q.add_argument("name", help="a registered person's name")
-    q.add_argument("faces", type=int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
+    _many(q, "faces", int, nargs="+", metavar="FACE", help="face ids (from 'photos NAME --maybe')")
 
-    add(
+    p = add(
         "undo",
-        "revert the last change to who is who (register, name, merge, split, ...)",
-        lambda c, o, a: commands.undo(c, o),
+        "revert the last change to who is who (register, name, merge, split, ...), or change N",
+        lambda c, o, a: commands.undo(c, o, a.entry),
     )
+    p.add_argument("entry", type=_positive_int, nargs="?", metavar="N", help="a change's number (from 'history')")
+    p.add_argument("--yes", action="store_true", help="do not ask which change first (at a terminal)")
+    add("redo", "put back what the last undo reverted", lambda c, o, a: commands.redo(c, o))
     p = add(
         "history", "the latest changes to who is who, newest first", lambda c, o, a: commands.history(c, o, a.limit)
     )
@@ -529,7 +560,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     """Entry point; returns the exit status."""
     parser = build_parser(prog or _prog_name())
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        _take_the_rest(parser, args, extra)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else 2
     con = console or Console()

@@ -669,19 +669,32 @@ def people_hide(ctx: Context, con: Console, groups: Sequence[int], hide: bool) -
     return 0
 
 
-def people_answer(ctx: Context, con: Console, name: str, faces: Sequence[int], yes: bool) -> int:
-    """ "Is this NAME?" answered for library faces (from 'photos NAME --maybe')."""
-    done = suggest_uc.answer_near_miss(ctx, name, faces, yes)
+def people_answer(ctx: Context, con: Console, name: str, faces: Sequence[int], yes: bool, force: bool = False) -> int:
+    """ "Is this NAME?" answered for library faces (from 'photos NAME --maybe'); a yes is guarded."""
+    done = guarded(con, lambda f: suggest_uc.answer_near_miss(ctx, name, faces, yes, force=f), force)
     con.emit({"faces": list(dict.fromkeys(faces)), "name": name, "is": yes})
     con.out(done.message)
     return 0
 
 
-def undo(ctx: Context, con: Console) -> int:
-    """Revert the last change to who is who."""
-    done = journal.undo(ctx)
+def undo(ctx: Context, con: Console, entry: int | None = None) -> int:
+    """Revert the last change to who is who (or change number `entry`); at a terminal
+    (and in the menu) it says which change and asks first (`--yes` does not ask)."""
+    if con.interactive and not con.assume_yes:
+        target = journal.next_undo(ctx, entry)
+        if not con.confirm(f"undo #{target.id}: {target.summary}?"):
+            raise Cancelled("nothing undone")
+    done = journal.undo(ctx, entry)
     con.emit({"undone": done.entry.id, "action": done.entry.action, "summary": done.entry.summary})
     con.out(f"undone #{done.entry.id}: {done.entry.summary}")
+    return 0
+
+
+def redo(ctx: Context, con: Console) -> int:
+    """Put back what the last undo reverted."""
+    done = journal.redo(ctx)
+    con.emit({"redone": done.entry.id, "action": done.entry.action, "summary": done.entry.summary})
+    con.out(f"redone #{done.entry.id}: {done.entry.summary}")
     return 0
 
 
@@ -691,7 +704,7 @@ def history(ctx: Context, con: Console, limit: int) -> int:
     if not entries:
         con.out("no changes yet")
     for e in entries:
-        state = "undone" if e.undone_by else ("" if e.undoable or e.action == "undo" else "cannot be undone")
+        state = "undone" if e.undone_by else ("" if e.undoable or e.action in ("undo", "redo") else "cannot be undone")
         record = {"id": e.id, "at": e.at.isoformat(), "action": e.action, "summary": e.summary}
         con.emit({**record, "undone": bool(e.undone_by), "undoable": e.undoable})
         con.out(f"#{e.id}  {e.at:%Y-%m-%d %H:%M}  {e.summary}" + (f"  [{state}]" if state else ""))

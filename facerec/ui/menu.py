@@ -296,7 +296,11 @@ class Menu:
             yes = answer in ("y", "yes")
             if yes:
                 asked |= {s.group.id} | ({s.other.id} if s.other is not None else set())
-            self._do(lambda: self.con.out(suggest_uc.answer(self.ctx, s, yes).message))  # noqa: B023 (called now)
+            self._do(
+                lambda: self.con.out(
+                    commands.guarded(self.con, lambda force: suggest_uc.answer(self.ctx, s, yes, force)).message  # noqa: B023
+                )
+            )
         self.con.out("no more suggestions")
 
     def manage(self) -> None:
@@ -309,6 +313,7 @@ class Menu:
             Item("6", "Undo the last change", lambda: commands.undo(self.ctx, self.con)),
             Item("7", "History of changes", lambda: commands.history(self.ctx, self.con, 20)),
             Item("8", "Check the installation (doctor)", lambda: commands.doctor(self.ctx, self.con)),
+            Item("9", "Redo what was undone", lambda: commands.redo(self.ctx, self.con)),
             Item("0", "Back", lambda: None),
         ]
         while True:

@@ -5,7 +5,7 @@ registered people a set of faces looks like (asked before naming a group).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from facerec.db.web_queries import PersonFaceRow, PersonFaces, WebQueries
 from facerec.errors import NoSamplesError
@@ -38,7 +38,11 @@ class PersonDetail:
 
 
 def people_cards(ctx: Context, faces_per_card: int = FACES_PER_CARD) -> PeopleCards:
-    return PeopleCards(WebQueries(ctx.db.conn).people_faces(ctx.spec.name, faces_per_card))
+    """Every registered person with their samples (every face named them) and their
+    library photos (named or recognised, as `people` counts them)."""
+    cards = WebQueries(ctx.db.conn).people_faces(ctx.spec.name, faces_per_card)
+    photos = {name: named + matched for name, named, matched in ctx.db.groups.people_photos(ctx.spec.name)}
+    return PeopleCards([replace(c, photos=photos.get(c.name, 0)) for c in cards])
 
 
 def person_detail(ctx: Context, name: str, limit: int | None = None) -> PersonDetail:

@@ -249,8 +249,7 @@ def regroup(
     table = store.faces(model, dim)
     clock("reading", len(table), len(table))
     ok = Gates.of(ctx).passes(table)
-    matched = np.zeros(len(table), np.int64)
-    matched[ok] = _match(ctx, table.ids[ok], table.vectors[ok], table.pictures[ok], clock)
+    matched = _match(ctx, table.ids, table.vectors, table.pictures, clock)
     eligible = ok & (matched == 0)
     vectors = table.vectors if eligible.all() else table.vectors[eligible]
     table = replace(table, vectors=table.vectors[:0])  # let the full copy go once the subset is made
@@ -267,20 +266,22 @@ def regroup(
     )
     del vectors
     state = np.full(len(table), GROUPED, np.int8)
-    state[~ok] = GATED
+    state[~ok] = GATED  # too small, blurred or uncertain to group; still recognised, below
     state[matched > 0] = MATCHED
     group = np.zeros(len(table), np.int64)
     group[eligible] = groups
     changed = (state != table.state) | (group != table.group) | (matched != table.matched)
     clock("saving", 0, int(changed.sum()))
-    written = store.save(model, table.ids[changed], state[changed], group[changed], matched[changed], digest)
+    written = store.save(
+        model, table.ids[changed], state[changed], group[changed], matched[changed], digest, regrouped=True
+    )
     clock("saving", int(changed.sum()), int(changed.sum()))
     return GroupingReport(
         full=True,
         faces=len(table),
         grouped=int(eligible.sum()),
         matched=int((matched > 0).sum()),
-        gated=int((~ok).sum()),
+        gated=int((~ok & (matched == 0)).sum()),
         changed=written,
         seconds=clock.elapsed(),
         groups=len(np.unique(groups)),
@@ -322,14 +323,14 @@ def _rematch(ctx: Context, digest: str, clock: _Clock) -> int:
     model = ctx.spec.name
     clock("reading", 0, 1)
     table = store.faces(model, ctx.spec.dim)
-    look = (table.state == GROUPED) | (table.state == MATCHED)
+    look = (table.state == GROUPED) | (table.state == MATCHED) | (table.state == GATED)
     matched = np.zeros(len(table), np.int64)
     matched[look] = _match(ctx, table.ids[look], table.vectors[look], table.pictures[look], clock)
     state, group = table.state.copy(), table.group.copy()
     now = look & (matched > 0)
     state[now], group[now] = MATCHED, 0
     lost = look & (matched == 0) & (table.state == MATCHED)
-    state[lost] = NEW
+    state[lost] = NEW  # looked at again: grouped, or gated
     changed = look & ((state != table.state) | (matched != table.matched))
     return store.save(model, table.ids[changed], state[changed], group[changed], matched[changed], digest)
 
@@ -343,8 +344,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
     distance = ctx.settings.people_max_distance
     table = store.faces(model, dim, todo_only=True, limit=INCREMENTAL_MAX)
     ok = Gates.of(ctx).passes(table)
-    matched = np.zeros(len(table), np.int64)
-    matched[ok] = _match(ctx, table.ids[ok], table.vectors[ok], table.pictures[ok], clock)
+    matched = _match(ctx, table.ids, table.vectors, table.pictures, clock)
     eligible = np.flatnonzero(ok & (matched == 0))
     ids = table.ids[eligible].tolist()
     pictures = table.pictures[eligible].tolist()
@@ -407,7 +407,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
         if free:  # else (a face that was a group's id, named, then detached): left for the next regroup
             for i in faces:
                 group[eligible[i]] = free[0]
-    state = np.where(~ok, GATED, np.where(matched > 0, MATCHED, np.where(group > 0, GROUPED, NEW))).astype(np.int8)
+    state = np.where(matched > 0, MATCHED, np.where(~ok, GATED, np.where(group > 0, GROUPED, NEW))).astype(np.int8)
     clock("saving", 0, len(table))
     report.changed += store.save(model, table.ids, state, group, matched)
     report.faces += len(table)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from facerec.db.web_queries import FolderStats, LibraryStats, WebQueries
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import MIN_FACES
 
 __all__ = ["LibraryOverview", "library_overview"]
 
@@ -26,5 +25,5 @@ class LibraryOverview:
 
 def library_overview(ctx: Context, max_folders: int = MAX_FOLDERS) -> LibraryOverview:
     queries = WebQueries(ctx.db.conn)
-    stats = queries.library_stats(ctx.spec.name, MIN_FACES)
+    stats = queries.library_stats(ctx.spec.name, ctx.settings.people_min_faces)
     return LibraryOverview(ctx.spec.name, stats, queries.folders(ctx.spec.name, max_folders))

@@ -23,6 +23,7 @@ from facerec.usecases.names import check_new_name, require_person, validate_name
 
 __all__ = [
     "Hiding",
+    "Verdict",
     "Merge",
     "Naming",
     "Shown",
@@ -113,6 +114,14 @@ def name_group(ctx: Context, group_id: int, name: str, force: bool = False) -> N
     check_new_name(ctx, name, force)
     faces = [f.face_id for f in show_group(ctx, group_id).faces]
     person_id = ctx.db.people.find_person(name)
+    if person_id is not None:
+        refused = {f for f, p in ctx.db.people.not_person() if p == person_id}
+        if refused.issuperset(faces):
+            raise MergeError(
+                f"nothing changed: you said the {len(faces)} face{'s' if len(faces) != 1 else ''} of group "
+                f"{group_id} {'are' if len(faces) != 1 else 'is'} not {name!r} ('undo' takes that back, "
+                f"'people is {name} FACE' says a face is)"
+            )
     verdict = check_group(ctx, name, ctx.db.library.face_vectors(faces), person_id, f"group {group_id}")
     verdict.raise_unless(force)
     done = ctx.db.people.attach(faces, name, f"named group {group_id} {name!r} ({len(faces)} faces)")
@@ -198,8 +207,11 @@ def split_faces(ctx: Context, face_ids: Sequence[int]) -> Split:
     groups = library.groups(ctx.spec.name)
     for group, faces in by_group.items():
         members = [f.face_id for f in groups.get(group, [])]
-        ctx.db.people.split_from_group(faces, members, group)
-        messages.append(f"face{'s' if len(faces) > 1 else ''} {', '.join(map(str, faces))} taken out of group {group}")
+        renamed = ctx.db.people.split_from_group(faces, members, group)
+        now = f"; the rest of it is now group {renamed}" if renamed is not None else ""
+        messages.append(
+            f"face{'s' if len(faces) > 1 else ''} {', '.join(map(str, faces))} taken out of group {group}{now}"
+        )
     return Split(named + [f for faces in by_group.values() for f in faces], "; ".join(messages))
 
 

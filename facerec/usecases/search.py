@@ -16,7 +16,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.names import require_person
 from facerec.usecases.recognize import analyze_photo, assign, largest
 
-__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_face", "search_photo"]
+__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "nearest_names", "photos_of", "search_face", "search_photo"]
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,42 @@ def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> 
 
 
 def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos:
-    """Every library photo that contains registered person `name`, using all their
-    samples; faces the user said are not `name` are left out."""
+    """Every library photo that contains registered person `name`, best first: where a
+    face is named `name`, or is recognised as them by the naming rule the People view
+    uses (`facerec.usecases.grouping`): their nearest sample within the threshold, and
+    nearer than anyone else's; one face per photo; never a face the user said is not
+    them. So `people` (after it brings the view up to date), the web page and this list
+    count the same photos. The distance is the face's to their nearest sample."""
     person_id = require_person(ctx, name)
     vectors = ctx.db.people.person_vectors(person_id, ctx.spec.name)
     if not vectors:
         raise NoSamplesError(f"{name!r} has no {ctx.spec.name} samples; run reembed --embedder {ctx.spec.name}")
     refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
-    matches = _find(ctx, vectors, refused)
-    return PersonPhotos(name, _label(ctx, matches[:limit]), len(matches))
+    hits = ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold)
+    nearest: dict[str, FaceHit] = {}  # per photo, its face nearest `name` among those that are theirs
+    unnamed = [h for per in hits for h in per if h.person is None and h.face_id not in refused]
+    ids = list(dict.fromkeys(h.face_id for h in unnamed))
+    theirs = {i for i, who in zip(ids, nearest_names(ctx, ids)) if who == name}
+    for per in hits:
+        for h in per:
+            if h.person == name or (h.person is None and h.face_id in theirs):
+                if h.picture not in nearest or h.distance < nearest[h.picture].distance:
+                    nearest[h.picture] = h
+    matches = [PhotoMatch(h.picture, h, name) for h in sorted(nearest.values(), key=lambda h: (h.distance, h.picture))]
+    return PersonPhotos(name, matches[:limit], len(matches))
+
+
+def nearest_names(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
+    """Each stored face's nearest registered person (skipping those the user said it
+    is not), however far; None when nobody is left."""
+    if not face_ids:
+        return []
+    refused = ctx.db.people.not_person()
+    found = ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, ctx.db.library.face_vectors(face_ids))
+    return [
+        next((c.name for c in cands if (face_id, c.person_id) not in refused), None)
+        for face_id, cands in zip(face_ids, found)
+    ]
 
 
 def _find(ctx: Context, vectors: Sequence[np.ndarray], skip: set[int] | None = None) -> list[PhotoMatch]:

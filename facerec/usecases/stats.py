@@ -31,4 +31,4 @@ class Stats:
 def stats(ctx: Context) -> Stats:
     url = ctx.settings.database_url
     location = describe_url(url) if url else str(ctx.settings.pgdata)
-    return Stats(ctx.db.library.stats(ctx.spec.name), location, embedded=not url)
+    return Stats(ctx.db.library.stats(ctx.spec.name, ctx.settings.people_min_faces), location, embedded=not url)

@@ -24,10 +24,13 @@ from facerec.errors import FaceNotFoundError
 from facerec.usecases import people as people_uc
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import SAMPLE_FACES, Group
+from facerec.usecases.guard import check_new_faces
 from facerec.usecases.names import require_person
-from facerec.usecases.search import PhotoMatch, best_per_photo, known_as
+from facerec.usecases.search import PhotoMatch, best_per_photo, nearest_names
 
 __all__ = [
+    "QUESTIONS_SHOWN",
+    "QUESTION_BAND",
     "Answer",
     "NearMisses",
     "Suggestion",
@@ -35,6 +38,8 @@ __all__ = [
     "answer",
     "answer_near_miss",
     "near_misses",
+    "nearest_person",
+    "nearest_people_of",
     "suggestions",
 ]
 
@@ -142,15 +147,17 @@ def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = No
     return Suggestions(items)
 
 
-def answer(ctx: Context, suggestion: Suggestion, yes: bool) -> Answer:
+def answer(ctx: Context, suggestion: Suggestion, yes: bool, force: bool = False) -> Answer:
     """Remember the user's answer: yes names the group after the person (its
     faces become their samples) or merges the two groups; no says the group
-    is not that person, or the two groups are different people."""
+    is not that person, or the two groups are different people. A yes is
+    guarded like `people name` and `people merge` (a suggestion is a guess: the
+    guard may know better): `LooksLikeSomeoneElseError` unless `force`."""
     group = suggestion.group
     if suggestion.kind == "person":
         assert suggestion.person is not None
-        if yes:  # the user's yes is the confirmation the guard would ask for
-            done = people_uc.name_group(ctx, group.id, suggestion.person, force=True)
+        if yes:
+            done = people_uc.name_group(ctx, group.id, suggestion.person, force=force)
             return Answer(f"group {group.id}: {done.faces} faces are now {done.name!r}")
         person_id = ctx.db.people.person_id(suggestion.person)
         faces = [f.face_id for f in people_uc.show_group(ctx, group.id).faces]
@@ -158,13 +165,25 @@ def answer(ctx: Context, suggestion: Suggestion, yes: bool) -> Answer:
         return Answer(f"group {group.id} is not {suggestion.person!r}: remembered")
     assert suggestion.other is not None
     if yes:
-        return Answer(people_uc.merge(ctx, str(group.id), str(suggestion.other.id), force=True).message)
+        return Answer(people_uc.merge(ctx, str(group.id), str(suggestion.other.id), force=force).message)
     a, b = (g.faces[0].face_id if g.faces else g.id for g in (group, suggestion.other))
     ctx.db.people.keep_apart(a, b, f"groups {group.id} and {suggestion.other.id} are different people")
     return Answer(f"groups {group.id} and {suggestion.other.id} are different people: remembered")
 
 
 # -- "is this X?" for single faces -----------------------------------------------------
+
+QUESTION_BAND = 0.03
+"""How far past the recognition threshold (cosine distance) a face may be and still
+be asked about as a person. Calibrated on the dev set (every person registered
+from one photo, `python bench/question_rates.py`): no photo of a person is
+farther than 0.559 from their sample, and the nearest face of someone else is
+0.603 away, so asking up to 0.60 asks about the people's own faces when they
+fall just past 0.57 (a blurred or small face) and never about a stranger there;
+at the former 0.15 (up to 0.72) 22 questions were asked, none right."""
+
+QUESTIONS_SHOWN = 5
+"""At most this many "is this X?" questions at once: a handful, after the person's photos."""
 
 
 @dataclass(frozen=True)
@@ -177,32 +196,47 @@ class NearMisses:
     total: int
 
 
-def near_misses(ctx: Context, name: str, limit: int | None = 24, margin: float = MARGIN) -> NearMisses:
-    """The library photos where `name` is not found but may be: no face of the
+def near_misses(
+    ctx: Context, name: str, limit: int | None = QUESTIONS_SHOWN, band: float = QUESTION_BAND
+) -> NearMisses:
+    """The library photos where `name` is not found but likely is: no face of the
     photo is within the threshold of their samples, and its nearest unnamed face
-    is within `margin` past it. Faces the user said are not `name`, and faces
-    that match another registered person, are left out; a photo counts once."""
+    is at most `band` past it and nearer to `name` than to any other registered
+    person. Faces the user said are not `name` are left out; a photo counts once."""
     person_id = require_person(ctx, name)
     model = ctx.spec.name
     vectors = ctx.db.people.person_vectors(person_id, model)
     if not vectors:
         return NearMisses(name, [], 0)
-    hits = ctx.db.library.search(model, ctx.spec.dim, vectors, ctx.threshold + margin)
+    hits = ctx.db.library.search(model, ctx.spec.dim, vectors, ctx.threshold + band)
     found = {m.picture for m in best_per_photo(hits) if m.distance <= ctx.threshold}
     refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
     open_hits = [[h for h in per if h.person is None and h.face_id not in refused] for per in hits]
     candidates = [m for m in best_per_photo(open_hits) if m.picture not in found]
-    ids = [m.hit.face_id for m in candidates]
-    others = known_as(ctx, ids, ctx.db.library.face_vectors(ids)) if ids else []
-    matches = [m for m, other in zip(candidates, others) if other is None or other == name]
+    nearest = nearest_people_of(ctx, [m.hit.face_id for m in candidates])
+    matches = [m for m, who in zip(candidates, nearest) if who == name]
     return NearMisses(name, matches[:limit], len(matches))
 
 
-def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool) -> Answer:
+def nearest_person(ctx: Context, face_id: int) -> str | None:
+    """The registered person nearest a stored face, however far (None if nobody is registered)."""
+    return nearest_people_of(ctx, [face_id])[0]
+
+
+def nearest_people_of(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
+    """For each stored face, the nearest registered person, however far, skipping
+    the people the user said it is not."""
+    return nearest_names(ctx, face_ids)
+
+
+def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool, force: bool = False) -> Answer:
     """Remember the answer to "are these faces `name`?": yes makes them their
-    samples (the user's yes is the confirmation the guard would ask for), no
-    means they are never matched to, nor asked about as, `name` again. One
-    change (one `undo`), all or nothing: an unknown or named face changes nothing."""
+    samples, no means they are never matched to, nor asked about as, `name`
+    again. One change (one `undo`), all or nothing: an unknown or named face
+    changes nothing. A yes is guarded like a registration (a face that looks
+    like someone else, or unlike every sample of `name`, raises
+    `LooksLikeSomeoneElseError` unless `force`): the user may answer about a
+    face they did not look at closely."""
     person_id = require_person(ctx, name)
     ids = list(dict.fromkeys(face_ids))
     for face_id in ids:
@@ -214,6 +248,8 @@ def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool
     several = len(ids) > 1
     label = f"face{'s' if several else ''} {', '.join(map(str, ids))} {'are' if several else 'is'}"
     if yes:
+        labels = [f"face {i}" for i in ids]
+        check_new_faces(ctx, name, ctx.db.library.face_vectors(ids), person_id, labels).raise_unless(force)
         ctx.db.people.attach(ids, name, f"{label} {name!r} (answered yes)")
         return Answer(f"{label} now {'samples' if several else 'a sample'} of {name!r}")
     ctx.db.people.refuse(ids, person_id, f"{label} not {name!r} (answered no)")

@@ -85,9 +85,15 @@ def unhide_group(ctx: Context, group_id: int) -> Outcome:
     return Done(people.unhide_groups(ctx, [group_id]).message)
 
 
-def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool) -> Outcome:
-    """ "Is this `name`?" answered for one library face: yes makes it their sample, no is remembered."""
-    return Done(suggest.answer_near_miss(ctx, name, [face_id], yes).message)
+def answer_near_miss(ctx: Context, name: str, face_id: int, yes: bool, confirmed: bool, back: str) -> Outcome:
+    """ "Is this `name`?" answered for one library face: yes makes it their sample
+    (after the guard's question), no is remembered."""
+    fields: dict[str, str | list[str]] = {"name": name, "face": str(face_id), "answer": "yes", "next": back}
+
+    def run(force: bool) -> Done:
+        return Done(suggest.answer_near_miss(ctx, name, [face_id], yes, force=force).message)
+
+    return _guarded(run, confirmed, "/person/answer", fields)
 
 
 # -- what exists today --------------------------------------------------------------------
@@ -123,10 +129,11 @@ def merge_cards(ctx: Context, cards: Sequence[str], confirmed: bool, back: str) 
         return Question(f"Merge {names} into {target!r}? Their faces become {target!r}'s.", "/people/merge", fields)
 
     def run(force: bool) -> Done:
-        # Each merge is checked (and journalled) on its own; the first refusal asks before anything is merged.
+        # Every merge is checked before any is made: what the guard finds about any of them is
+        # asked about once, and a yes merges them all (each journalled on its own).
         if not force:
-            for other in others:
-                people.check_merge(ctx, target, other)
+            problems = [p for other in others for p in people.check_merge(ctx, target, other).problems]
+            people.Verdict(target, problems).raise_unless(False)
         for other in others:
             people.merge(ctx, target, other, force=True)
         if persons:

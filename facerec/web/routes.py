@@ -1,4 +1,5 @@
-"""The page's routes. GETs show and never change anything; every change is a
+"""The page's routes. GETs never change what the user said (the People page only
+brings the People view's derived matches up to date first); every change is a
 POST through `_post` (body size-limited and parsed in memory, CSRF token
 checked) that answers with a redirect to a page showing what happened, or
 with a question to confirm. Library photos and faces are served by face id
@@ -229,6 +230,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
         offset = max(0, start - len(persons))
         return on_page, grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page), hidden=hidden)
 
+    grouping.update_groups(ctx)  # the People view's matches, up to date (as `people` does): every count agrees
     page = max(1, page)
     on_page, view = page_of(page)  # one read: the page's groups and how many there are in all
     pages = max(1, math.ceil((len(persons) + view.total) / page_size))
@@ -240,7 +242,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
         Card(
             f"p:{p.name}",
             p.name,
-            f"{p.faces} face{'s' if p.faces != 1 else ''} · {p.photos} library photo{'s' if p.photos != 1 else ''}",
+            f"{p.faces} sample{'s' if p.faces != 1 else ''} · {p.photos} library photo{'s' if p.photos != 1 else ''}",
             p.first,
             "/person?" + urlencode({"name": p.name}),
             True,
@@ -261,10 +263,6 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
         )
     names = sorted(p.name for p in (browse.people_cards(ctx).people if hidden else persons))
     return PeopleScreen(cards, page, pages, len(persons), total, names, view.hidden, hidden)
-
-
-NEAR_MISSES = 24
-"""Photos that may show the person ("is this X?") offered on their page at a time."""
 
 
 def _page_number(request: Request) -> int:
@@ -295,7 +293,7 @@ async def person_page(request: Request) -> Response:
     name = request.query_params.get("name", "")
     try:
         detail = await _state(request).call(browse.person_detail, name, 500)
-        maybe = await _state(request).call(suggest.near_misses, name, NEAR_MISSES)
+        maybe = await _state(request).call(suggest.near_misses, name, suggest.QUESTIONS_SHOWN)
     except FacerecError as exc:
         return _error_page(request, exc)
     here = "/person?" + urlencode({"name": name})
@@ -341,7 +339,8 @@ async def answer_near_miss(request: Request, form: FormData) -> Response:
     name = _text(form, "name")
     back = _local(_text(form, "next"), "/person?" + urlencode({"name": name}))
     yes = _text(form, "answer") == "yes"
-    outcome = await _state(request).call(actions.answer_near_miss, name, _int(_text(form, "face"), "face"), yes)
+    face = _int(_text(form, "face"), "face")
+    outcome = await _state(request).call(actions.answer_near_miss, name, face, yes, _confirmed(form), back)
     return await _outcome(request, outcome, back)
 
 
