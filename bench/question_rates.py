@@ -98,7 +98,10 @@ def blurred_copies(photo: Path, folder: Path, rel: str) -> list[str]:
 
 
 def score(answers: list[str | None], asked: str) -> Counter[str]:
-    return Counter("unknown" if a is None else "right" if a == asked else "wrong" for a in answers)
+    return Counter(
+        "unknown" if a is None else "not listed" if a == "not-listed" else "right" if a == asked else "wrong"
+        for a in answers
+    )
 
 
 def main() -> int:
@@ -106,6 +109,7 @@ def main() -> int:
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
     parser.add_argument("-v", "--verbose", action="store_true", help="list every question")
     parser.add_argument("--blurred", action="store_true", help="add blurred copies of the people's photos")
+    parser.add_argument("--bands", help="comma-separated bands past the threshold to compare (default: facerec's)")
     args = parser.parse_args()
     rows = manifest(args.faces)
     by_person: dict[str, list[str]] = {}
@@ -117,6 +121,7 @@ def main() -> int:
         base = Path(tmp)
         library = base / "library"
         owners: dict[str, str] = {}
+        listed: dict[str, set[str]] = {}  # group photo -> the people its source says are in it
         for r in rows:
             if r["path"] in first.values():
                 continue
@@ -127,6 +132,8 @@ def main() -> int:
                 owners[r["path"]] = r["person"]
             elif r["kind"] == "distractor":
                 owners[r["path"]] = f"distractor:{r['person']}"
+            elif r["kind"] == "group":
+                listed[str((library / r["path"]).absolute())] = set(filter(None, r["person"].split(";")))
         if args.blurred:
             for r in rows:
                 if r["kind"] == "face" and r["path"] not in first.values():
@@ -141,18 +148,25 @@ def main() -> int:
             update_groups(ctx)
             truth = Truth(ctx, library, owners)
 
-            asked: Counter[str] = Counter()
-            shown: Counter[str] = Counter()
-            for person in sorted(first):
-                found = near_misses(ctx, person, limit=None)
-                answers = [truth.of(m.picture, m.hit.box) for m in found.matches]
-                if args.verbose:
-                    for m, a in zip(found.matches, answers):
-                        print(f"  is this {person}? {Path(m.picture).relative_to(library)} {m.distance:.3f} -> {a}")
-                asked += score(answers, person)
-                shown += score(answers[: _shown_limit()], person)
-            print(f"'Is this X?' questions, all: {_line(asked)}")
-            print(f"'Is this X?' questions, shown on the person page: {_line(shown)}")
+            bands = [float(b) for b in args.bands.split(",")] if args.bands else [None]
+            for band in bands:
+                asked: Counter[str] = Counter()
+                for person in sorted(first):
+                    extra = {} if band is None else {"band": band}
+                    found = near_misses(ctx, person, limit=None, **extra)
+                    answers = []
+                    for m in found.matches:
+                        who = truth.of(m.picture, m.hit.box)
+                        if who is None and m.picture in listed and person not in listed[m.picture]:
+                            who = "not-listed"  # a group photo whose source does not list them
+                        answers.append(who)
+                    if args.verbose:
+                        for m, a in zip(found.matches, answers):
+                            where = Path(m.picture).relative_to(library)
+                            print(f"  is this {person}? {where} {m.distance:.3f} -> {a}")
+                    asked += score(answers, person)
+                label = "the default band" if band is None else f"band {band:.2f}"
+                print(f"'Is this X?' questions, {label}: {_line(asked)}")
 
             kinds: dict[str, Counter[str]] = {"person": Counter(), "group": Counter()}
             for s in suggestions(ctx, limit=None).items:
@@ -171,13 +185,6 @@ def main() -> int:
     return 0
 
 
-def _shown_limit() -> int:
-    """How many questions a person's page shows at once."""
-    from facerec.usecases import suggest
-
-    return int(getattr(suggest, "QUESTIONS_SHOWN", 24))
-
-
 def _majority(truth: Truth, faces: list) -> str | None:
     known = Counter(w for w in (truth.of(f.picture, f.box) for f in faces) if w is not None)
     if not known:
@@ -191,7 +198,10 @@ def _line(c: Counter[str]) -> str:
     right = c["right"]
     judged = right + c["wrong"]
     rate = f"{right / judged:.0%} of those judged" if judged else "none judged"
-    return f"{total} asked: {right} right, {c['wrong']} wrong, {c['unknown']} unknown ({rate})"
+    return (
+        f"{total} asked: {right} right, {c['wrong']} wrong, {c['not listed']} in a group photo that does not list"
+        f" them, {c['unknown']} unknown ({rate})"
+    )
 
 
 if __name__ == "__main__":

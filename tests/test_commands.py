@@ -53,6 +53,31 @@ def test_register_folder_registers_everyone_and_reports_each_name_going_on_after
     assert records["Barack Obama"]["created"] is False and records["Nobody"]["error"]
 
 
+def test_register_folder_adds_a_folder_named_after_a_registered_person_to_them_and_says_why_nothing_is_new(
+    cli: CLI, faces: FaceSet, db, tmp_path: Path
+):
+    biden = faces.people()["joe_biden"]
+    root = labelled(faces, tmp_path / "people", {"joe_biden": biden[:2]})
+    first = sorted((root / "joe_biden").iterdir())[0]
+    assert cli("register", "Joe Biden", str(first)).returncode == 0
+    r = cli("register", "--folder", str(root))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == [
+        "joe_biden ('Joe Biden'): added to, 1 of 2 photo(s) stored as samples (1 were already)"
+    ]
+    again = cli("register", "--folder", str(root))
+    assert again.stdout.splitlines() == [
+        "joe_biden ('Joe Biden'): nothing new: its 2 photo(s) are 'Joe Biden''s samples already"
+    ]
+    assert count(db, "SELECT count(*) FROM people") == 1
+
+
+def test_register_takes_options_anywhere_among_its_photos(cli: CLI, faces: FaceSet, db):
+    r = cli("register", "Two", "--largest", str(faces.photo("groups/fr_two_people.jpg")))
+    assert r.returncode == 0, r.stderr
+    assert "registered 'Two': 1 sample" in r.stdout
+
+
 def test_register_folder_refuses_a_name_with_it_and_a_missing_folder(cli: CLI, tmp_path: Path):
     r = cli("register", "Ada", "--folder", str(tmp_path))
     assert r.returncode == 2 and "give no name, photos or --camera" in r.stderr

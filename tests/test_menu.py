@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import sys
@@ -14,6 +16,8 @@ import pytest
 from facerec.db.connection import IDLE_CHECK_S
 from facerec.db.server import EmbeddedServer
 from facerec.ui.menu import clean_path, menu_advice
+from facerec.usecases.context import Context
+from facerec.usecases.grouping import people_view
 from tests.conftest import PROJECT, FaceSet, cli_env, count, spawn_terminal
 from tests.media import pan_zoom, write_video
 
@@ -65,6 +69,7 @@ def test_register_recognize_list_rename_and_delete_from_the_menu(menu: pexpect.s
     menu.expect_exact("no one is registered yet")
     menu.expect_exact("Name of the new user")
     menu.sendline("Angelina Jolie")
+    choose(menu, "2")  # from the camera
     menu.expect_exact("Number of samples (Enter for 5): ")
     menu.sendline("")
     menu.expect_exact("Ctrl-C cancels")  # text mode: Esc could not cancel here
@@ -151,16 +156,17 @@ def test_index_search_and_people_from_the_menu(menu: pexpect.spawn, faces: FaceS
     choose(menu, "7")
     menu.expect(r"group (\d+): 3 faces in 3 photos")
     group = menu.match.group(1)
-    menu.expect_exact("Name a group?")
-    menu.sendline("999")  # no such group: refused before asking for a name
-    menu.expect_exact("no group 999; choose 7 to list the current groups")
-    menu.expect_exact("Name a group?")
+    menu.expect_exact("A group's number to name, merge, split or hide it")
+    menu.sendline("999")  # no such group: refused before asking anything
+    menu.expect_exact("no group 999; see the list above")
+    menu.expect_exact("A group's number")
     menu.sendline(group)
+    choose(menu, "1")  # name it
     menu.expect_exact("no one is registered yet")
     menu.expect_exact(f"Name for group {group}: ")
     menu.sendline("First Person")
     menu.expect_exact(f"group {group}: 3 faces are now 'First Person'")
-    menu.expect_exact("Name a group?")
+    menu.expect_exact("A group's number")
     menu.sendline("")
 
     choose(menu, "6")
@@ -212,7 +218,7 @@ def test_the_menu_gives_advice_that_fits_the_menu(db, settings, faces: FaceSet, 
         child.expect_exact("camera 7 could not be opened; set FACEREC_CAMERA (in .env) to another camera index")
         choose(child, "7")
         child.expect_exact("no groups of unnamed faces (index some photos first: option 4)")
-        child.expect_exact("Name a group?")
+        child.expect_exact("A group's number")
         child.sendline("")
         choose(child, "0")
         child.expect(pexpect.EOF)
@@ -229,6 +235,7 @@ def test_registering_an_existing_name_from_the_menu_asks_and_no_stores_nothing(d
         choose(child, "2")
         child.expect_exact("registered: Ada")
         child.sendline("Ada")
+        choose(child, "2")  # from the camera
         child.expect_exact("Number of samples")
         child.sendline("2")
         child.expect_exact("'Ada' is already registered; add samples to them? [y/N] ")
@@ -248,6 +255,7 @@ def test_a_camera_registration_that_ends_early_offers_to_keep_the_samples_taken(
         choose(child, "2")
         child.expect_exact("Name of the new user")
         child.sendline("Angelina")
+        choose(child, "2")  # from the camera
         child.expect_exact("Number of samples (Enter for 5): ")
         child.sendline("many")
         child.expect_exact("enter a whole number of at least 1")
@@ -302,6 +310,33 @@ def test_closing_the_terminal_or_a_kill_stops_the_embedded_server_with_the_menu(
     assert not (data / "pgdata" / "postmaster.pid").exists()
     assert not alive(postmaster)
     assert not EmbeddedServer(data).is_running()
+
+
+def test_closing_the_terminal_window_stops_the_embedded_server_with_the_menu(own_env, tmp_path: Path):
+    """What tmux's kill-window or closing a terminal emulator does: the terminal goes
+    away (its master side closed) and the shell and the menu each get SIGHUP, one
+    right after the other; the second must not cut the first one's cleanup short."""
+    data = Path(own_env["FACEREC_DATA_DIR"])
+    child = spawn_menu(own_env, tmp_path)
+    try:
+        child.expect_exact(PROMPT)
+        postmaster = server_pid(data)
+        pid = child.pid
+        os.close(child.child_fd)  # the terminal is gone: the kernel hangs up its processes
+        for _ in range(3):  # and the closing terminal, or its shell, says so again
+            time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + 90
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid), "the menu did not leave"
+    finally:
+        with contextlib.suppress(Exception):
+            child.close(force=True)
+    users = json.loads((data / "pgserver.pids").read_text()) if (data / "pgserver.pids").exists() else {}
+    assert str(pid) not in users
+    assert not alive(postmaster) and not EmbeddedServer(data).is_running()
 
 
 def test_the_menu_reconnects_and_restarts_a_server_that_was_killed(own_env, tmp_path: Path, faces: FaceSet):
@@ -361,3 +396,100 @@ def test_the_menu_asks_about_each_suggestion_and_remembers_the_answers(
     assert count(db, "SELECT count(*) FROM face_links WHERE kind = 'different'") == 1
     choose(menu, "0")
     menu.expect_exact("bye")
+
+
+def test_the_menu_registers_a_person_from_photos_and_everyone_of_a_folder(db, settings, faces: FaceSet, tmp_path: Path):
+    """Item 2 without a camera: photos dragged into the terminal, or a folder of people."""
+    obama = faces.people()["barack_obama"][:2]
+    folder = tmp_path / "my people"
+    for person in ("kit_harington", "rose_leslie"):
+        (folder / person).mkdir(parents=True)
+        for photo in faces.people()[person][:2]:
+            (folder / person / photo.name).write_bytes(photo.read_bytes())
+    child = spawn_menu({**cli_env(settings), "HOME": str(tmp_path)}, tmp_path)
+    try:
+        choose(child, "2")
+        child.expect_exact("Name of the new user, or a folder of people")
+        child.sendline("Barack Obama")
+        child.expect_exact("1. Photos of them")
+        choose(child, "1")
+        child.expect_exact("Photos of Barack Obama")
+        child.sendline(" ".join(f"'{p}'" for p in obama) + " ")
+        child.expect_exact("registered 'Barack Obama': 2 sample")
+        choose(child, "2")
+        child.expect_exact("Name of the new user")
+        child.sendline(f"'{folder}' ")
+        child.expect_exact(f"Registering everyone of {folder}")
+        child.expect_exact("kit_harington")
+        child.expect_exact("rose_leslie")
+        choose(child, "0")
+        child.expect_exact("bye")
+    finally:
+        child.close(force=True)
+    assert count(db, "SELECT count(*) FROM people") == 3
+
+
+def test_the_menus_people_view_hides_merges_splits_and_pages(db, settings, cli, faces: FaceSet, tmp_path: Path):
+    assert cli("index", str(faces.root / "people")).returncode == 0
+    groups = sorted(people_view(Context(settings, db=db)).groups, key=lambda g: -g.size)
+    first, second = groups[0], groups[1]
+    child = spawn_menu({**cli_env(settings), "HOME": str(tmp_path)}, tmp_path)
+    try:
+        choose(child, "7")
+        child.expect_exact(f"group {first.id}: {first.size} faces")
+        child.expect_exact("A group's number")
+        child.sendline(str(first.id))
+        choose(child, "4")  # hide it
+        child.expect_exact(f"group {first.id} hidden from People")
+        child.expect_exact("(u: list them to show one again)")
+        child.expect_exact("A group's number")
+        child.sendline("u")
+        child.expect_exact(f"group {first.id}: {first.size} faces")
+        child.expect_exact("u: back to People")
+        child.sendline(str(first.id))
+        child.expect_exact("4. Show it in People again")
+        choose(child, "4")
+        child.expect_exact(f"group {first.id} shown in People again")
+        child.expect_exact("A group's number")
+        child.sendline("")  # out of the hidden list
+        child.expect_exact("A group's number")
+        child.sendline(str(second.id))
+        choose(child, "3")  # take a face out
+        child.expect_exact("Face ids that are not this person")
+        out = second.faces[-1].face_id
+        child.sendline(str(out))
+        child.expect_exact(f"face {out} taken out of group {second.id}")
+        child.expect_exact("A group's number")
+        child.sendline(str(second.id))
+        choose(child, "2")  # merge it into the first group: two people, so the guard asks
+        child.expect_exact(f"Merge group {second.id} into")
+        child.sendline(str(first.id))
+        child.expect_exact("do not look like one person")
+        child.expect_exact("anyway? [y/N]")
+        child.sendline("n")
+        child.expect_exact("nothing stored")
+        child.expect_exact("A group's number")
+        child.sendline("n")  # the next page: there is none
+        child.expect_exact("no groups from 51")
+        child.expect_exact("A group's number")
+        child.sendline("p")
+        child.expect_exact(f"group {first.id}: {first.size} faces")
+        child.expect_exact("A group's number")
+        child.sendline("")
+        choose(child, "0")
+        child.expect_exact("bye")
+    finally:
+        child.close(force=True)
+
+
+def test_the_menu_with_an_unreachable_database_url_says_so_and_ends(settings, tmp_path: Path):
+    env = {**cli_env(settings), "DATABASE_URL": "postgresql://someone:pw@127.0.0.1:1/faces"}
+    child = spawn_menu(env, tmp_path)
+    try:
+        child.expect_exact("facerec: cannot connect to someone@127.0.0.1:1/faces")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 1
+        assert "Choose an option" not in child.before and "pw" not in child.before.replace("people", "")
+    finally:
+        child.close(force=True)

@@ -397,16 +397,16 @@ def test_photos_maybe_asks_about_a_face_of_the_person_just_past_the_threshold_an
     assert cli("register", "Scarlett", str(scarlett[0])).returncode == 0
     found = {json.loads(line)["picture"] for line in cli("--json", "photos", "Scarlett").stdout.splitlines()}
     maybe = [json.loads(line) for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
-    # The look-alikes (Marissa, Rose Leslie: 0.60 and farther) are not asked about; her blurred photo is.
-    assert [m["picture"] for m in maybe] == [str(blurred)] and str(blurred) not in found
-    assert 0.57 < maybe[0]["distance"] <= 0.57 + QUESTION_BAND
+    # Her blurred photo is asked about first (a look-alike may follow, if nearer to her than to anyone registered).
+    assert maybe[0]["picture"] == str(blurred) and str(blurred) not in found
+    assert all(0.57 < m["distance"] <= 0.57 + QUESTION_BAND for m in maybe)
     face = maybe[0]["face"]
     r = cli("people", "not", "Scarlett", str(face))
     assert (r.returncode, r.stdout.strip()) == (0, f"face {face} is not 'Scarlett': remembered")
-    assert cli("--json", "photos", "Scarlett", "--maybe").stdout == ""
+    asked = lambda: [json.loads(x)["face"] for x in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]  # noqa: E731
+    assert face not in asked()
     assert cli("undo").returncode == 0
-    again = [json.loads(line)["face"] for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
-    assert again == [face]
+    assert asked()[0] == face
     r = cli("people", "is", "Scarlett", str(face))  # guarded, and within her own bound: stored
     assert (r.returncode, r.stdout.strip()) == (0, f"face {face} is now a sample of 'Scarlett'")
     now = {json.loads(line)["picture"] for line in cli("--json", "photos", "Scarlett").stdout.splitlines()}

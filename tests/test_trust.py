@@ -143,8 +143,11 @@ def test_the_menu_asks_before_naming_a_group_after_someone_else(ctx: Context, fa
         child.expect_exact("Choose an option: ")
         child.sendline("7")
         for answer in ("n", "y"):
-            child.expect_exact("Name a group? Enter its number")
+            child.expect_exact("A group's number to name, merge, split or hide it")
             child.sendline(str(jennifer))
+            child.expect_exact("1. Name it")
+            child.expect_exact("Choose an option: ")
+            child.sendline("1")
             child.expect_exact(f"Name for group {jennifer}: ")
             child.sendline("Mark Z")
             child.expect_exact("unlike the samples of 'Mark Z'")

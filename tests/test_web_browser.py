@@ -307,7 +307,7 @@ def test_answering_is_this_the_person_on_their_page(
     page.goto(f"{server.base}/person?name=Scarlett")
     assert page.locator("#maybe").inner_text() == "Is this Scarlett?"
     asked = page.locator("li[data-maybe]").evaluate_all("els => els.map(e => e.dataset.maybe)")
-    assert len(asked) == 1
+    assert 1 <= len(asked) <= 5  # her blurred photo first, nearest first
     page.wait_for_load_state("networkidle")
     screenshot(page, "web-person-maybe", tmp_path)
     with page.expect_navigation():

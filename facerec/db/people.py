@@ -283,7 +283,7 @@ class PeopleStore:
             moved = int(cur.fetchone()[0])
             _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE group_id = %s"), (drop,))
             cur.execute("UPDATE face_groups SET group_id = %s WHERE group_id = %s", (keep, drop))
-            rec.write("merge", f"merged group {drop} into group {keep} ({moved} faces)", [])
+            rec.write("merge", f"merged group {drop} into group {keep} ({moved} face{'s' * (moved != 1)} moved)", [])
             return moved
 
         return self.conn.retrying(work)

@@ -176,6 +176,7 @@ class EmbeddedServer:
         self.bin = _bin_dir()
         self._run_as: pwd.struct_passwd | None = None
         self._joined = False
+        self._counted_out = False
         self._on_message = on_message
 
     # -- public -------------------------------------------------------------
@@ -189,6 +190,7 @@ class EmbeddedServer:
                 self._initdb()
             info = self._ensure_started()
             self._join()
+            self._counted_out = False
             _acquired_here[self.pgdata] = _acquired_here.get(self.pgdata, 0) + 1
             return info
 
@@ -209,19 +211,22 @@ class EmbeddedServer:
         server if no live process uses it any more."""
         if not self._joined:
             return
-        self._joined = False
-        with self._locked():
-            left_here = _acquired_here.get(self.pgdata, 1) - 1
-            if left_here > 0:
-                _acquired_here[self.pgdata] = left_here
-                return
-            _acquired_here.pop(self.pgdata, None)
+        with self._locked():  # safe to call again if interrupted (a signal): each step is done once
+            if not self._counted_out:
+                left_here = _acquired_here.get(self.pgdata, 1) - 1
+                if left_here > 0:
+                    _acquired_here[self.pgdata] = left_here
+                    self._joined = False
+                    return
+                _acquired_here.pop(self.pgdata, None)
+                self._counted_out = True
             pids = self._users()
             pids.pop(str(os.getpid()), None)
             self._save_users(pids)
             if not pids and self._postmaster() is not None:
                 log.info("last user left: stopping embedded PostgreSQL")
                 self._shutdown()
+        self._joined = False
 
     def is_running(self) -> bool:
         return self._running_info() is not None

@@ -534,14 +534,28 @@ def _settings(args: argparse.Namespace, base: Settings) -> Settings:
     return dataclasses.replace(base, **changes)
 
 
+_hung_up: list[int] = []
+"""The SIGHUP or SIGTERM received, if one was (its number decides the exit status)."""
+
+
 @contextlib.contextmanager
 def _hangup_is_an_interrupt() -> Iterator[None]:
     """SIGHUP (the terminal closed) and SIGTERM end facerec as Ctrl-C does: the
     `with` blocks unwind, so the embedded server's last user releases it
-    instead of leaving it running with no facerec process left."""
+    instead of leaving it running with no facerec process left.
+
+    Once is enough: a closing terminal sends SIGHUP more than once (to the shell
+    and to its jobs), so both are ignored after the first. And a signal that
+    arrives while facerec is already unwinding (a closed terminal also fails
+    the read the menu was waiting in) is only recorded: raising it there would
+    cut the cleanup short."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(signum)
+        for again in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(again, signal.SIG_IGN)
+        _hung_up.append(signum)
+        if sys.exc_info()[1] is None:
+            raise Terminated(signum)
 
     previous = {}
     try:
@@ -567,26 +581,36 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None, prog
     con = console or Console()
     con.json = bool(getattr(args, "json", False))
     con.assume_yes = bool(getattr(args, "yes", False))
+    _hung_up.clear()
     with _hangup_is_an_interrupt():
         try:
-            return _run(args, con)
-        except Terminated as exc:  # after the menu or command has unwound
-            with contextlib.suppress(OSError):  # the terminal may be gone
+            status = _run(args, con)
+        except Terminated:  # after the menu or command has unwound
+            pass
+        except OSError:  # the terminal is gone (the signal was recorded, see `_hangup_is_an_interrupt`)
+            if not _hung_up:
+                raise
+        if _hung_up:
+            with contextlib.suppress(OSError):
                 con.error("terminated")
-            return 128 + exc.signum
+            return 128 + _hung_up[0]
+        return status
 
 
 def _run(args: argparse.Namespace, con: Console) -> int:
     try:
         settings = _settings(args, load_settings())
         configure_logging(level_for(settings.log_level, getattr(args, "verbose", 0)))
-        with Context(settings, on_message=con.info) as ctx:
+        ctx = Context(settings, on_message=con.info)
+        try:
             if args.run is None:  # no command, or `menu`
                 from facerec.ui.menu import Menu
 
                 return Menu(ctx, con).run()
             status: int = args.run(ctx, con, args)
             return status
+        finally:
+            ctx.close()  # the embedded server's last user stops it (see `_hangup_is_an_interrupt`)
     except FacerecError as exc:
         con.error(str(exc))
         return exc.exit_code

@@ -173,11 +173,15 @@ def register_folder_of_people(ctx: Context, con: Console, folder: str, use_large
         con.emit({"name": p.name, "photos": p.photos, "added": p.added, "created": p.created, "error": p.error})
         for w in p.warnings:
             con.info(f"warning: {p.name}: {w}")
-        if p.ok:
-            verb = "registered" if p.created else "added to"
-            con.out(f"{p.name}: {verb}, {p.added} of {p.photos} photo(s) stored as samples")
+        label = f"{p.folder} ({p.name!r})" if p.folder else p.name
+        if not p.ok:
+            con.out(f"{label}: nothing registered: {p.error}")
+        elif p.added == 0 and p.already_stored:
+            con.out(f"{label}: nothing new: its {p.already_stored} photo(s) are {p.name!r}'s samples already")
         else:
-            con.out(f"{p.name}: nothing registered: {p.error}")
+            verb = "registered" if p.created else "added to"
+            kept = f" ({p.already_stored} were already)" if p.already_stored else ""
+            con.out(f"{label}: {verb}, {p.added} of {p.photos} photo(s) stored as samples{kept}")
 
     done = register_folder(ctx, Path(folder), use_largest, on_person=report)
     ok = len(done.people) - len(done.failed)

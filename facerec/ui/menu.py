@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from facerec.errors import Cancelled, FacerecError, SimilarNameError, UsageError
+from facerec.errors import Cancelled, DatabaseError, FacerecError, SimilarNameError, UsageError
 from facerec.ui import commands
 from facerec.ui.console import Console, Terminated
 from facerec.usecases import people as people_uc
@@ -27,6 +27,8 @@ from facerec.usecases.stats import stats
 from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_SAMPLES = 5
+PEOPLE_PAGE = 50
+"""Groups the People item lists at a time (n and p page through them)."""
 NAMES_SHOWN = 15
 """A name prompt lists at most this many registered names."""
 
@@ -38,9 +40,19 @@ ADVICE = [
     (re.compile(r"; use --no-window for text output"), "; unset DISPLAY to run it in text mode"),
     (re.compile(r" \(answer yes, or pass --yes, to [^)]*\)"), ""),
     (re.compile(r"or ask for --samples (\d+)"), r"or ask for \1 samples"),
-    (re.compile(r"run 'people' to list the current groups"), "choose 7 to list the current groups"),
+    (re.compile(r"; run 'people' to list the current groups"), "; see the list above"),
     (re.compile(r"\(index some photos, or lower --min-faces\)"), "(index some photos first: option 4)"),
     (re.compile(r"; pass --yes\b"), "; answer yes"),
+    (re.compile(r" \(--offset \d+ for more\)"), " (n: the next page)"),
+    (re.compile(r" \('people --hidden' lists them\)"), " (u: list them to show one again)"),
+    (re.compile(r"; run index again to continue"), "; index the folder again to continue"),
+    (re.compile(r"; 'people' will place the new faces"), "; People (7) will place the new faces"),
+    (
+        re.compile(r"answer them in the menu \(People > suggestions\), or with 'people name' / 'people merge'"),
+        "answer them with 8 (Review people suggestions)",
+    ),
+    (re.compile(r"; 'people --hidden' lists them"), "; u lists them"),
+    (re.compile(r"run 'people' first"), "list People (7) first"),
 ]
 """Command-line advice -> what to do in the menu instead."""
 
@@ -114,6 +126,12 @@ class Menu:
         ]
 
     def run(self) -> int:
+        """Returns 0, or 1 when the database cannot be reached at all (nothing here works without it)."""
+        try:
+            stats(self.ctx)
+        except DatabaseError as exc:
+            self.con.error(str(exc))
+            return 1
         try:
             while True:
                 choice = self._choose(self._title(), self.items)
@@ -156,6 +174,22 @@ class Menu:
         if answer is None:
             raise _EndOfInput
         return clean_path(answer) if answer.strip() else ""
+
+    def _ask_paths(self, prompt: str) -> list[str]:
+        """Several paths on one line, as dragging files into a terminal types them."""
+        answer = self.con.ask(prompt)
+        if answer is None:
+            raise _EndOfInput
+        text = answer.strip()
+        if not text:
+            return []
+        if os.path.lexists(clean_path(text)):
+            return [clean_path(text)]
+        try:
+            parts = shlex.split(text)
+        except ValueError:
+            parts = text.split()
+        return [clean_path(p) for p in parts]
 
     def _ask_name(self, prompt: str) -> str:
         """A person's name, after listing who is registered."""
@@ -220,9 +254,27 @@ class Menu:
         commands.live(self.ctx, self.con, None, window=True)
 
     def register(self) -> None:
-        name = self._ask_name("Name of the new user (empty to go back): ")
+        name = self._ask_name("Name of the new user, or a folder of people to register them all (empty to go back): ")
         if not name:
             return
+        folder = clean_path(name)
+        if name.startswith(("/", "~", "file://", "'", '"')) and os.path.isdir(folder):
+            self.con.out(f"Registering everyone of {folder} (one subfolder of photos per person).")
+            commands.register_folder_of_people(self.ctx, self.con, folder, use_largest=True)
+            return
+        sources = [
+            Item("1", "Photos of them (drag files here)", lambda: self._register_photos(name)),
+            Item("2", "The camera", lambda: self._register_camera(name)),
+            Item("0", "Back", lambda: None),
+        ]
+        self._choose(f"Register {name} from", sources).action()
+
+    def _register_photos(self, name: str) -> None:
+        paths = self._ask_paths(f"Photos of {name} (paths, separated by spaces; empty to go back): ")
+        if paths:
+            self._named(name, lambda n: commands.register_images(self.ctx, self.con, n, paths, use_largest=True))
+
+    def _register_camera(self, name: str) -> None:
         samples = self._ask_count(f"Number of samples (Enter for {DEFAULT_SAMPLES}): ", DEFAULT_SAMPLES)
         if samples is None:
             return
@@ -246,25 +298,63 @@ class Menu:
             commands.photos(self.ctx, self.con, name, limit=None, export=None)
 
     def people(self) -> None:
-        commands.people_list(self.ctx, self.con, min_faces=None, export=None)
+        """The People view a page at a time; a group's number offers what can be done with it."""
+        offset, hidden = 0, False
         while True:
-            answer = self._ask("Name a group? Enter its number (empty to go back): ")
+            commands.people_list(
+                self.ctx, self.con, min_faces=None, export=None, offset=offset, limit=PEOPLE_PAGE, hidden=hidden
+            )
+            answer = self._ask(
+                "A group's number to name, merge, split or hide it; n/p: next/previous page; "
+                f"u: {'back to People' if hidden else 'hidden groups'} (empty to go back): "
+            ).lower()
             if not answer:
-                return
-            if not answer.isdigit():
-                self.con.out("enter a group number")
-                continue
-            group = int(answer)
-            try:
-                people_uc.show_group(self.ctx, group)  # an unknown group is refused before asking for a name
-            except FacerecError as exc:
-                self.con.error(str(exc))
-                continue
-            name = self._ask_name(f"Name for group {group}: ")
-            if name:
-                self._do(
-                    lambda: self._named(name, lambda n: commands.people_name(self.ctx, self.con, group, n))  # noqa: B023
-                )
+                if not hidden:
+                    return
+                hidden, offset = False, 0
+            elif answer in ("n", "p"):
+                offset = offset + PEOPLE_PAGE if answer == "n" else max(0, offset - PEOPLE_PAGE)
+            elif answer == "u":
+                hidden, offset = not hidden, 0
+            elif not answer.isdigit():
+                self.con.out("enter a group number, n, p or u")
+            else:
+                self._do(lambda: self._group(int(answer), hidden))  # noqa: B023 (called now)
+
+    def _group(self, group: int, hidden: bool) -> None:
+        people_uc.show_group(self.ctx, group)  # an unknown group is refused before asking anything
+        items = [
+            Item("1", "Name it", lambda: self._name_group(group)),
+            Item("2", "Merge it with another group or a registered person", lambda: self._merge_group(group)),
+            Item("3", "Take faces out of it (not this person)", lambda: self._split_group(group)),
+            Item(
+                "4",
+                "Show it in People again" if hidden else "Hide it (a stranger in the background)",
+                lambda: commands.people_hide(self.ctx, self.con, [group], not hidden),
+            ),
+            Item("0", "Back", lambda: None),
+        ]
+        self._choose(f"Group {group}", items).action()
+
+    def _name_group(self, group: int) -> None:
+        name = self._ask_name(f"Name for group {group}: ")
+        if name:
+            self._named(name, lambda n: commands.people_name(self.ctx, self.con, group, n))
+
+    def _merge_group(self, group: int) -> None:
+        other = self._ask_name(f"Merge group {group} into (a group number or a registered name; empty to go back): ")
+        if other:
+            commands.people_merge(self.ctx, self.con, other, str(group))
+
+    def _split_group(self, group: int) -> None:
+        commands.people_show(self.ctx, self.con, str(group))
+        answer = self._ask("Face ids that are not this person (spaces between; empty to go back): ")
+        ids = answer.replace(",", " ").split()
+        if not ids:
+            return
+        if not all(i.isdigit() for i in ids):
+            raise UsageError("enter face ids (numbers) from the list above")
+        commands.people_split(self.ctx, self.con, [int(i) for i in ids])
 
     def web(self) -> None:
         self.con.out("Serving the web page; Ctrl-C stops it and comes back here.")

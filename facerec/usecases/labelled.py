@@ -12,6 +12,7 @@ from pathlib import Path
 
 from facerec.errors import DatabaseError, DatasetError, FacerecError, InputPathError, ModelError
 from facerec.usecases.context import Context
+from facerec.usecases.names import normalized
 from facerec.usecases.register import register_photos
 from facerec.vision.images import IMAGE_SUFFIXES
 
@@ -20,7 +21,9 @@ __all__ = ["FolderRegistration", "PersonOutcome", "register_folder"]
 
 @dataclass(frozen=True)
 class PersonOutcome:
-    """One name of the folder: samples added (and whether the person is new), or why not."""
+    """One name of the folder: samples added (and whether the person is new), how many
+    of its photos were their samples already, or why not. `folder` is the folder's
+    name when it differs from the person's (`joe_biden` for 'Joe Biden')."""
 
     name: str
     photos: int
@@ -28,6 +31,8 @@ class PersonOutcome:
     created: bool = False
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    already_stored: int = 0
+    folder: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,6 +66,14 @@ def people_folders(folder: Path) -> dict[str, list[Path]]:
     return out
 
 
+def person_of_folder(known: list[str], folder: str) -> str:
+    """The registered person a folder is named after ('Joe Biden' for `joe_biden`,
+    `Joe-Biden` or `JOE BIDEN`: underscores and dashes read as spaces, case and
+    accents ignored), else the folder's name itself."""
+    key = normalized(folder.replace("_", " ").replace("-", " "))
+    return next((k for k in known if normalized(k) == key), folder)
+
+
 def register_folder(
     ctx: Context,
     folder: Path | str,
@@ -72,14 +85,19 @@ def register_folder(
     stops the run (it is not about one person)."""
     root = Path(folder)
     outcomes = []
-    for name, photos in people_folders(root).items():
+    known = ctx.db.people.names()
+    for folder_name, photos in people_folders(root).items():
+        name = person_of_folder(known, folder_name)
+        renamed = folder_name if name != folder_name else None
         try:
             done = register_photos(ctx, name, photos, use_largest)
-            outcome = PersonOutcome(name, len(photos), done.added, done.created, None, list(done.warnings))
+            outcome = PersonOutcome(
+                name, len(photos), done.added, done.created, None, list(done.warnings), done.already_stored, renamed
+            )
         except (ModelError, DatabaseError):
             raise
         except FacerecError as exc:
-            outcome = PersonOutcome(name, len(photos), error=str(exc))
+            outcome = PersonOutcome(name, len(photos), error=str(exc), folder=renamed)
         outcomes.append(outcome)
         if on_person is not None:
             on_person(outcome)

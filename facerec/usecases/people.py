@@ -161,7 +161,9 @@ def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
     ga, gb = _as_group(ctx, a), _as_group(ctx, b)
     if ga is not None and gb is not None:
         moved = ctx.db.people.merge_groups(ga, gb)
-        return Merge(a, b, f"group {gb} merged into group {ga} ({moved} faces)", moved, tuple(verdict.problems))
+        total = len(show_group(ctx, ga).faces)
+        message = f"group {gb} merged into group {ga} ({moved} face{'s' * (moved != 1)} moved, {total} in all)"
+        return Merge(a, b, message, moved, tuple(verdict.problems))
     if ga is not None or gb is not None:
         group, person = (ga, b) if ga is not None else (gb, a)
         assert group is not None

@@ -207,7 +207,7 @@ def _import(name: str) -> ModuleType:
     except ImportError as exc:
         raise ModelError(
             f"the imgbeddings package cannot be imported ({exc}); "
-            f"install facerec's pins ({PINS}) with `pip install -r requirements.txt`"
+            f"install it with facerec's pins ({PINS}): pip install -e '.[imgbeddings]'"
         ) from None
     finally:
         for q, was in zip(quiet, was_disabled):
