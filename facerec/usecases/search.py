@@ -16,7 +16,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.names import require_person
 from facerec.usecases.recognize import analyze_photo, assign, largest
 
-__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "nearest_names", "photos_of", "search_face", "search_photo"]
+__all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_face", "search_photo"]
 
 
 @dataclass(frozen=True)

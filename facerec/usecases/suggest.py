@@ -38,8 +38,6 @@ __all__ = [
     "answer",
     "answer_near_miss",
     "near_misses",
-    "nearest_person",
-    "nearest_people_of",
     "suggestions",
 ]
 
