@@ -32,7 +32,7 @@ from facerec.db import Database  # noqa: E402
 from facerec.db.server import EmbeddedServer  # noqa: E402
 from facerec.errors import LooksLikeSomeoneElseError  # noqa: E402
 from facerec.usecases.context import Context  # noqa: E402
-from facerec.usecases.guard import OWN_SAMPLE_BOUND, check_new_faces  # noqa: E402
+from facerec.usecases.guard import check_new_faces  # noqa: E402
 from facerec.usecases.recognize import analyze_photo, largest  # noqa: E402
 from facerec.usecases.register import register_photos  # noqa: E402
 
@@ -112,9 +112,9 @@ def main() -> int:
             f"impostors: {offered} photos of someone else offered under a registered name; "
             f"{caught} refused ({caught / offered:.1%}): {dict(impostor)}"
         )
-        print(f"(threshold {ctx.threshold}, own-sample bound {OWN_SAMPLE_BOUND})")
+        print(f"(threshold {ctx.threshold}, own-sample bound {ctx.numbers.own_sample_bound})")
         for c in (ctx, ctx2):
-            c.db.close()
+            c.database.close()
         for name in ("sequential", "batch"):
             EmbeddedServer(dataclasses.replace(ctx.settings, data_dir=base / name).data_dir).stop()
     return 0

@@ -136,7 +136,7 @@ def group_faces(
 
 def unnamed_faces(ctx: Context) -> tuple[list[int], list[int], np.ndarray]:
     """Ids, picture ids and embeddings of library faces not attached to anyone (the old query)."""
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute(
             "SELECT f.id, f.picture_id, f.embedding FROM faces f JOIN pictures p ON p.id = f.picture_id"
             " WHERE f.model = %s AND f.person_id IS NULL AND p.indexed_at IS NOT NULL ORDER BY f.id",
@@ -150,14 +150,14 @@ def unnamed_faces(ctx: Context) -> tuple[list[int], list[int], np.ndarray]:
 
 
 def links(ctx: Context) -> list[tuple[int, int, str]]:
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute("SELECT face_a, face_b, kind FROM face_links")
         return [(int(a), int(b), k) for a, b, k in cur.fetchall()]
 
 
 def set_clusters(ctx: Context, assignment: dict[int, int]) -> None:
     """The old store: every face's group in faces.cluster_id."""
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute("UPDATE faces SET cluster_id = NULL WHERE model = %s AND cluster_id IS NOT NULL", (ctx.spec.name,))
         if assignment:
             execute_values(

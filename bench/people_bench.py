@@ -53,7 +53,7 @@ from bench.scale import bench_settings, build_index, machine_info, reset, vacuum
 from bench.synthetic import FaceSynthesizer, real_embeddings
 from facerec.db import Database
 from facerec.db.server import EmbeddedServer
-from facerec.usecases import clustering
+from facerec.rules import clustering
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import people_view, regroup
 from facerec.usecases.index import index_folders
@@ -103,7 +103,7 @@ def dev_library(faces_dir: Path, dest: Path) -> dict[str, str]:
 
 def face_labels(ctx: Context, picture_labels: Mapping[str, str]) -> dict[int, str]:
     """face id -> person for the largest face of each labelled picture."""
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute(
             "SELECT f.id, p.picture, f.box[3] * f.box[4] FROM faces f JOIN pictures p ON p.id = f.picture_id"
             " WHERE f.model = %s",
@@ -119,7 +119,7 @@ def face_labels(ctx: Context, picture_labels: Mapping[str, str]) -> dict[int, st
 
 def stored_groups(ctx: Context) -> dict[int, int]:
     """face id -> group id, as stored by the new grouping."""
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute(
             "SELECT face_id, group_id FROM face_groups WHERE group_id IS NOT NULL AND model = %s", (ctx.spec.name,)
         )
@@ -127,7 +127,7 @@ def stored_groups(ctx: Context) -> dict[int, int]:
 
 
 def face_qualities(ctx: Context) -> dict[str, np.ndarray]:
-    with ctx.db.conn.transaction() as cur:
+    with ctx.database.conn.transaction() as cur:
         cur.execute(
             "SELECT least(box[3], box[4]), score, coalesce(sharpness, 'NaN') FROM faces WHERE model = %s",
             (ctx.spec.name,),
@@ -380,7 +380,7 @@ def run_knn(size: int, real: np.ndarray, sample: int, work: Path, seed: int = 0)
         start = time.perf_counter()
         found = []
         for i in range(0, sample, 500):
-            near = db.groups.neighbours("sface", 128, list(faces.vectors[picks[i : i + 500]]), k)
+            near = db.stores("sface", 128).groups.neighbours(list(faces.vectors[picks[i : i + 500]]), k)
             found += [[nb.face_id - 1 for nb in row] for row in near]
         seconds = time.perf_counter() - start
         out["pgvector_per_face_ms"] = 1000 * seconds / sample

@@ -170,7 +170,7 @@ def main() -> int:
 
             kinds: dict[str, Counter[str]] = {"person": Counter(), "group": Counter()}
             for s in suggestions(ctx, limit=None).items:
-                members = ctx.db.library.groups(ctx.spec.name)
+                members = ctx.db.groups.mapping()
                 majority = [_majority(truth, members.get(g.id, [])) for g in (s.group, s.other) if g is not None]
                 if s.kind == "person":
                     kinds["person"] += score([majority[0]], s.person or "")
@@ -180,7 +180,7 @@ def main() -> int:
             print(f"suggestions 'group G is X': {_line(kinds['person'])}")
             print(f"suggestions 'groups G and H are one person': {_line(kinds['group'])}")
         finally:
-            ctx.db.close()
+            ctx.database.close()
             EmbeddedServer(settings.data_dir).stop()
     return 0
 

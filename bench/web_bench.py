@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         premade = prewarm_cards(WebState(ctx, new_secrets()), threading.Event())
         thumbs["prewarm_s"], thumbs["prewarm_cards"] = time.perf_counter() - t, premade
-        ctx.db.close()
+        ctx.database.close()
     finally:
         EmbeddedServer(data).stop()
         shutil.rmtree(data, ignore_errors=True)

@@ -22,11 +22,11 @@ DEFAULT_EMBEDDER = "sface"
 DEFAULT_RUNTIME = "openvino"
 RUNTIMES = ("openvino", "opencv")
 
-# The People view (facerec.usecases.grouping); measured effects in the README.
-DEFAULT_PEOPLE_MAX_DISTANCE = 0.5
+# The People view (facerec.usecases.grouping); measured effects in the README. The
+# grouping distance and the blur gate are the embedder's (facerec.vision.embedders):
+# their settings are None unless set.
 DEFAULT_PEOPLE_MIN_FACES = 2
 DEFAULT_PEOPLE_MIN_FACE_PX = 40
-DEFAULT_PEOPLE_MIN_SHARPNESS = 40.0
 DEFAULT_PEOPLE_MIN_SCORE = 0.85
 
 
@@ -48,13 +48,13 @@ class Settings:
     networks (`openvino` or `opencv`, see `facerec.vision.runtime`).
 
     The People view (`facerec.usecases.grouping`): faces closer than
-    `people_max_distance` (cosine) are linked when grouping; groups with fewer
-    than `people_min_faces` faces are not listed. The quality gates keep a
-    face out of the groups (it stays searchable) when its box is narrower or
-    lower than `people_min_face_px` pixels, its aligned crop is less sharp
-    than `people_min_sharpness` (variance of the Laplacian, as guided
-    registration measures it; blurred faces score under about 70), or its
-    detector score is under `people_min_score` (0..1; YuNet keeps faces from 0.8).
+    `people_max_distance` (cosine; None: the embedder's `group_distance`) are
+    linked when grouping; groups with fewer than `people_min_faces` faces are
+    not listed. The quality gates keep a face out of the groups (it stays
+    searchable) when its box is narrower or lower than `people_min_face_px`
+    pixels, its aligned crop is less sharp than `people_min_sharpness` (None:
+    the embedder's blur gate), or its detector score is under
+    `people_min_score` (0..1; YuNet keeps faces from 0.8).
     """
 
     database_url: str = ""
@@ -68,10 +68,10 @@ class Settings:
     detect_size: int = DEFAULT_DETECT_SIZE
     runtime: str = DEFAULT_RUNTIME
     display: str = ""
-    people_max_distance: float = DEFAULT_PEOPLE_MAX_DISTANCE
+    people_max_distance: float | None = None
     people_min_faces: int = DEFAULT_PEOPLE_MIN_FACES
     people_min_face_px: int = DEFAULT_PEOPLE_MIN_FACE_PX
-    people_min_sharpness: float = DEFAULT_PEOPLE_MIN_SHARPNESS
+    people_min_sharpness: float | None = None
     people_min_score: float = DEFAULT_PEOPLE_MIN_SCORE
 
     @property
@@ -111,7 +111,7 @@ def _size(name: str, value: str | None, default: int) -> int:
     return size
 
 
-def _number(name: str, value: str | None, default: float, low: float, high: float) -> float:
+def _number(name: str, value: str | None, default: float | None, low: float, high: float) -> float | None:
     """A number setting between `low` and `high`, or `default` when unset."""
     if value is None or value.strip() == "":
         return default
@@ -122,6 +122,12 @@ def _number(name: str, value: str | None, default: float, low: float, high: floa
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return number
+
+
+def _number_or(name: str, value: str | None, default: float, low: float, high: float) -> float:
+    """`_number` with a default: never None."""
+    number = _number(name, value, default, low, high)
+    return default if number is None else number
 
 
 def _count(name: str, value: str | None, default: int, low: int, high: int) -> int:
@@ -174,7 +180,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         runtime=_choice("FACEREC_RUNTIME", merged.get("FACEREC_RUNTIME"), RUNTIMES, DEFAULT_RUNTIME),
         display=env.get("DISPLAY", "").strip(),
         people_max_distance=_number(
-            "FACEREC_PEOPLE_MAX_DISTANCE", merged.get("FACEREC_PEOPLE_MAX_DISTANCE"), DEFAULT_PEOPLE_MAX_DISTANCE, 0, 2
+            "FACEREC_PEOPLE_MAX_DISTANCE", merged.get("FACEREC_PEOPLE_MAX_DISTANCE"), None, 0, 2
         ),
         people_min_faces=_count(
             "FACEREC_PEOPLE_MIN_FACES", merged.get("FACEREC_PEOPLE_MIN_FACES"), DEFAULT_PEOPLE_MIN_FACES, 1, 1_000_000
@@ -187,13 +193,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
             10_000,
         ),
         people_min_sharpness=_number(
-            "FACEREC_PEOPLE_MIN_SHARPNESS",
-            merged.get("FACEREC_PEOPLE_MIN_SHARPNESS"),
-            DEFAULT_PEOPLE_MIN_SHARPNESS,
-            0,
-            1e9,
+            "FACEREC_PEOPLE_MIN_SHARPNESS", merged.get("FACEREC_PEOPLE_MIN_SHARPNESS"), None, 0, 1e9
         ),
-        people_min_score=_number(
+        people_min_score=_number_or(
             "FACEREC_PEOPLE_MIN_SCORE", merged.get("FACEREC_PEOPLE_MIN_SCORE"), DEFAULT_PEOPLE_MIN_SCORE, 0, 1
         ),
     )

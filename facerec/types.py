@@ -109,25 +109,41 @@ class SampleFace:
     """One face of a registered person: its id (for `users remove-sample`, `people
     split`), the photo it is in, where, when it was added, and whether it comes
     from a registration photo ('file'), the camera ('capture') or the photo
-    library (a named group, 'library')."""
+    library (a named group, 'library'); `registered`: it was registered (a photo
+    or the camera kept a crop of it), not only named in the library."""
 
     face_id: int
     picture: str
     box: Box
     added: datetime
     source: str
+    registered: bool = False
 
 
 @dataclass(frozen=True)
 class Person:
-    """A registered person and how many face samples they have (`faces`: each one, when asked for)."""
+    """A registered person: their samples (every face named as them), the library
+    photos they are in (named or recognised), their `first` face ids (for a card),
+    and each of their faces (`faces`, when asked for one person)."""
 
     id: int
     name: str
     samples: int
     created_at: datetime | None = None
-    pictures: list[str] = field(default_factory=list)
+    named_photos: int = 0
+    matched_photos: int = 0
+    first: list[int] = field(default_factory=list)
     faces: list[SampleFace] = field(default_factory=list)
+
+    @property
+    def photos(self) -> int:
+        """Library photos they are in: named, or recognised (a face matches them, unnamed)."""
+        return self.named_photos + self.matched_photos
+
+    @property
+    def pictures(self) -> list[str]:
+        """The photos of `faces`, in their order."""
+        return [f.picture for f in self.faces]
 
 
 @dataclass(frozen=True)

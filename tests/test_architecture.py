@@ -1,7 +1,8 @@
 """The layers of the package, checked on its import graph (read from the source, not run).
 
 ground (config, errors, types, paths, files, resources, logs, version)
-  <- vision (pixels to vectors) and db (SQL)     <- video (frames)
+  <- vision (pixels to vectors), db (SQL) and rules (who is a face, which faces are one person)
+  <- video (frames)
   <- usecases (one function per action, taking a Context)
   <- ui (terminal) and web (browser), which never import db (ui may start web; web never imports ui)
   <- the public API (facerec, facerec.api, python -m facerec).
@@ -27,8 +28,9 @@ ALLOWED = {
     "ground": {"ground"},
     "vision": {"ground", "vision"},
     "db": {"ground", "db"},
+    "rules": {"ground", "rules"},
     "video": {"ground", "vision", "video"},
-    "usecases": {"ground", "vision", "db", "video", "usecases"},
+    "usecases": {"ground", "vision", "db", "rules", "video", "usecases"},
     "ui": {"ground", "vision", "video", "usecases", "ui", "web"},  # `facerec web` starts the browser edge
     "web": {"ground", "vision", "usecases", "web"},
     "api": {"ground", "vision", "usecases", "ui", "api"},

@@ -520,10 +520,11 @@ def test_any_name_is_refused_or_stored_and_read_back_exactly(db: Database, name:
     except InvalidNameError:
         return
     assert cleaned == name.strip() and 0 < len(cleaned) <= MAX_NAME_LENGTH
-    person_id = db.people.add_samples(cleaned, []).person_id
+    people = db.stores("sface", 128).people
+    person_id = people.add_samples(cleaned, []).person_id
     try:
-        assert db.people.find_person(cleaned) == person_id
-        assert [p.name for p in db.people.list_people("sface") if p.id == person_id] == [cleaned]
+        assert people.find_person(cleaned) == person_id
+        assert [p.name for p in people.people() if p.id == person_id] == [cleaned]
     finally:
         with db.transaction() as cur:
             cur.execute("DELETE FROM people WHERE id = %s", (person_id,))

@@ -122,13 +122,13 @@ def test_camera_registration_looks_up_lookalikes_once(ctx: Context, angelina_vid
     from facerec.usecases.enroll import EnrollOptions
 
     calls: list[int] = []
-    real = PeopleStore.nearest_people
+    real = PeopleStore.nearest
 
-    def counting(self, model, dim, vectors, k=20):  # type: ignore[no-untyped-def]
+    def counting(self, vectors, k=20):  # type: ignore[no-untyped-def]
         calls.append(len(vectors))
-        return real(self, model, dim, vectors, k)
+        return real(self, vectors, k)
 
-    monkeypatch.setattr(PeopleStore, "nearest_people", counting)
+    monkeypatch.setattr(PeopleStore, "nearest", counting)
     result = enroll_module.enroll(ctx, "Angelina", EnrollOptions(str(angelina_video), samples=3, window=False))
     assert result.added == 3
     assert calls == [3]  # one query for all samples, not one to warn and one more to store

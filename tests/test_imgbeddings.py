@@ -254,22 +254,22 @@ def test_768_d_searches_use_their_own_partial_hnsw_index(db: Database, tmp_path:
         )
         for i in range(3)
     ]
-    db.people.add_samples("someone", samples)
+    db.stores("imgbeddings", 768).people.add_samples("someone", samples)
     query = [normalize(rng.standard_normal((1, 768)))[0], samples[0].embedding]
     # Once autovacuum has analyzed `faces`, a seq scan wins on three rows; the
     # question here is whether the query can use the index, so take that choice away.
     with db.transaction() as cur:
         cur.execute("SET enable_seqscan = off")
     try:
-        plan = db.people.explain_nearest_people("imgbeddings", 768, query)
+        plan = db.stores("imgbeddings", 768).people.explain_nearest(query)
     finally:
         with db.transaction() as cur:
             cur.execute("RESET enable_seqscan")
     assert "Index Scan using faces_imgbeddings_people_hnsw" in plan, plan
     assert "Seq Scan on faces" not in plan
-    found = db.people.nearest_people("imgbeddings", 768, query)
+    found = db.stores("imgbeddings", 768).people.nearest(query)
     assert found[1][0].name == "someone" and found[1][0].distance < 1e-5
-    assert db.people.nearest_people("sface", 128, [np.eye(128, dtype=np.float32)[0]]) == [[]]
+    assert db.stores("sface", 128).people.nearest([np.eye(128, dtype=np.float32)[0]]) == [[]]
 
 
 def test_register_and_recognize_store_768_d_vectors_beside_sface_and_never_mix_them(

@@ -355,7 +355,7 @@ def test_naming_merging_and_splitting_groups_persist(ctx: Context, db: Database,
 def test_two_faces_of_one_photo_are_never_grouped_together():
     import numpy as np
 
-    from facerec.usecases.clustering import group
+    from facerec.rules.clustering import group
 
     v = np.eye(4, dtype=np.float32)
     vectors = np.stack([v[0], v[0], v[0], v[1]])  # faces 1-3 look identical

@@ -27,14 +27,15 @@ from facerec.config import Settings
 from facerec.db import Database
 from facerec.db.groups import GROUPING_LOCK
 from facerec.db.migrate import schema_files
-from facerec.usecases import clustering
+from facerec.rules import clustering
 from facerec.usecases.context import Context
 from facerec.usecases.grouping import people_view, regroup, update_groups
 from facerec.usecases.index import index_folders
 from facerec.usecases.people import merge, name_group, show_group, split_faces
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import search_photo
-from facerec.usecases.suggest import QUESTION_BAND, answer, suggestions
+from facerec.usecases.suggest import answer, suggestions
+from facerec.vision.embedders import embedder_spec
 from tests.conftest import CLI, PROJECT, FaceSet, count, skip_or_fail, spawn_terminal
 from tests.media import near_miss
 
@@ -399,7 +400,7 @@ def test_photos_maybe_asks_about_a_face_of_the_person_just_past_the_threshold_an
     maybe = [json.loads(line) for line in cli("--json", "photos", "Scarlett", "--maybe").stdout.splitlines()]
     # Her blurred photo is asked about first (a look-alike may follow, if nearer to her than to anyone registered).
     assert maybe[0]["picture"] == str(blurred) and str(blurred) not in found
-    assert all(0.57 < m["distance"] <= 0.57 + QUESTION_BAND for m in maybe)
+    assert all(0.57 < m["distance"] <= 0.57 + embedder_spec("sface").question_band for m in maybe)
     face = maybe[0]["face"]
     r = cli("people", "not", "Scarlett", str(face))
     assert (r.returncode, r.stdout.strip()) == (0, f"face {face} is not 'Scarlett': remembered")
@@ -466,7 +467,7 @@ def test_the_in_process_index_opens_no_network_connection_and_writes_nothing_hom
     home = tmp_path / "home"
     home.mkdir()
     code = (
-        "import numpy as np; from facerec.usecases.clustering import knn_edges, EXACT_BELOW;"
+        "import numpy as np; from facerec.rules.clustering import knn_edges, EXACT_BELOW;"
         "v = np.random.default_rng(0).standard_normal((EXACT_BELOW + 10, 128)).astype('float32');"
         "v /= np.linalg.norm(v, axis=1, keepdims=True); print(len(knn_edges(v, 0.9)))"
     )

@@ -78,7 +78,8 @@ def test_deleting_a_person_removes_every_embedding_capture_and_crop_of_them(
     register_photos(ctx, "Bob", [bob[0]])
     register_frames(ctx, "Bob", [frame_sample(pipeline, bob[2])])
 
-    ada_id, bob_id = db.people.person_id("Ada"), db.people.person_id("Bob")
+    people = db.stores("sface", 128).people
+    ada_id, bob_id = people.person_id("Ada"), people.person_id("Bob")
     ada_files, bob_files = files_of(db, settings, ada_id), files_of(db, settings, bob_id)
     assert count(db, "SELECT count(*) FROM faces WHERE person_id = %s", ada_id) == 5
     assert count(db, "SELECT count(DISTINCT model) FROM faces WHERE person_id = %s", ada_id) == 2

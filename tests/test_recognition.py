@@ -68,8 +68,8 @@ def test_a_photo_with_no_face_is_refused_and_nothing_is_written(ctx: Context, fa
     noface = faces.of_kind("noface")[0].path
     with pytest.raises(FacerecError, match="no face found"):
         register_photos(ctx, "nobody", [noface])
-    assert count(ctx.db, "SELECT count(*) FROM people") == 0
-    assert count(ctx.db, "SELECT count(*) FROM faces") == 0
+    assert count(ctx.database, "SELECT count(*) FROM people") == 0
+    assert count(ctx.database, "SELECT count(*) FROM faces") == 0
     assert not (ctx.settings.captures_dir.exists() and any(ctx.settings.captures_dir.iterdir()))
 
 
@@ -78,7 +78,7 @@ def test_one_bad_photo_among_good_ones_registers_nothing(ctx: Context, faces: Fa
     noface = faces.of_kind("noface")[0].path
     with pytest.raises(FacerecError, match="nothing registered"):
         register_photos(ctx, "obama", [good, noface])
-    assert count(ctx.db, "SELECT count(*) FROM faces") == 0
+    assert count(ctx.database, "SELECT count(*) FROM faces") == 0
 
 
 def test_a_group_photo_needs_largest_to_register(ctx: Context, faces: FaceSet):
@@ -124,9 +124,9 @@ def test_deleting_a_person_removes_every_row_and_stored_image_of_them(ctx: Conte
     assert len(crops) == 4
     removed = delete_person(ctx, "obama").files_removed
     assert removed == 3
-    assert count(ctx.db, "SELECT count(*) FROM people WHERE id = %s", pid) == 0
-    assert count(ctx.db, "SELECT count(*) FROM faces WHERE person_id = %s", pid) == 0
-    assert count(ctx.db, "SELECT count(*) FROM pictures WHERE picture LIKE %s", "%barack_obama%") == 0
+    assert count(ctx.database, "SELECT count(*) FROM people WHERE id = %s", pid) == 0
+    assert count(ctx.database, "SELECT count(*) FROM faces WHERE person_id = %s", pid) == 0
+    assert count(ctx.database, "SELECT count(*) FROM pictures WHERE picture LIKE %s", "%barack_obama%") == 0
     assert len(list(ctx.settings.captures_dir.iterdir())) == 1
     # The other person is untouched and obama's photos are now Unknown.
     assert [p.name for p in list_people(ctx).people] == ["biden"]

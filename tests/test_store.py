@@ -37,16 +37,16 @@ def test_nearest_sample_search_uses_the_hnsw_index(ctx, faces):
     partial index strictly smaller than the all-faces one, so it is the cheapest."""
     register_photos(ctx, "obama", [faces.people()["barack_obama"][0]])
     index_folders(ctx, workers=1, folders=[faces.root / "groups"])
-    assert count(ctx.db, "SELECT count(*) FROM faces WHERE person_id IS NULL") > 10
+    assert count(ctx.database, "SELECT count(*) FROM faces WHERE person_id IS NULL") > 10
     vectors = [np.ones(128, np.float32) / np.sqrt(128), np.eye(128, dtype=np.float32)[0]]
-    with ctx.db.transaction() as cur:
+    with ctx.database.transaction() as cur:
         cur.execute("ANALYZE faces")
         cur.execute("SET enable_seqscan = off")
         cur.execute("SET enable_sort = off")
     try:
-        plan = ctx.db.people.explain_nearest_people("sface", 128, vectors)
+        plan = ctx.db.people.explain_nearest(vectors)
     finally:
-        with ctx.db.transaction() as cur:
+        with ctx.database.transaction() as cur:
             cur.execute("RESET enable_seqscan")
             cur.execute("RESET enable_sort")
     assert "Index Scan using faces_sface_people_hnsw" in plan, plan
@@ -56,8 +56,8 @@ def test_nearest_sample_search_uses_the_hnsw_index(ctx, faces):
 def test_vectors_of_another_model_are_never_compared(db: Database, ctx, faces):
     register_photos(ctx, "obama", [faces.people()["barack_obama"][0]])
     query = analyze_photo(ctx, faces.people()["barack_obama"][1]).faces[0].embedding
-    assert db.people.nearest_people("sface", 128, [query])[0][0].name == "obama"
-    assert db.people.nearest_people("other-model", 128, [query]) == [[]]
+    assert db.stores("sface", 128).people.nearest([query])[0][0].name == "obama"
+    assert db.stores("other-model", 128).people.nearest([query]) == [[]]
 
 
 def test_the_embedded_server_listens_on_a_unix_socket_only(db: Database, settings: Settings):

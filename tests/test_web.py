@@ -30,7 +30,7 @@ from facerec.usecases.grouping import people_view, update_groups
 from facerec.usecases.index import index_folders
 from facerec.usecases.register import register_photos
 from facerec.usecases.search import photos_of
-from facerec.usecases.suggest import QUESTION_BAND, near_misses
+from facerec.usecases.suggest import near_misses
 from facerec.usecases.users import delete_person
 from facerec.web import actions
 from facerec.web.routes import _read_form, people_screen
@@ -530,7 +530,9 @@ def test_the_person_page_asks_about_a_face_of_theirs_just_past_the_threshold(
     near = near_misses(lib.ctx, "Scarlett")
     found = {m.picture for m in photos_of(lib.ctx, "Scarlett").matches}
     assert near.matches[0].picture == str(folder / "blurred.jpg") and not found & {near.matches[0].picture}
-    assert all(lib.ctx.threshold < m.distance <= lib.ctx.threshold + QUESTION_BAND for m in near.matches)
+    assert all(
+        lib.ctx.threshold < m.distance <= lib.ctx.threshold + lib.ctx.numbers.question_band for m in near.matches
+    )
     page = web.get("/person?name=Scarlett").text
     asked = re.findall(r'data-maybe="(\d+)"', page)
     assert asked == [str(m.hit.face_id) for m in near.matches] and "Is this Scarlett?" in page

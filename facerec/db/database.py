@@ -1,4 +1,5 @@
-"""`Database`: one connection to the facerec database and the stores over it."""
+"""`Database`: one connection to the facerec database; `Stores`: the queries over it
+for one embedder, which every use case gets (`Context.db`)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,36 @@ from facerec.db.journal import JournalStore
 from facerec.db.library import LibraryStore
 from facerec.db.migrate import applied_migrations, migrate
 from facerec.db.people import PeopleStore
+from facerec.db.said import SaidStore
+from facerec.db.stats import StatsStore
+
+
+class Stores:
+    """The database's queries, by table family, bound to one embedder (`model`, its
+    vectors `dim` numbers long): `people` (registered people and their samples),
+    `library` (indexed pictures and their faces, search), `groups` (the People
+    view's groups), `said` (what the user said: same/different, not this person,
+    hidden groups), `stats` (the counts) and `journal` (changes to who is who, undo).
+    None of their methods takes the model: they are its."""
+
+    def __init__(self, conn: Connection, model: str, dim: int) -> None:
+        self.model = model
+        self.dim = dim
+        self.people = PeopleStore(conn, model, dim)
+        self.library = LibraryStore(conn, model, dim)
+        self.groups = GroupStore(conn, model, dim)
+        self.said = SaidStore(conn, model)
+        self.stats = StatsStore(conn, model)
+        self.journal = JournalStore(conn)
+
+    def health(self) -> DatabaseHealth:
+        """Versions, a 128-d vector round trip and the schema's state (for `doctor`)."""
+        return check_health(self.people.conn)
 
 
 class Database:
-    """The facerec database: `people` (registered people and their samples),
-    `library` (indexed photos, search), `groups` (the People view's groups of
-    library faces) and `journal` (changes to who is who, and undo), over one
-    connection.
+    """The facerec database: one connection, its schema, and `stores(model, dim)`,
+    the queries for one embedder.
 
     Open with `Database.open(settings)`, as a context manager; the embedded
     server stops when its last user (in any process) closes.
@@ -29,10 +53,10 @@ class Database:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.people = PeopleStore(conn)
-        self.library = LibraryStore(conn)
-        self.journal = JournalStore(conn)
-        self.groups = GroupStore(conn)
+
+    def stores(self, model: str, dim: int) -> Stores:
+        """The queries for the embedder `model` (vectors of `dim` numbers)."""
+        return Stores(self.conn, model, dim)
 
     @classmethod
     def open(
@@ -63,10 +87,6 @@ class Database:
 
     def applied_migrations(self) -> list[str]:
         return applied_migrations(self.conn)
-
-    def health(self) -> DatabaseHealth:
-        """Versions, a 128-d vector round trip and the schema's state (for `doctor`)."""
-        return check_health(self.conn)
 
     def close(self) -> None:
         self.conn.close()

@@ -19,7 +19,6 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from facerec.db.connection import Connection
-from facerec.db.journal import Recorder
 from facerec.db.rows import box as row_box
 from facerec.db.rows import vector
 from facerec.db.vectors import knn_params, knn_query, set_search
@@ -158,12 +157,14 @@ def _neighbours_query(dim: int) -> sql.Composed:
 class GroupStore:
     """Queries of the People groups over a `Connection`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, model: str, dim: int) -> None:
         self.conn = conn
+        self.model = model
+        self.dim = dim
 
     # -- reading faces ------------------------------------------------------
 
-    def faces(self, model: str, dim: int, todo_only: bool = False, limit: int | None = None) -> FaceTable:
+    def faces(self, todo_only: bool = False, limit: int | None = None) -> FaceTable:
         """Unnamed library faces of `model` with their vectors and state, by id:
         all of them, or only those not looked at yet (`todo_only`), at most `limit`."""
         parts: list[FaceTable] = []
@@ -173,10 +174,10 @@ class GroupStore:
         while left is None or left > 0:
             chunk = READ_CHUNK if left is None else min(READ_CHUNK, left)
             with self.conn.transaction() as cur:
-                query = cur.mogrify(_read_query(dim, where), {"model": model, "after": after, "limit": chunk})
+                query = cur.mogrify(_read_query(self.dim, where), {"model": self.model, "after": after, "limit": chunk})
                 buffer = io.BytesIO()
                 cur.copy_expert(query.decode(), buffer, size=1 << 20)
-            part = _parse_copy(buffer.getvalue(), dim)
+            part = _parse_copy(buffer.getvalue(), self.dim)
             del buffer
             if len(part):
                 parts.append(part)
@@ -185,23 +186,23 @@ class GroupStore:
                 left -= len(part)
             if len(part) < chunk:
                 break
-        return FaceTable.concat(parts, dim)
+        return FaceTable.concat(parts, self.dim)
 
-    def todo_count(self, model: str) -> int:
+    def todo_count(self) -> int:
         with self.conn.transaction() as cur:
             cur.execute(
                 "SELECT count(*) FROM face_groups g WHERE g.model = %s"
                 " AND (g.state = 'new' OR (g.state = 'matched' AND g.matched_person_id IS NULL))",
-                (model,),
+                (self.model,),
             )
             return int(cur.fetchone()[0])
 
-    def grouped_count(self, model: str) -> int:
+    def grouped_count(self) -> int:
         with self.conn.transaction() as cur:
-            cur.execute("SELECT count(*) FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (model,))
+            cur.execute("SELECT count(*) FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (self.model,))
             return int(cur.fetchone()[0])
 
-    def neighbours(self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int) -> list[list[Neighbour]]:
+    def neighbours(self, vectors: Sequence[np.ndarray], k: int) -> list[list[Neighbour]]:
         """For each vector, its `k` nearest stored faces of `model` (any face:
         named, grouped or not) through the HNSW index, in one round trip, nearest first."""
         out: list[list[Neighbour]] = [[] for _ in vectors]
@@ -209,7 +210,7 @@ class GroupStore:
             return out
         with self.conn.transaction() as cur:
             set_search(cur, max(40, 2 * k))
-            cur.execute(_neighbours_query(dim), knn_params(model, vectors, k))
+            cur.execute(_neighbours_query(self.dim), knn_params(self.model, vectors, k))
             for ord_, face_id, picture_id, distance, state, group in cur.fetchall():
                 code = None if state is None else STATES.index(state)
                 out[ord_ - 1].append(
@@ -219,14 +220,14 @@ class GroupStore:
                 )
         return out
 
-    def groups_of_pictures(self, model: str, picture_ids: Sequence[int]) -> dict[int, set[int]]:
+    def groups_of_pictures(self, picture_ids: Sequence[int]) -> dict[int, set[int]]:
         """picture id -> the groups that already hold a face of that picture."""
         out: dict[int, set[int]] = {}
         with self.conn.transaction() as cur:
             cur.execute(
                 "SELECT picture_id, group_id FROM face_groups WHERE model = %s AND group_id IS NOT NULL"
                 " AND picture_id = ANY(%s)",
-                (model, list({int(p) for p in picture_ids})),
+                (self.model, list({int(p) for p in picture_ids})),
             )
             for picture, group in cur.fetchall():
                 out.setdefault(int(picture), set()).add(int(group))
@@ -241,39 +242,16 @@ class GroupStore:
             )
             return {int(f): int(g) for f, g in cur.fetchall()}
 
-    def used_group_ids(self, model: str, ids: Sequence[int]) -> set[int]:
+    def used_group_ids(self, ids: Sequence[int]) -> set[int]:
         """Those of `ids` that are the id of a stored group."""
         with self.conn.transaction() as cur:
             cur.execute(
                 "SELECT DISTINCT group_id FROM face_groups WHERE model = %s AND group_id = ANY(%s)",
-                (model, list({int(i) for i in ids})),
+                (self.model, list({int(i) for i in ids})),
             )
             return {int(r[0]) for r in cur.fetchall()}
 
-    # -- what the user said ---------------------------------------------------
-
-    def links(self) -> list[tuple[int, int, str]]:
-        """Every (face_a, face_b, 'same' | 'different') the user has stated."""
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT face_a, face_b, kind FROM face_links")
-            return [(int(a), int(b), k) for a, b, k in cur.fetchall()]
-
-    def refusals(self) -> set[tuple[int, int]]:
-        """Every (face_id, person_id) the user said does not go together."""
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT face_id, person_id FROM face_not_person")
-            return {(int(a), int(b)) for a, b in cur.fetchall()}
-
-    def people_samples(self, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """(person id of each sample, the samples' vectors): every face attached to a person."""
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT person_id, embedding FROM faces WHERE person_id IS NOT NULL AND model = %s", (model,))
-            rows = cur.fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        return np.array([int(r[0]) for r in rows], np.int64), np.stack([vector(r[1]) for r in rows])
-
-    def people_digest(self, model: str) -> str:
+    def matching_digest(self) -> str:
         """A digest of every (sample, person) of `model` and every "not this person"
         answer: it changes when a registration, naming, merge or split changes whom
         a library face can match."""
@@ -281,7 +259,7 @@ class GroupStore:
             cur.execute(
                 "SELECT coalesce(string_agg(id || ':' || person_id, ',' ORDER BY id), '') FROM faces"
                 " WHERE person_id IS NOT NULL AND model = %s",
-                (model,),
+                (self.model,),
             )
             samples = cur.fetchone()[0]
             cur.execute(
@@ -291,22 +269,16 @@ class GroupStore:
             refused = cur.fetchone()[0]
         return hashlib.sha256(f"{samples}|{refused}".encode()).hexdigest()
 
-    def stored_digest(self, model: str) -> str | None:
+    def stored_digest(self) -> str | None:
         with self.conn.transaction() as cur:
-            cur.execute("SELECT people_digest FROM grouping_state WHERE model = %s", (model,))
+            cur.execute("SELECT people_digest FROM grouping_state WHERE model = %s", (self.model,))
             row = cur.fetchone()
         return None if row is None else str(row[0])
-
-    def person_names(self, person_ids: Sequence[int]) -> dict[int, str]:
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT id, name FROM people WHERE id = ANY(%s)", (list({int(p) for p in person_ids}),))
-            return {int(i): n for i, n in cur.fetchall()}
 
     # -- writing ---------------------------------------------------------------
 
     def save(
         self,
-        model: str,
         face_ids: np.ndarray,
         state: np.ndarray,
         group: np.ndarray,
@@ -324,14 +296,14 @@ class GroupStore:
         is hidden when more than half of its faces were in hidden groups before."""
 
         def write(cur: psycopg2.extensions.cursor) -> int:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GROUPING_LOCK, model))
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GROUPING_LOCK, self.model))
             changed = 0
             if regrouped:
                 cur.execute(
                     "CREATE TEMP TABLE hidden_faces ON COMMIT DROP AS SELECT g.face_id FROM face_groups g"
                     " JOIN hidden_groups h ON h.model = g.model AND h.group_id = g.group_id"
                     " WHERE g.model = %s AND g.state = 'grouped'",
-                    (model,),
+                    (self.model,),
                 )
             if len(face_ids):
                 cur.execute(
@@ -348,16 +320,16 @@ class GroupStore:
                     "UPDATE face_groups g SET state = n.state, group_id = n.group_id, matched_person_id = n.matched"
                     " FROM new_face_groups n WHERE g.face_id = n.face_id AND g.model = %s"
                     " AND (g.state, g.group_id, g.matched_person_id) IS DISTINCT FROM (n.state, n.group_id, n.matched)",
-                    (model,),
+                    (self.model,),
                 )
                 changed = cur.rowcount
             if regrouped:
-                _hide_where_hidden_faces_went(cur, model)
+                _hide_where_hidden_faces_went(cur, self.model)
             if digest is not None:
                 cur.execute(
                     "INSERT INTO grouping_state (model, people_digest) VALUES (%s, %s)"
                     " ON CONFLICT (model) DO UPDATE SET people_digest = EXCLUDED.people_digest, updated_at = now()",
-                    (model, digest),
+                    (self.model, digest),
                 )
             return changed
 
@@ -365,8 +337,8 @@ class GroupStore:
 
     # -- listing ------------------------------------------------------------------
 
-    def group_page(
-        self, model: str, min_faces: int, offset: int, limit: int | None, samples: int, hidden: bool = False
+    def page(
+        self, min_faces: int, offset: int, limit: int | None, samples: int, hidden: bool = False
     ) -> tuple[int, list[GroupSummary]]:
         """(how many groups have at least `min_faces` faces, the page of them from
         `offset`: largest first, each with its size and first `samples` faces).
@@ -375,7 +347,7 @@ class GroupStore:
             "FROM group_sizes s WHERE s.model = %(model)s AND s.size >= %(min)s AND {} ("
             "SELECT 1 FROM hidden_groups h WHERE h.model = s.model AND h.group_id = s.group_id)"
         ).format(sql.SQL("EXISTS" if hidden else "NOT EXISTS"))
-        params = {"model": model, "min": min_faces, "offset": offset, "limit": limit}
+        params = {"model": self.model, "min": min_faces, "offset": offset, "limit": limit}
         with self.conn.transaction() as cur:
             page = sql.SQL(
                 "SELECT s.group_id, s.size {} ORDER BY s.size DESC, s.group_id OFFSET %(offset)s LIMIT %(limit)s"
@@ -385,54 +357,10 @@ class GroupStore:
             cur.execute(sql.SQL("SELECT count(*) {}").format(where), params)
             total = int(cur.fetchone()[0])
         ids = [int(r[0]) for r in rows]
-        faces = self._group_faces(model, ids, samples)
+        faces = self._group_faces(ids, samples)
         return total, [GroupSummary(int(g), int(n), faces.get(int(g), [])) for g, n in rows]
 
-    def hidden_count(self, model: str, min_faces: int) -> int:
-        """How many groups of at least `min_faces` faces the user hid."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT count(*) FROM hidden_groups h JOIN group_sizes s USING (model, group_id)"
-                " WHERE h.model = %s AND s.size >= %s",
-                (model, min_faces),
-            )
-            return int(cur.fetchone()[0])
-
-    def hide(self, model: str, group_ids: Sequence[int], summary: str) -> list[int]:
-        """Hide these groups from the People view (journalled); returns those not hidden before."""
-
-        def work(cur: psycopg2.extensions.cursor) -> list[int]:
-            rec = Recorder(cur)
-            cur.execute(
-                "INSERT INTO hidden_groups (model, group_id) SELECT %s, unnest(%s::bigint[])"
-                " ON CONFLICT DO NOTHING RETURNING group_id",
-                (model, list(dict.fromkeys(group_ids))),
-            )
-            added = sorted(int(r[0]) for r in cur.fetchall())
-            rec.inserted("hidden_groups", [(model, g) for g in added])
-            if added:
-                rec.write("hide", summary, [])
-            return added
-
-        return self.conn.retrying(work)
-
-    def unhide(self, model: str, group_ids: Sequence[int], summary: str) -> list[int]:
-        """Show these hidden groups again (journalled); returns those that were hidden."""
-
-        def work(cur: psycopg2.extensions.cursor) -> list[int]:
-            rec = Recorder(cur)
-            where = "model = %s AND group_id = ANY(%s::bigint[])"
-            params = (model, list(dict.fromkeys(group_ids)))
-            rec.deleting("hidden_groups", where, params)
-            cur.execute(sql.SQL("DELETE FROM hidden_groups WHERE {} RETURNING group_id").format(sql.SQL(where)), params)
-            removed = sorted(int(r[0]) for r in cur.fetchall())
-            if removed:
-                rec.write("unhide", summary, [])
-            return removed
-
-        return self.conn.retrying(work)
-
-    def _group_faces(self, model: str, group_ids: Sequence[int], per_group: int | None) -> dict[int, list[FaceRow]]:
+    def _group_faces(self, group_ids: Sequence[int], per_group: int | None) -> dict[int, list[FaceRow]]:
         if not group_ids:
             return {}
         with self.conn.transaction() as cur:
@@ -442,122 +370,39 @@ class GroupStore:
                 "   FROM face_groups WHERE model = %(model)s AND group_id = ANY(%(ids)s)) s"
                 " JOIN faces f ON f.id = s.face_id JOIN pictures p ON p.id = f.picture_id"
                 " WHERE %(n)s::int IS NULL OR s.rn <= %(n)s ORDER BY s.group_id, s.face_id",
-                {"model": model, "ids": list(group_ids), "n": per_group},
+                {"model": self.model, "ids": list(group_ids), "n": per_group},
             )
             out: dict[int, list[FaceRow]] = {}
             for face_id, picture, box, group in cur.fetchall():
                 out.setdefault(int(group), []).append(FaceRow(int(face_id), picture, row_box(box), int(group), None))
         return out
 
-    def group_samples(self, model: str, group_ids: Sequence[int], per_group: int) -> dict[int, list[FaceRow]]:
+    def samples_of(self, group_ids: Sequence[int], per_group: int) -> dict[int, list[FaceRow]]:
         """The first `per_group` faces of each of these groups."""
-        return self._group_faces(model, group_ids, per_group)
+        return self._group_faces(group_ids, per_group)
 
-    def refused_groups(self, model: str) -> set[tuple[int, int]]:
-        """(group id, person id) wherever a face of the group was said not to be that person."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT DISTINCT g.group_id, n.person_id FROM face_not_person n"
-                " JOIN face_groups g ON g.face_id = n.face_id WHERE g.model = %s AND g.group_id IS NOT NULL",
-                (model,),
-            )
-            return {(int(g), int(p)) for g, p in cur.fetchall()}
-
-    def groups_kept_apart(self, model: str, group_ids: Sequence[int]) -> set[tuple[int, int]]:
-        """Pairs (smaller id, larger id) of these groups that cannot be one person:
-        they share a photo, or the user said a face of one is not a face of the other."""
-        pairs = (
-            "SELECT DISTINCT least(a.group_id, b.group_id), greatest(a.group_id, b.group_id)"
-            " FROM face_groups a JOIN face_groups b ON b.picture_id = a.picture_id"
-            " WHERE a.model = %(model)s AND b.model = %(model)s AND a.group_id = ANY(%(ids)s)"
-            " AND b.group_id = ANY(%(ids)s) AND a.group_id <> b.group_id"
-            " UNION SELECT least(a.group_id, b.group_id), greatest(a.group_id, b.group_id)"
-            " FROM face_links l JOIN face_groups a ON a.face_id = l.face_a JOIN face_groups b ON b.face_id = l.face_b"
-            " WHERE l.kind = 'different' AND a.group_id = ANY(%(ids)s) AND b.group_id = ANY(%(ids)s)"
-            " AND a.group_id <> b.group_id"
-        )
-        with self.conn.transaction() as cur:
-            cur.execute(pairs, {"model": model, "ids": list(group_ids)})
-            return {(int(x), int(y)) for x, y in cur.fetchall()}
-
-    def group(self, model: str, group_id: int) -> list[FaceRow]:
+    def group(self, group_id: int) -> list[FaceRow]:
         """Every face of one group, by id (empty if there is no such group)."""
-        return self._group_faces(model, [group_id], None).get(group_id, [])
+        return self._group_faces([group_id], None).get(group_id, [])
 
-    def all_groups(self, model: str) -> dict[int, list[FaceRow]]:
+    def all_groups(self) -> dict[int, list[FaceRow]]:
         """Every stored group with all its faces (reads them all: for small libraries and tests)."""
         with self.conn.transaction() as cur:
-            cur.execute("SELECT DISTINCT group_id FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (model,))
+            cur.execute(
+                "SELECT DISTINCT group_id FROM face_groups WHERE model = %s AND group_id IS NOT NULL", (self.model,)
+            )
             ids = [int(r[0]) for r in cur.fetchall()]
-        return self._group_faces(model, ids, None)
+        return self._group_faces(ids, None)
 
-    def is_hidden(self, model: str, group_id: int) -> bool:
+    def has_group(self, group_id: int) -> bool:
         with self.conn.transaction() as cur:
-            cur.execute("SELECT 1 FROM hidden_groups WHERE model = %s AND group_id = %s", (model, group_id))
+            cur.execute("SELECT 1 FROM face_groups WHERE model = %s AND group_id = %s LIMIT 1", (self.model, group_id))
             return cur.fetchone() is not None
 
-    def has_group(self, model: str, group_id: int) -> bool:
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT 1 FROM face_groups WHERE model = %s AND group_id = %s LIMIT 1", (model, group_id))
-            return cur.fetchone() is not None
-
-    def face(self, face_id: int) -> FaceRow | None:
-        """One stored face: its picture, box, group (if grouped) and person (if named)."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT f.id, p.picture, f.box, g.group_id, pe.name FROM faces f"
-                " JOIN pictures p ON p.id = f.picture_id LEFT JOIN people pe ON pe.id = f.person_id"
-                " LEFT JOIN face_groups g ON g.face_id = f.id WHERE f.id = %s",
-                (face_id,),
-            )
-            row = cur.fetchone()
-        if row is None:
-            return None
-        i, pic, b, c, n = row
-        return FaceRow(int(i), pic, row_box(b), None if c is None else int(c), n)
-
-    def people_photos(self, model: str) -> list[tuple[str, int, int]]:
-        """Every registered person: (name, library photos where they are named,
-        library photos where a face matches them and is not named), most photos first."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "WITH named AS ("
-                "   SELECT f.person_id, f.picture_id FROM faces f JOIN pictures p ON p.id = f.picture_id"
-                "   WHERE f.person_id IS NOT NULL AND p.indexed_at IS NOT NULL),"
-                " matched AS ("
-                "   SELECT matched_person_id AS person_id, picture_id FROM face_groups"
-                "   WHERE model = %s AND matched_person_id IS NOT NULL AND state = 'matched')"
-                " SELECT pe.name,"
-                "   (SELECT count(DISTINCT picture_id) FROM named n WHERE n.person_id = pe.id),"
-                "   (SELECT count(DISTINCT m.picture_id) FROM matched m WHERE m.person_id = pe.id AND NOT EXISTS"
-                "      (SELECT 1 FROM named n WHERE n.person_id = pe.id AND n.picture_id = m.picture_id))"
-                " FROM people pe",
-                (model,),
-            )
-            rows = [(n, int(a), int(b)) for n, a, b in cur.fetchall()]
-        return sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
-
-    def person_photos(self, model: str, dim: int, person_id: int) -> list[tuple[FaceRow, np.ndarray]]:
-        """The library faces of a person, one per photo: named them, or matching them
-        (as the People view last found), each with its vector."""
-        vt = sql.SQL("vector({})").format(sql.Literal(dim))
-        query = sql.SQL(
-            "SELECT DISTINCT ON (f.picture_id) f.id, p.picture, f.box, pe.name, f.embedding::{vt}"
-            " FROM faces f JOIN pictures p ON p.id = f.picture_id"
-            " LEFT JOIN face_groups g ON g.face_id = f.id LEFT JOIN people pe ON pe.id = f.person_id"
-            " WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL AND (f.person_id = %(p)s"
-            "   OR (f.person_id IS NULL AND g.state = 'matched' AND g.matched_person_id = %(p)s))"
-            " ORDER BY f.picture_id, f.person_id NULLS LAST, f.id"
-        ).format(vt=vt)
-        with self.conn.transaction() as cur:
-            cur.execute(query, {"model": model, "p": person_id})
-            rows = cur.fetchall()
-        return [(FaceRow(int(i), pic, row_box(b), None, n), vector(v)) for i, pic, b, n, v in rows]
-
-    def group_means(self, model: str, dim: int, min_faces: int, limit: int) -> list[tuple[int, int, np.ndarray]]:
+    def means(self, min_faces: int, limit: int) -> list[tuple[int, int, np.ndarray]]:
         """(group id, size, mean of its vectors) of the `limit` largest groups of at least
         `min_faces` faces that are not hidden."""
-        vt = sql.SQL("vector({})").format(sql.Literal(dim))
+        vt = sql.SQL("vector({})").format(sql.Literal(self.dim))
         query = sql.SQL(
             "WITH top AS (SELECT group_id, size AS n FROM group_sizes s WHERE model = %(model)s"
             "   AND size >= %(min)s AND NOT EXISTS (SELECT 1 FROM hidden_groups h"
@@ -568,35 +413,34 @@ class GroupStore:
             " GROUP BY t.group_id, t.n ORDER BY t.n DESC, t.group_id"
         ).format(vt=vt)
         with self.conn.transaction() as cur:
-            cur.execute(query, {"model": model, "min": min_faces, "limit": limit})
+            cur.execute(query, {"model": self.model, "min": min_faces, "limit": limit})
             return [(int(g), int(n), vector(v)) for g, n, v in cur.fetchall()]
 
-    def groups_mapping(self, model: str) -> GroupsMapping:
-        return GroupsMapping(self, model)
+    def mapping(self) -> GroupsMapping:
+        return GroupsMapping(self)
 
 
 class GroupsMapping(Mapping[int, list[FaceRow]]):
     """The stored groups as a read-only mapping, group id -> its faces. Looking
     one group up (`get`, `in`, `[]`) reads only that group; iterating reads them all."""
 
-    def __init__(self, store: GroupStore, model: str) -> None:
+    def __init__(self, store: GroupStore) -> None:
         self._store = store
-        self._model = model
 
     def __getitem__(self, group_id: int) -> list[FaceRow]:
-        faces = self._store.group(self._model, int(group_id)) if isinstance(group_id, int) else []
+        faces = self._store.group(int(group_id)) if isinstance(group_id, int) else []
         if not faces:
             raise KeyError(group_id)
         return faces
 
     def __contains__(self, group_id: object) -> bool:
-        return isinstance(group_id, int) and self._store.has_group(self._model, group_id)
+        return isinstance(group_id, int) and self._store.has_group(group_id)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._store.all_groups(self._model))
+        return iter(self._store.all_groups())
 
     def __len__(self) -> int:
-        return len(self._store.all_groups(self._model))
+        return len(self._store.all_groups())
 
 
 def _hide_where_hidden_faces_went(cur: psycopg2.extensions.cursor, model: str) -> None:

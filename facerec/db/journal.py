@@ -142,6 +142,14 @@ class Recorder:
         return int(self.cur.fetchone()[0])
 
 
+def scope_groups(cur: psycopg2.extensions.cursor, rec: Recorder, ids_query: sql.Composable, params: object) -> None:
+    """Keep the People-view rows (`face_groups`) of the faces `ids_query` selects as
+    they are now: the triggers that follow `faces.person_id` change them, and undo
+    must put them back exactly."""
+    cur.execute(ids_query, params)
+    rec.scope("face_groups", "face_id", [r[0] for r in cur.fetchall()])
+
+
 def write_irreversible(cur: psycopg2.extensions.cursor, action: str, summary: str, people: Sequence[int]) -> int:
     """Append an entry that cannot be undone (an erasure)."""
     cur.execute(

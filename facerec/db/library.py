@@ -3,7 +3,7 @@ of unnamed faces ("people"), and re-embedding stored faces with another model.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,6 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from facerec.db.connection import Connection
-from facerec.db.groups import GroupStore
 from facerec.db.migrate import MIGRATION_LOCK
 from facerec.db.rows import box as row_box
 from facerec.db.rows import face as row_face
@@ -52,16 +51,16 @@ class IndexedPhoto:
 
 
 @dataclass(frozen=True)
-class LibraryStats:
-    """Indexed photos, their faces, registered people and their samples (of one
-    model), groups of at least two unnamed faces, and the database's size in bytes."""
+class FaceSource:
+    """Where a stored face's pixels are: its picture (key, content hash, size) and its box there."""
 
-    photos: int
-    faces: int
-    people: int
-    samples: int
-    groups: int
-    size_bytes: int
+    face_id: int
+    picture: str
+    sha256: str | None
+    width: int | None
+    height: int | None
+    box: Box
+    source: str  # 'file' or 'capture'
 
 
 def _overlaps(box: Box, others: Iterable[Box], iou: float = 0.5) -> bool:
@@ -78,11 +77,13 @@ def _search_query(dim: int) -> sql.Composed:
 
 
 class LibraryStore:
-    """Library queries over a `Connection`."""
+    """Indexed pictures and their faces over a `Connection`, for one embedder (`model`,
+    vectors of `dim` numbers)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, model: str, dim: int) -> None:
         self.conn = conn
-        self._groups = GroupStore(conn)
+        self.model = model
+        self.dim = dim
 
     # -- indexing -----------------------------------------------------------
 
@@ -221,28 +222,9 @@ class LibraryStore:
             )
             return removed + cur.rowcount
 
-    # -- statistics (`stats`, the menu's title line) ------------------------
-
-    def stats(self, model: str, min_faces: int) -> LibraryStats:
-        """Counts over the whole database (groups: those of at least `min_faces` faces), and its size on disk."""
-        with self.conn.transaction() as cur:
-            cur.execute(
-                "SELECT"
-                " (SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL),"
-                " (SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id"
-                "   WHERE f.model = %(model)s AND p.indexed_at IS NOT NULL),"
-                " (SELECT count(*) FROM people),"
-                " (SELECT count(*) FROM faces WHERE model = %(model)s AND person_id IS NOT NULL),"
-                " (SELECT count(*) FROM group_sizes WHERE model = %(model)s AND size >= %(min)s),"
-                " pg_database_size(current_database())",
-                {"model": model, "min": min_faces},
-            )
-            photos, faces, people, samples, groups, size = cur.fetchone()
-        return LibraryStats(int(photos), int(faces), int(people), int(samples), int(groups), int(size))
-
     # -- search -------------------------------------------------------------
 
-    def search(self, model: str, dim: int, vectors: Sequence[np.ndarray], max_distance: float) -> list[list[FaceHit]]:
+    def search(self, vectors: Sequence[np.ndarray], max_distance: float) -> list[list[FaceHit]]:
         """For each vector, every face in the library within `max_distance`, nearest first.
 
         Reads the HNSW index in growing batches (with pgvector's iterative
@@ -253,7 +235,7 @@ class LibraryStore:
         pending = list(range(len(vectors)))
         k = 64
         while pending:
-            rows = self._search_batch(model, dim, [vectors[i] for i in pending], k)
+            rows = self._search_batch([vectors[i] for i in pending], k)
             still = []
             for j, i in enumerate(pending):
                 raw = rows[j]
@@ -264,13 +246,11 @@ class LibraryStore:
             k *= 4
         return results
 
-    def _search_batch(
-        self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int
-    ) -> list[list[tuple[FaceHit, bool]]]:
+    def _search_batch(self, vectors: Sequence[np.ndarray], k: int) -> list[list[tuple[FaceHit, bool]]]:
         out: list[list[tuple[FaceHit, bool]]] = [[] for _ in vectors]
         with self.conn.transaction() as cur:
             set_search(cur, min(1000, max(40, k)), iterative=True)
-            cur.execute(_search_query(dim), knn_params(model, vectors, k))
+            cur.execute(_search_query(self.dim), knn_params(self.model, vectors, k))
             for ord_, face_id, picture, box, distance, person, indexed in cur.fetchall():
                 out[ord_ - 1].append((FaceHit(int(face_id), picture, row_box(box), float(distance), person), indexed))
         for hits in out:  # relaxed order: nearly sorted; make it exact
@@ -284,23 +264,41 @@ class LibraryStore:
             by_id = {int(i): vector(e) for i, e in cur.fetchall()}
         return [by_id[i] for i in face_ids]
 
-    # -- people groups (stored in face_groups: see facerec.db.groups) -------------
-
-    def links(self) -> list[tuple[int, int, str]]:
-        """Every (face_a, face_b, 'same' | 'different') the user has stated."""
-        return self._groups.links()
-
-    def groups(self, model: str) -> Mapping[int, list[FaceRow]]:
-        """The stored groups of unnamed faces: group id -> faces. Looking up one
-        group reads only that group; iterating reads them all."""
-        return self._groups.groups_mapping(model)
-
     def face(self, face_id: int) -> FaceRow | None:
-        return self._groups.face(face_id)
+        """One stored face: its picture, box, group (if grouped) and person (if named)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, p.picture, f.box, g.group_id, pe.name FROM faces f"
+                " JOIN pictures p ON p.id = f.picture_id LEFT JOIN people pe ON pe.id = f.person_id"
+                " LEFT JOIN face_groups g ON g.face_id = f.id WHERE f.id = %s",
+                (face_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        i, pic, b, c, n = row
+        return FaceRow(int(i), pic, row_box(b), None if c is None else int(c), n)
+
+    def face_sources(self, face_ids: Sequence[int]) -> dict[int, FaceSource]:
+        """Where each face's pixels are (missing ids are left out): for thumbnails."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, p.picture, p.sha256, p.width, p.height, f.box, p.source"
+                " FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE f.id = ANY(%s)",
+                (list(face_ids),),
+            )
+            rows = cur.fetchall()
+        return {int(i): FaceSource(int(i), pic, sha, w, h, row_box(b), src) for i, pic, sha, w, h, b, src in rows}
+
+    def existing_faces(self, face_ids: Sequence[int]) -> set[int]:
+        """Which of `face_ids` are still stored."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT id FROM faces WHERE id = ANY(%s)", (list(face_ids),))
+            return {int(r[0]) for r in cur.fetchall()}
 
     # -- re-embedding with another model (`reembed`) -------------------------
 
-    def faces_to_reembed(self, model: str, after_id: int, limit: int) -> list[StoredFace]:
+    def faces_to_reembed(self, after_id: int, limit: int) -> list[StoredFace]:
         """Stored faces that have no `model` vector yet, one per detected face (a
         face is its picture and box; the row of the lowest id stands for it),
         by id, after `after_id`. Page with the last id returned."""
@@ -312,7 +310,7 @@ class LibraryStore:
                 " AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                 "   AND (g.model = %(model)s OR g.id < f.id))"
                 " ORDER BY f.id LIMIT %(limit)s",
-                {"model": model, "after": after_id, "limit": limit},
+                {"model": self.model, "after": after_id, "limit": limit},
             )
             rows = cur.fetchall()
         return [
@@ -328,14 +326,14 @@ class LibraryStore:
             for i, pid, box, landmarks, score, crop, picture, source, sha256 in rows
         ]
 
-    def add_reembedded(self, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+    def add_reembedded(self, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
         """For each (stored face id, vector), a new `model` row copying that face's
         picture, person, box, landmarks, score and crop; all in one transaction.
         A face that already has a `model` vector is left alone (so running
         twice, or twice at once, adds nothing). Returns the rows added."""
         added = 0
         with self.conn.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, model))
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, self.model))
             for face_id, vector in vectors:
                 cur.execute(
                     "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop,"
@@ -344,7 +342,7 @@ class LibraryStore:
                     " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
                     "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                     "   AND g.model = %(model)s)",
-                    {"model": model, "v": np.asarray(vector, np.float32), "id": face_id},
+                    {"model": self.model, "v": np.asarray(vector, np.float32), "id": face_id},
                 )
                 added += cur.rowcount
         return added

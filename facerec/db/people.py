@@ -17,7 +17,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from facerec.db.connection import Connection
-from facerec.db.journal import Recorder, scrub, write_irreversible
+from facerec.db.journal import Recorder, scope_groups, scrub, write_irreversible
 from facerec.db.rows import box as row_box
 from facerec.db.rows import face_values, vector
 from facerec.db.vectors import knn_params, knn_query, set_search
@@ -101,10 +101,13 @@ _FACELESS_SAMPLE_PICTURE = sql.SQL(
 
 
 class PeopleStore:
-    """People queries over a `Connection`."""
+    """Registered people and their samples, over a `Connection`, for one embedder
+    (`model`, vectors of `dim` numbers): every count and vector is that model's."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, model: str, dim: int) -> None:
         self.conn = conn
+        self.model = model
+        self.dim = dim
 
     def find_person(self, name: str) -> int | None:
         with self.conn.transaction() as cur:
@@ -119,32 +122,50 @@ class PeopleStore:
             raise PersonNotFoundError(f"no registered person named {name!r}")
         return pid
 
-    def list_people(self, model: str) -> list[Person]:
-        """Everyone, by name, with their number of samples for `model`."""
+    def people(self, first: int = 0) -> list[Person]:
+        """Everyone registered, by name (case-insensitively), each with their samples
+        (every face named as them: registration samples and named library faces),
+        their library photos (where a face is named them, or matches them as the
+        People view last found), and their first `first` faces, samples from
+        registration photos first. The one query for "registered people with counts"."""
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT p.id, p.name, count(f.id), p.created_at FROM people p"
-                " LEFT JOIN faces f ON f.person_id = p.id AND f.model = %s"
-                " GROUP BY p.id ORDER BY p.name",
-                (model,),
+                "WITH named AS ("
+                "   SELECT f.person_id, f.picture_id FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                "   WHERE f.person_id IS NOT NULL AND p.indexed_at IS NOT NULL AND f.model = %(m)s),"
+                " matched AS ("
+                "   SELECT matched_person_id AS person_id, picture_id FROM face_groups"
+                "   WHERE model = %(m)s AND matched_person_id IS NOT NULL AND state = 'matched')"
+                " SELECT pe.id, pe.name, pe.created_at,"
+                "   (SELECT count(*) FROM faces f WHERE f.person_id = pe.id AND f.model = %(m)s),"
+                "   (SELECT count(DISTINCT picture_id) FROM named n WHERE n.person_id = pe.id),"
+                "   (SELECT count(DISTINCT m.picture_id) FROM matched m WHERE m.person_id = pe.id AND NOT EXISTS"
+                "      (SELECT 1 FROM named n WHERE n.person_id = pe.id AND n.picture_id = m.picture_id)),"
+                "   (SELECT array_agg(id ORDER BY crop IS NULL, id) FROM (SELECT f.id, f.crop FROM faces f"
+                "      WHERE f.person_id = pe.id AND f.model = %(m)s ORDER BY f.crop IS NULL, f.id LIMIT %(first)s) y)"
+                " FROM people pe ORDER BY lower(pe.name), pe.name",
+                {"m": self.model, "first": first},
             )
-            return [Person(int(i), n, int(c), t) for i, n, c, t in cur.fetchall()]
+            return [
+                Person(int(i), n, int(samples), at, int(named), int(matched), [int(f) for f in ids or []])
+                for i, n, at, samples, named, matched, ids in cur.fetchall()
+            ]
 
-    def get_person(self, name: str, model: str) -> Person:
-        """One person with each of their faces of `model` (samples and named library faces), oldest first."""
+    def person(self, name: str) -> Person:
+        """One person with each of their faces (samples and named library faces), oldest first."""
         pid = self.person_id(name)
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT f.id, pic.picture, f.box, f.created_at,"
+                "SELECT f.id, pic.picture, f.box, f.created_at, f.crop IS NOT NULL,"
                 " CASE WHEN pic.indexed_at IS NOT NULL THEN 'library' ELSE pic.source END"
                 " FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
                 " WHERE f.person_id = %s AND f.model = %s ORDER BY f.id",
-                (pid, model),
+                (pid, self.model),
             )
-            faces = [SampleFace(int(i), pic, row_box(b), at, src) for i, pic, b, at, src in cur.fetchall()]
+            faces = [SampleFace(int(i), pic, row_box(b), at, src, crop) for i, pic, b, at, crop, src in cur.fetchall()]
             cur.execute("SELECT created_at FROM people WHERE id = %s", (pid,))
             (created,) = cur.fetchone()
-        return Person(pid, name, len(faces), created, [f.picture for f in faces], faces)
+        return Person(pid, name, len(faces), created, faces=faces)
 
     def names(self) -> list[str]:
         """Every registered name."""
@@ -217,7 +238,7 @@ class PeopleStore:
             )
             refused = int(cur.fetchone()[0])
             rec.updating("faces", ROWS_TO_ATTACH, params)
-            _scope_groups(cur, rec, _IDS_OF.format(ROWS_TO_ATTACH), params)
+            scope_groups(cur, rec, _IDS_OF.format(ROWS_TO_ATTACH), params)
             cur.execute(sql.SQL("UPDATE faces SET person_id = %(p)s WHERE {}").format(ROWS_TO_ATTACH), params)
             cur.execute("SELECT count(*) FROM faces WHERE id = ANY(%(ids)s) AND person_id = %(p)s", params)
             attached = int(cur.fetchone()[0])
@@ -249,7 +270,7 @@ class PeopleStore:
 
         return self.conn.retrying(work)
 
-    def merge_people(self, keep: str, drop: str) -> int:
+    def merge(self, keep: str, drop: str) -> int:
         """Move every face of person `drop` to `keep` and delete `drop`. Returns faces moved."""
 
         def work(cur: psycopg2.extensions.cursor) -> int:
@@ -260,7 +281,7 @@ class PeopleStore:
             moved = int(cur.fetchone()[0])
             rec.updating("faces", "person_id = %s", (drop_id,))
             # Library faces shown as `drop` (not samples) lose that match when `drop` goes.
-            _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE matched_person_id = %s"), (drop_id,))
+            scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE matched_person_id = %s"), (drop_id,))
             cur.execute("UPDATE faces SET person_id = %s WHERE person_id = %s", (keep_id, drop_id))
             rec.deleting("face_not_person", "person_id = %s", (drop_id,))
             rec.deleting("people", "id = %s", (drop_id,))
@@ -271,94 +292,6 @@ class PeopleStore:
             return moved
 
         return self.conn.retrying(work)
-
-    def merge_groups(self, keep: int, drop: int) -> int:
-        """Groups `keep` and `drop` are one person: a 'same' link between them (so later
-        groupings keep them together) and `drop`'s faces move into `keep`. Returns faces moved."""
-
-        def work(cur: psycopg2.extensions.cursor) -> int:
-            rec = Recorder(cur)
-            _link(cur, rec, keep, drop, "same")
-            cur.execute("SELECT count(*) FROM face_groups WHERE group_id = %s", (drop,))
-            moved = int(cur.fetchone()[0])
-            _scope_groups(cur, rec, sql.SQL("SELECT face_id FROM face_groups WHERE group_id = %s"), (drop,))
-            cur.execute("UPDATE face_groups SET group_id = %s WHERE group_id = %s", (keep, drop))
-            rec.write("merge", f"merged group {drop} into group {keep} ({moved} face{'s' * (moved != 1)} moved)", [])
-            return moved
-
-        return self.conn.retrying(work)
-
-    def split_from_group(self, face_ids: Sequence[int], group_members: Sequence[int], group: int) -> int | None:
-        """Take faces out of a group: 'different' links from each to the group's other
-        faces, and each becomes a group of its own (its id is its face id). When the
-        group's own id is one of those faces, the faces that stay take the smallest
-        of their ids as the group's new id (hidden, if the group was). Returns that
-        new id, or None when the group keeps its id."""
-
-        def work(cur: psycopg2.extensions.cursor) -> int | None:
-            rec = Recorder(cur)
-            out = sorted(set(face_ids))
-            stay = [o for o in group_members if o not in out]
-            pairs = sorted({(min(f, o), max(f, o)) for f in out for o in stay})
-            for lo, hi in pairs:
-                _link(cur, rec, lo, hi, "different")
-            renamed = min(stay) if group in out and stay else None
-            rec.scope("face_groups", "face_id", out + (stay if renamed is not None else []))
-            if renamed is not None:
-                cur.execute(
-                    "UPDATE face_groups SET group_id = %s WHERE face_id = ANY(%s) AND group_id = %s",
-                    (renamed, stay, group),
-                )
-                rec.deleting("hidden_groups", "group_id = %s", (group,))
-                cur.execute(
-                    "INSERT INTO hidden_groups (model, group_id, hidden_at)"
-                    " SELECT model, %s, hidden_at FROM hidden_groups WHERE group_id = %s RETURNING model, group_id",
-                    (renamed, group),
-                )
-                rec.inserted("hidden_groups", cur.fetchall())
-                cur.execute("DELETE FROM hidden_groups WHERE group_id = %s", (group,))
-            cur.execute(
-                "UPDATE face_groups SET state = 'grouped', group_id = face_id, matched_person_id = NULL"
-                " WHERE face_id = ANY(%s)",
-                (out,),
-            )
-            label = ", ".join(map(str, out))
-            now = f"; the group is now group {renamed}" if renamed is not None else ""
-            rec.write("split", f"face{'s' if len(out) > 1 else ''} {label} taken out of group {group}{now}", [])
-            return renamed
-
-        return self.conn.retrying(work)
-
-    def refuse(self, face_ids: Sequence[int], person_id: int, summary: str) -> int:
-        """ "Not this person" for unnamed faces (a suggestion answered no): they are never
-        matched to, nor suggested as, that person again. Returns the refusals added."""
-
-        def work(cur: psycopg2.extensions.cursor) -> int:
-            rec = Recorder(cur)
-            added = []
-            for face_id in dict.fromkeys(face_ids):
-                cur.execute(
-                    "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-                    " RETURNING face_id, person_id",
-                    (face_id, person_id),
-                )
-                added += cur.fetchall()
-            rec.inserted("face_not_person", added)
-            if added:
-                rec.write("split", summary, [person_id])
-            return len(added)
-
-        return self.conn.retrying(work)
-
-    def keep_apart(self, a: int, b: int, summary: str) -> None:
-        """Faces `a` and `b` (of two groups) are different people: a 'different' link."""
-
-        def work(cur: psycopg2.extensions.cursor) -> None:
-            rec = Recorder(cur)
-            _link(cur, rec, a, b, "different")
-            rec.write("split", summary, [])
-
-        self.conn.retrying(work)
 
     def remove_samples(self, face_ids: Sequence[int]) -> dict[int, str]:
         """Remove faces from their person without deleting the person. A registration
@@ -409,7 +342,7 @@ class PeopleStore:
 
         return self.conn.retrying(work)
 
-    def rename_person(self, old: str, new: str) -> None:
+    def rename(self, old: str, new: str) -> None:
         """Rename; `PersonNotFoundError` / `PersonExistsError` as appropriate."""
 
         def work(cur: psycopg2.extensions.cursor) -> None:
@@ -426,7 +359,7 @@ class PeopleStore:
         except psycopg2.errors.UniqueViolation:
             raise PersonExistsError(f"a person named {new!r} already exists") from None
 
-    def delete_person(self, name: str) -> list[str]:
+    def delete(self, name: str) -> list[str]:
         """Delete `name`, every face of theirs (all models), and the sample pictures
         left with no face: an erasure, so the journal records it without a copy
         and forgets what earlier entries held about them. Returns the files
@@ -472,7 +405,7 @@ class PeopleStore:
 
     # -- search -------------------------------------------------------------
 
-    def nearest_people(self, model: str, dim: int, vectors: Sequence[np.ndarray], k: int = 20) -> list[list[Candidate]]:
+    def nearest(self, vectors: Sequence[np.ndarray], k: int = 20) -> list[list[Candidate]]:
         """For each query vector, the nearest registered people (best sample each), nearest first.
 
         One round trip for all vectors; each looks at its `k` nearest samples
@@ -483,40 +416,41 @@ class PeopleStore:
         results: list[dict[int, Candidate]] = [{} for _ in vectors]
         with self.conn.transaction() as cur:
             set_search(cur, max(40, 2 * k))
-            cur.execute(_nearest_people_query(dim), knn_params(model, vectors, k))
+            cur.execute(_nearest_people_query(self.dim), knn_params(self.model, vectors, k))
             for ord_, person_id, name, distance in cur.fetchall():
                 best = results[ord_ - 1]
                 if person_id not in best:  # rows come nearest first
                     best[person_id] = Candidate(int(person_id), name, float(distance))
         return [sorted(r.values(), key=lambda c: c.distance) for r in results]
 
-    def explain_nearest_people(self, model: str, dim: int, vectors: Sequence[np.ndarray]) -> str:
-        """The plan of the query `nearest_people` runs (for tests and troubleshooting)."""
+    def explain_nearest(self, vectors: Sequence[np.ndarray]) -> str:
+        """The plan of the query `nearest` runs (for tests and troubleshooting)."""
         with self.conn.transaction() as cur:
-            cur.execute(sql.SQL("EXPLAIN ") + _nearest_people_query(dim), knn_params(model, vectors, 20))
+            cur.execute(sql.SQL("EXPLAIN ") + _nearest_people_query(self.dim), knn_params(self.model, vectors, 20))
             return "\n".join(r[0] for r in cur.fetchall())
 
-    def person_vectors(self, person_id: int, model: str) -> list[np.ndarray]:
+    def vectors(self, person_id: int) -> list[np.ndarray]:
         """Every embedding attached to a person (samples and named faces)."""
         with self.conn.transaction() as cur:
-            cur.execute("SELECT embedding FROM faces WHERE person_id = %s AND model = %s", (person_id, model))
+            cur.execute("SELECT embedding FROM faces WHERE person_id = %s AND model = %s", (person_id, self.model))
             return [vector(r[0]) for r in cur.fetchall()]
 
-    def not_person(self) -> set[tuple[int, int]]:
-        """Every (face_id, person_id) the user has said does not go together."""
-        with self.conn.transaction() as cur:
-            cur.execute("SELECT face_id, person_id FROM face_not_person")
-            return {(int(a), int(b)) for a, b in cur.fetchall()}
-
-    def people_photo_counts(self) -> list[tuple[str, int]]:
-        """Registered people with the number of library photos where they are named."""
+    def samples(self) -> tuple[np.ndarray, np.ndarray]:
+        """(person id of each sample, the samples' vectors): every face attached to a person."""
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT pe.name, count(DISTINCT p.id) FILTER (WHERE p.indexed_at IS NOT NULL) FROM people pe"
-                " LEFT JOIN faces f ON f.person_id = pe.id LEFT JOIN pictures p ON p.id = f.picture_id"
-                " GROUP BY pe.name ORDER BY pe.name"
+                "SELECT person_id, embedding FROM faces WHERE person_id IS NOT NULL AND model = %s", (self.model,)
             )
-            return [(n, int(c)) for n, c in cur.fetchall()]
+            rows = cur.fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        return np.array([int(r[0]) for r in rows], np.int64), np.stack([vector(r[1]) for r in rows])
+
+    def names_of(self, person_ids: Sequence[int]) -> dict[int, str]:
+        """person id -> name, for these people."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT id, name FROM people WHERE id = ANY(%s)", (list({int(p) for p in person_ids}),))
+            return {int(i): n for i, n in cur.fetchall()}
 
 
 def _unname(cur: psycopg2.extensions.cursor, rec: Recorder, face_id: int, person_id: int) -> None:
@@ -529,30 +463,8 @@ def _unname(cur: psycopg2.extensions.cursor, rec: Recorder, face_id: int, person
     )
     rec.inserted("face_not_person", cur.fetchall())
     rec.updating("faces", ROWS_OF_FACE, (face_id,))
-    _scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
+    scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
     cur.execute(_UNNAME, (face_id,))
-
-
-def _link(cur: psycopg2.extensions.cursor, rec: Recorder, a: int, b: int, kind: str) -> None:
-    """Faces `a` and `b` are the same person or different people (`kind`), journalled;
-    a link of the other kind between them is replaced."""
-    lo, hi = min(a, b), max(a, b)
-    rec.updating("face_links", "face_a = %s AND face_b = %s", (lo, hi))
-    cur.execute(
-        "INSERT INTO face_links (face_a, face_b, kind) VALUES (%s, %s, %s)"
-        " ON CONFLICT (face_a, face_b) DO UPDATE SET kind = EXCLUDED.kind RETURNING xmax = 0",
-        (lo, hi, kind),
-    )
-    if cur.fetchone()[0]:
-        rec.inserted("face_links", [(lo, hi)])
-
-
-def _scope_groups(cur: psycopg2.extensions.cursor, rec: Recorder, ids_query: sql.Composable, params: object) -> None:
-    """Keep the People-view rows (`face_groups`) of the faces `ids_query` selects as
-    they are now: the triggers that follow `faces.person_id` change them, and undo
-    must put them back exactly."""
-    cur.execute(ids_query, params)
-    rec.scope("face_groups", "face_id", [r[0] for r in cur.fetchall()])
 
 
 def _existing_person(cur: psycopg2.extensions.cursor, name: str) -> int:

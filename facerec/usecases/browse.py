@@ -5,10 +5,10 @@ registered people a set of faces looks like (asked before naming a group).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from facerec.db.web_queries import PersonFaceRow, PersonFaces, WebQueries
 from facerec.errors import NoSamplesError
+from facerec.types import Person, SampleFace
 from facerec.usecases.context import Context
 from facerec.usecases.names import require_person
 from facerec.usecases.search import PhotoMatch, photos_of
@@ -21,9 +21,9 @@ FACES_PER_CARD = 4
 
 @dataclass(frozen=True)
 class PeopleCards:
-    """Every registered person, most faces first, with their first `FACES_PER_CARD` faces."""
+    """Every registered person, most samples first, with their first `FACES_PER_CARD` faces."""
 
-    people: list[PersonFaces]
+    people: list[Person]
 
 
 @dataclass(frozen=True)
@@ -32,23 +32,22 @@ class PersonDetail:
     that contain them (best first). `note`: why there are no photos, if so."""
 
     name: str
-    faces: list[PersonFaceRow]
+    faces: list[SampleFace]
     photos: list[PhotoMatch]
     note: str | None = None
 
 
 def people_cards(ctx: Context, faces_per_card: int = FACES_PER_CARD) -> PeopleCards:
-    """Every registered person with their samples (every face named them) and their
-    library photos (named or recognised, as `people` counts them)."""
-    cards = WebQueries(ctx.db.conn).people_faces(ctx.spec.name, faces_per_card)
-    photos = {name: named + matched for name, named, matched in ctx.db.groups.people_photos(ctx.spec.name)}
-    return PeopleCards([replace(c, photos=photos.get(c.name, 0)) for c in cards])
+    """Every registered person with their samples and library photos (the counts every
+    screen shows), most samples first, and their first `faces_per_card` faces."""
+    people = ctx.db.people.people(first=faces_per_card)
+    return PeopleCards(sorted(people, key=lambda p: (-p.samples, p.name.casefold(), p.name)))
 
 
 def person_detail(ctx: Context, name: str, limit: int | None = None) -> PersonDetail:
     """`PersonNotFoundError` for an unknown name."""
-    person_id = require_person(ctx, name)
-    faces = WebQueries(ctx.db.conn).person_faces(person_id, ctx.spec.name)
+    require_person(ctx, name)
+    faces = ctx.db.people.person(name).faces
     try:
         photos = photos_of(ctx, name, limit).matches
     except NoSamplesError as exc:

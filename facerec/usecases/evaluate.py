@@ -213,7 +213,7 @@ def _run(ctx: Context, people: dict[str, list[Path]], distractors: list[Path], s
             trials.append(Trial(str(path), truth, None, None))
             continue
         face = largest(faces)
-        (candidates,) = ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, [face.embedding])
+        (candidates,) = ctx.db.people.nearest([face.embedding])
         best = candidates[0] if candidates else None
         second = candidates[1].distance if len(candidates) > 1 else None
         trials.append(Trial(str(path), truth, best.name if best else None, best.distance if best else None, second))

@@ -33,16 +33,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from facerec.db.groups import GATED, GROUPED, MATCHED, NEW, FaceTable
-from facerec.types import FaceRow
-from facerec.usecases import clustering
+from facerec.rules import clustering
+from facerec.rules.naming import name_faces
+from facerec.types import Candidate, FaceRow, Person
 from facerec.usecases.context import Context
 
 __all__ = ["Group", "GroupingReport", "PeopleView", "people_view", "regroup", "update_groups"]
-
-MAX_DISTANCE = 0.5
-"""Faces closer than this (cosine distance) are linked when grouping (the
-default of `Settings.people_max_distance`). Stricter than the recognition
-threshold: a wrong link merges two people's groups."""
 
 MIN_FACES = 2
 """Groups with fewer faces are not listed (a face seen once is not yet a person)."""
@@ -98,27 +94,13 @@ class Group:
 
 
 @dataclass(frozen=True)
-class KnownPerson:
-    """A registered person in the People view: library photos where they are
-    named (a sample or a named face) and where an unnamed face matches them."""
-
-    name: str
-    named_photos: int
-    matched_photos: int
-
-    @property
-    def photos(self) -> int:
-        return self.named_photos + self.matched_photos
-
-
-@dataclass(frozen=True)
 class PeopleView:
     """One page of the People view: the registered people (most photos first),
     then `groups`, the page from `offset` of the `total` groups of at least
     `min_faces` faces, largest first."""
 
     groups: list[Group]
-    people: list[KnownPerson]
+    people: list[Person]
     total: int = 0
     offset: int = 0
     min_faces: int = MIN_FACES
@@ -171,7 +153,7 @@ class Gates:
     @classmethod
     def of(cls, ctx: Context) -> Gates:
         s = ctx.settings
-        return cls(s.people_min_face_px, s.people_min_sharpness, s.people_min_score)
+        return cls(s.people_min_face_px, ctx.numbers.min_sharpness, s.people_min_score)
 
     def passes(self, table: FaceTable) -> np.ndarray:
         """A boolean per face: big, sharp and certain enough (an unmeasured sharpness passes)."""
@@ -197,38 +179,39 @@ class _Clock:
 
 
 def _match(ctx: Context, ids: np.ndarray, vectors: np.ndarray, pictures: np.ndarray, clock: _Clock) -> np.ndarray:
-    """The registered person each face matches (nearest sample within the
-    threshold, skipping people the user said it is not), or 0; exact. A person
-    is matched at most once per photo (`pictures`: each face's): the nearest face keeps them."""
-    store = ctx.db.groups
-    persons, samples = store.people_samples(ctx.spec.name)
+    """The registered person each face is, by the naming rule (`facerec.rules.naming`:
+    nearest within the threshold, not a person the user said it is not, one person
+    per photo), or 0; exact. Vectorised over the faces: only faces within the
+    threshold of someone go through the rule itself."""
+    persons, samples = ctx.db.people.samples()
     out = np.zeros(len(ids), np.int64)
     if not len(persons) or not len(ids):
         return out
-    refused: dict[int, set[int]] = {}
-    for face, person in store.refusals():
-        refused.setdefault(face, set()).add(person)
+    order = np.argsort(persons, kind="stable")  # samples by person: a person's best is a reduceat
+    persons, samples = persons[order], samples[order]
+    people, starts = np.unique(persons, return_index=True)
     floor = 1.0 - ctx.threshold
-    similarity = np.zeros(len(ids), np.float32)
+    rows: list[int] = []
+    candidates: list[list[Candidate]] = []
     for start in range(0, len(ids), MATCH_BLOCK):
         sims = vectors[start : start + MATCH_BLOCK] @ samples.T
-        best = sims.argmax(axis=1)
-        top = sims[np.arange(len(sims)), best]
-        hit = np.where(top >= floor, persons[best], 0)
-        for row in np.flatnonzero(np.isin(ids[start : start + len(sims)], list(refused))):
-            no = refused[int(ids[start + row])]
-            allowed = [(s, p) for s, p in zip(sims[row].tolist(), persons.tolist()) if p not in no and s >= floor]
-            hit[row], top[row] = (max(allowed)[1], max(allowed)[0]) if allowed else (0, 0.0)
-        out[start : start + len(sims)] = hit
-        similarity[start : start + len(sims)] = top
+        per_person = np.maximum.reduceat(sims, starts, axis=1)  # faces x people: each person's nearest sample
+        for row in np.flatnonzero(per_person.max(axis=1) >= floor):
+            near = np.flatnonzero(per_person[row] >= floor)
+            near = near[np.argsort(-per_person[row, near])]
+            rows.append(start + int(row))
+            candidates.append([Candidate(int(people[j]), "", 1.0 - float(per_person[row, j])) for j in near])
         clock("matching", min(len(ids), start + MATCH_BLOCK), len(ids))
-    hits = np.flatnonzero(out > 0)
-    if len(hits):  # one person twice in one photo: only the nearest face is them
-        order = hits[np.lexsort((-similarity[hits], out[hits], pictures[hits]))]
-        pairs = np.stack([pictures[order], out[order]], axis=1)
-        repeated = np.zeros(len(order), bool)
-        repeated[1:] = (pairs[1:] == pairs[:-1]).all(axis=1)
-        out[order[repeated]] = 0
+    if rows:
+        chosen = name_faces(
+            candidates,
+            ctx.threshold,
+            pictures=[int(pictures[r]) for r in rows],
+            refused=ctx.db.said.refusals(),
+            face_ids=[int(ids[r]) for r in rows],
+        )
+        for r, c in zip(rows, chosen):
+            out[r] = c.person_id if c is not None else 0
     return out
 
 
@@ -242,11 +225,10 @@ def regroup(
     transaction (Ctrl-C before it commits leaves the stored groups as they were)."""
     clock = _Clock(on_progress)
     store = ctx.db.groups
-    model, dim = ctx.spec.name, ctx.spec.dim
-    distance = ctx.settings.people_max_distance if max_distance is None else max_distance
-    digest = store.people_digest(model)
+    distance = ctx.numbers.group_distance if max_distance is None else max_distance
+    digest = store.matching_digest()
     clock("reading", 0, 1)
-    table = store.faces(model, dim)
+    table = store.faces()
     clock("reading", len(table), len(table))
     ok = Gates.of(ctx).passes(table)
     matched = _match(ctx, table.ids, table.vectors, table.pictures, clock)
@@ -259,7 +241,7 @@ def regroup(
         ids,
         vectors,
         table.pictures[eligible],
-        store.links(),
+        ctx.db.said.links(),
         distance,
         old,
         progress=clock,
@@ -272,9 +254,7 @@ def regroup(
     group[eligible] = groups
     changed = (state != table.state) | (group != table.group) | (matched != table.matched)
     clock("saving", 0, int(changed.sum()))
-    written = store.save(
-        model, table.ids[changed], state[changed], group[changed], matched[changed], digest, regrouped=True
-    )
+    written = store.save(table.ids[changed], state[changed], group[changed], matched[changed], digest, regrouped=True)
     clock("saving", int(changed.sum()), int(changed.sum()))
     return GroupingReport(
         full=True,
@@ -297,16 +277,15 @@ def update_groups(ctx: Context, on_progress: ProgressCallback | None = None) -> 
     regroup everything when they are many). Quick when nothing changed."""
     clock = _Clock(on_progress)
     store = ctx.db.groups
-    model = ctx.spec.name
     report = GroupingReport()
-    digest = store.people_digest(model)
-    if digest != store.stored_digest(model):
+    digest = store.matching_digest()
+    if digest != store.stored_digest():
         report.rematched = _rematch(ctx, digest, clock)
-    todo = store.todo_count(model)
+    todo = store.todo_count()
     if todo == 0:
         report.seconds = clock.elapsed()
         return report
-    if todo > INCREMENTAL_MAX or todo > store.grouped_count(model):
+    if todo > INCREMENTAL_MAX or todo > store.grouped_count():
         full = regroup(ctx, on_progress=on_progress)
         full.rematched = report.rematched
         return full
@@ -320,9 +299,8 @@ def _rematch(ctx: Context, digest: str, clock: _Clock) -> int:
     a face that now matches someone leaves its group, a face that no longer
     matches anyone is looked at again as a new face. Returns faces changed."""
     store = ctx.db.groups
-    model = ctx.spec.name
     clock("reading", 0, 1)
-    table = store.faces(model, ctx.spec.dim)
+    table = store.faces()
     look = (table.state == GROUPED) | (table.state == MATCHED) | (table.state == GATED)
     matched = np.zeros(len(table), np.int64)
     matched[look] = _match(ctx, table.ids[look], table.vectors[look], table.pictures[look], clock)
@@ -332,7 +310,7 @@ def _rematch(ctx: Context, digest: str, clock: _Clock) -> int:
     lost = look & (matched == 0) & (table.state == MATCHED)
     state[lost] = NEW  # looked at again: grouped, or gated
     changed = look & ((state != table.state) | (matched != table.matched))
-    return store.save(model, table.ids[changed], state[changed], group[changed], matched[changed], digest)
+    return store.save(table.ids[changed], state[changed], group[changed], matched[changed], digest)
 
 
 def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingReport:
@@ -340,9 +318,8 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
     of its nearest faces are in (or a group of new faces), never a group that
     holds a face of its photo or a face the user said is someone else."""
     store = ctx.db.groups
-    model, dim = ctx.spec.name, ctx.spec.dim
-    distance = ctx.settings.people_max_distance
-    table = store.faces(model, dim, todo_only=True, limit=INCREMENTAL_MAX)
+    distance = ctx.numbers.group_distance
+    table = store.faces(todo_only=True, limit=INCREMENTAL_MAX)
     ok = Gates.of(ctx).passes(table)
     matched = _match(ctx, table.ids, table.vectors, table.pictures, clock)
     eligible = np.flatnonzero(ok & (matched == 0))
@@ -353,7 +330,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
     neighbours: list[list[tuple[clustering.Label | int, float]]] = [[] for _ in ids]
     for start in range(0, len(ids), QUERY_BATCH):
         rows = eligible[start : start + QUERY_BATCH]
-        found = store.neighbours(model, dim, list(table.vectors[rows]), clustering.K_NEIGHBOURS + 1)
+        found = store.neighbours(list(table.vectors[rows]), clustering.K_NEIGHBOURS + 1)
         for i, near in enumerate(found, start):
             for nb in near:
                 if nb.face_id == ids[i] or nb.distance > distance:
@@ -366,7 +343,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
 
     forbidden: list[set[int]] = [set() for _ in ids]
     apart: list[set[int]] = [set() for _ in ids]
-    in_picture = store.groups_of_pictures(model, pictures)
+    in_picture = store.groups_of_pictures(pictures)
     by_picture: dict[int, list[int]] = {}
     for i, picture in enumerate(pictures):
         forbidden[i] |= in_picture.get(picture, set())
@@ -374,7 +351,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
     for same in by_picture.values():
         for i in same:
             apart[i] |= set(same) - {i}
-    links = [(a, b, kind) for a, b, kind in store.links() if a in index or b in index]
+    links = [(a, b, kind) for a, b, kind in ctx.db.said.links() if a in index or b in index]
     partner_group = store.group_of_faces([f for a, b, _ in links for f in (a, b) if f not in index])
     for a, b, kind in links:
         for mine, other in ((a, b), (b, a)):
@@ -401,7 +378,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
             group[eligible[i]] = label[1]
         else:
             members.setdefault(label, []).append(i)
-    used = store.used_group_ids(model, [ids[i] for m in members.values() for i in m])
+    used = store.used_group_ids([ids[i] for m in members.values() for i in m])
     for faces in members.values():
         free = sorted(ids[i] for i in faces if ids[i] not in used)
         if free:  # else (a face that was a group's id, named, then detached): left for the next regroup
@@ -409,7 +386,7 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
                 group[eligible[i]] = free[0]
     state = np.where(matched > 0, MATCHED, np.where(~ok, GATED, np.where(group > 0, GROUPED, NEW))).astype(np.int8)
     clock("saving", 0, len(table))
-    report.changed += store.save(model, table.ids, state, group, matched)
+    report.changed += store.save(table.ids, state, group, matched)
     report.faces += len(table)
     report.grouped += int((state == GROUPED).sum())
     report.matched += int((state == MATCHED).sum())
@@ -430,9 +407,8 @@ def people_view(
     largest first, each with its size and its first `SAMPLE_FACES` faces.
     Hidden groups are left out (`hidden=True`: only they are listed)."""
     store = ctx.db.groups
-    model = ctx.spec.name
     least = ctx.settings.people_min_faces if min_faces is None else min_faces
-    total, page = store.group_page(model, least, offset, limit, SAMPLE_FACES, hidden=hidden)
+    total, page = store.page(least, offset, limit, SAMPLE_FACES, hidden=hidden)
     groups = [Group(g.id, g.faces, g.size, hidden) for g in page]
-    people = [KnownPerson(name, named, matched) for name, named, matched in store.people_photos(model)]
-    return PeopleView(groups, people, total, offset, least, store.hidden_count(model, least))
+    people = sorted(ctx.db.people.people(), key=lambda p: (-p.photos, p.name.casefold(), p.name))
+    return PeopleView(groups, people, total, offset, least, ctx.db.said.hidden_count(least))

@@ -4,7 +4,8 @@ Before faces become someone's samples (registering photos or camera frames,
 the live window's `r`, naming a group, merging), they are compared with
 (a) every other registered person: a face that would be recognised as
 somebody else (within the threshold) is not silently given this name; and
-(b) the person's own samples: a face farther than `OWN_SAMPLE_BOUND` from every
+(b) the person's own samples: a face farther than the embedder's
+`own_sample_bound` (`Context.numbers`) from every
 one of them does not look like this person at all. A new person registered
 from several photos is checked against the photos themselves (each must be
 within the bound of another).
@@ -30,13 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from facerec.errors import LooksLikeSomeoneElseError
+from facerec.rules.naming import name_faces
 from facerec.usecases.context import Context
 
 __all__ = ["Verdict", "check_group", "check_new_faces", "check_same_person"]
-
-OWN_SAMPLE_BOUND = 0.65
-"""A face farther than this (cosine distance) from every sample of a person is
-"unlike" them. Looser than the recognition threshold, so a new pose passes."""
 
 
 @dataclass(frozen=True)
@@ -74,22 +72,21 @@ def check_new_faces(
     labels = list(labels) if labels is not None else [f"sample {i}" for i in range(1, len(vectors) + 1)]
     new = np.stack([np.asarray(v, np.float32) for v in vectors])
     problems = []
-    for label, cands in zip(labels, ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, list(new))):
-        other = next((c for c in cands if c.name != name), None)
-        own = next((c for c in cands if c.name == name), None)
-        if other is not None and other.distance <= ctx.threshold and (own is None or other.distance < own.distance):
-            problems.append(f"{label} looks like registered person {other.name!r} (distance {other.distance:.3f})")
+    candidates = ctx.db.people.nearest(list(new))
+    for label, chosen in zip(labels, name_faces(candidates, ctx.threshold)):  # who each would be taken for
+        if chosen is not None and chosen.name != name:
+            problems.append(f"{label} looks like registered person {chosen.name!r} (distance {chosen.distance:.3f})")
     own_vectors = _own(ctx, person_id)
     if len(own_vectors):
         nearest = _nearest(new, own_vectors)
         for label, d in zip(labels, nearest):
-            if d > OWN_SAMPLE_BOUND:
+            if d > ctx.numbers.own_sample_bound:
                 problems.append(f"{label} is unlike every sample of {name!r} (nearest {d:.3f})")
     elif len(new) > 1:  # a new person from several photos: they must show one person
         similarity = new @ new.T
         np.fill_diagonal(similarity, -1.0)
         for label, d in zip(labels, 1.0 - similarity.max(axis=1)):
-            if d > OWN_SAMPLE_BOUND:
+            if d > ctx.numbers.own_sample_bound:
                 problems.append(f"{label} is unlike the other photos of {name!r} (nearest {d:.3f})")
     return Verdict(name, problems)
 
@@ -100,10 +97,7 @@ def check_group(ctx: Context, name: str, vectors: Sequence[np.ndarray], person_i
         return Verdict(name, [])
     new = np.stack([np.asarray(v, np.float32) for v in vectors])
     problems = []
-    named = []
-    for cands in ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, list(new)):
-        best = cands[0] if cands else None
-        named.append(best.name if best is not None and best.distance <= ctx.threshold else None)
+    named = [c.name if c is not None else None for c in name_faces(ctx.db.people.nearest(list(new)), ctx.threshold)]
     others = Counter(n for n in named if n is not None and n != name)
     if others:
         other, n = others.most_common(1)[0]
@@ -112,7 +106,7 @@ def check_group(ctx: Context, name: str, vectors: Sequence[np.ndarray], person_i
     own_vectors = _own(ctx, person_id)
     if len(own_vectors):
         median = float(np.median(_nearest(new, own_vectors)))
-        if median > OWN_SAMPLE_BOUND:
+        if median > ctx.numbers.own_sample_bound:
             problems.append(f"{what} is unlike the samples of {name!r} (median nearest distance {median:.3f})")
     return Verdict(name, problems)
 
@@ -124,7 +118,7 @@ def check_same_person(ctx: Context, a: Sequence[np.ndarray], b: Sequence[np.ndar
     va = np.stack([np.asarray(v, np.float32) for v in a])
     vb = np.stack([np.asarray(v, np.float32) for v in b])
     median = float(np.median(_nearest(vb, va)))
-    if median > OWN_SAMPLE_BOUND:
+    if median > ctx.numbers.own_sample_bound:
         return Verdict(what, [f"{what} do not look like one person (median nearest distance {median:.3f})"])
     return Verdict(what, [])
 
@@ -132,5 +126,5 @@ def check_same_person(ctx: Context, a: Sequence[np.ndarray], b: Sequence[np.ndar
 def _own(ctx: Context, person_id: int | None) -> np.ndarray:
     if person_id is None:
         return np.zeros((0, ctx.spec.dim), np.float32)
-    vectors = ctx.db.people.person_vectors(person_id, ctx.spec.name)
+    vectors = ctx.db.people.vectors(person_id)
     return np.stack(vectors) if vectors else np.zeros((0, ctx.spec.dim), np.float32)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from facerec.errors import FacerecError, LooksLikeSomeoneElseError
 from facerec.files import make_private_dir
+from facerec.rules.naming import one_to_one
 from facerec.types import Box, Candidate, Image
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import assign
 from facerec.usecases.register import register_frames
 from facerec.video import overlay
 from facerec.video.camera import Frame, FrameSource, open_source
@@ -109,8 +109,7 @@ class LiveLoop:
         if due:
             embedded = self.ctx.pipeline.embed(frame.image, [t.face for t in due])
             t2 = time.perf_counter()
-            spec = self.ctx.spec
-            found = self.ctx.db.people.nearest_people(spec.name, spec.dim, [e.embedding for e in embedded])
+            found = self.ctx.db.people.nearest([e.embedding for e in embedded])
             for track, candidates in zip(due, found):
                 self._candidates[track.id] = candidates
             t3 = time.perf_counter()
@@ -135,7 +134,7 @@ class LiveLoop:
         """Name the visible faces one-to-one (a person is in a frame at most once), from
         each track's nearest people as last looked up; events for tracks whose name is news."""
         tracks = [t for t in self.visible if t.id in self._candidates]
-        chosen = assign([self._candidates[t.id] for t in tracks], self.ctx.threshold)
+        chosen = one_to_one([self._candidates[t.id] for t in tracks], self.ctx.threshold)  # one frame: the naming rule
         events = []
         for track, pick in zip(tracks, chosen):
             candidates = self._candidates[track.id]

@@ -89,10 +89,10 @@ class Shown:
 
 
 def show_group(ctx: Context, group_id: int) -> Group:
-    faces = ctx.db.library.groups(ctx.spec.name).get(group_id)
+    faces = ctx.db.groups.mapping().get(group_id)
     if not faces:
         raise GroupNotFoundError(f"no group {group_id}; run 'people' to list the current groups")
-    return Group(group_id, faces, hidden=ctx.db.groups.is_hidden(ctx.spec.name, group_id))
+    return Group(group_id, faces, hidden=ctx.db.said.is_hidden(group_id))
 
 
 def show(ctx: Context, ref: str) -> Shown:
@@ -100,7 +100,7 @@ def show(ctx: Context, ref: str) -> Shown:
     group = _as_group(ctx, ref)
     if group is not None:
         return Shown(group=show_group(ctx, group))
-    return Shown(person=ctx.db.people.get_person(ref, ctx.spec.name))
+    return Shown(person=ctx.db.people.person(ref))
 
 
 def name_group(ctx: Context, group_id: int, name: str, force: bool = False) -> Naming:
@@ -115,7 +115,7 @@ def name_group(ctx: Context, group_id: int, name: str, force: bool = False) -> N
     faces = [f.face_id for f in show_group(ctx, group_id).faces]
     person_id = ctx.db.people.find_person(name)
     if person_id is not None:
-        refused = {f for f, p in ctx.db.people.not_person() if p == person_id}
+        refused = {f for f, p in ctx.db.said.refusals() if p == person_id}
         if refused.issuperset(faces):
             raise MergeError(
                 f"nothing changed: you said the {len(faces)} face{'s' if len(faces) != 1 else ''} of group "
@@ -145,10 +145,7 @@ def check_merge(ctx: Context, a: str, b: str) -> Verdict:
     keep, drop = require_person(ctx, a), require_person(ctx, b)
     if keep == drop:
         raise MergeError("cannot merge a person with themselves")
-    model = ctx.spec.name
-    return check_same_person(
-        ctx, people.person_vectors(keep, model), people.person_vectors(drop, model), f"{a!r} and {b!r}"
-    )
+    return check_same_person(ctx, people.vectors(keep), people.vectors(drop), f"{a!r} and {b!r}")
 
 
 def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
@@ -160,7 +157,7 @@ def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
     verdict.raise_unless(force)
     ga, gb = _as_group(ctx, a), _as_group(ctx, b)
     if ga is not None and gb is not None:
-        moved = ctx.db.people.merge_groups(ga, gb)
+        moved = ctx.db.said.merge_groups(ga, gb)
         total = len(show_group(ctx, ga).faces)
         message = f"group {gb} merged into group {ga} ({moved} face{'s' * (moved != 1)} moved, {total} in all)"
         return Merge(a, b, message, moved, tuple(verdict.problems))
@@ -171,13 +168,13 @@ def merge(ctx: Context, a: str, b: str, force: bool = False) -> Merge:
         return Merge(
             person, str(group), f"group {group} ({n.faces} faces) is now {person!r}", n.faces, tuple(verdict.problems)
         )
-    moved = ctx.db.people.merge_people(a, b)
+    moved = ctx.db.people.merge(a, b)
     return Merge(a, b, f"{b!r} merged into {a!r} ({moved} faces moved)", moved, tuple(verdict.problems))
 
 
 def _as_group(ctx: Context, ref: str) -> int | None:
     """A group number if `ref` names a current group, else None (a person's name)."""
-    if ref.isdigit() and int(ref) in ctx.db.library.groups(ctx.spec.name):
+    if ref.isdigit() and int(ref) in ctx.db.groups.mapping():
         return int(ref)
     if ref.isdigit() and ctx.db.people.find_person(ref) is None:
         raise GroupNotFoundError(f"no group {ref}; run 'people' to list the current groups")
@@ -206,10 +203,10 @@ def split_faces(ctx: Context, face_ids: Sequence[int]) -> Split:
     if named:
         was = ctx.db.people.detach(named)
         messages += [f"face {f} is no longer {n!r}" for f, n in was.items()]
-    groups = library.groups(ctx.spec.name)
+    groups = ctx.db.groups.mapping()
     for group, faces in by_group.items():
         members = [f.face_id for f in groups.get(group, [])]
-        renamed = ctx.db.people.split_from_group(faces, members, group)
+        renamed = ctx.db.said.split_from_group(faces, members, group)
         now = f"; the rest of it is now group {renamed}" if renamed is not None else ""
         messages.append(
             f"face{'s' if len(faces) > 1 else ''} {', '.join(map(str, faces))} taken out of group {group}{now}"
@@ -221,15 +218,14 @@ def hide_groups(ctx: Context, group_ids: Sequence[int]) -> Hiding:
     """Hide groups from the People view (a stranger in the background, a poster):
     their faces stay searchable and grouped, `people --hidden` lists them,
     `unhide_groups` or `undo` shows them again. All or nothing: an unknown group changes nothing."""
-    store, model = ctx.db.groups, ctx.spec.name
     ids = list(dict.fromkeys(group_ids))
     if not ids:
         raise MergeError("name at least one group to hide")
     for group in ids:
-        if not store.has_group(model, group):
+        if not ctx.db.groups.has_group(group):
             raise GroupNotFoundError(f"no group {group}; run 'people' to list the current groups")
     label = ", ".join(map(str, ids))
-    done = store.hide(model, ids, f"hid group{'s' if len(ids) > 1 else ''} {label}")
+    done = ctx.db.said.hide(ids, f"hid group{'s' if len(ids) > 1 else ''} {label}")
     if not done:
         return Hiding([], f"group{'s' if len(ids) > 1 else ''} {label} already hidden")
     return Hiding(done, f"group{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} hidden from People")
@@ -239,7 +235,7 @@ def unhide_groups(ctx: Context, group_ids: Sequence[int]) -> Hiding:
     """Show hidden groups in the People view again."""
     ids = list(dict.fromkeys(group_ids))
     label = ", ".join(map(str, ids))
-    done = ctx.db.groups.unhide(ctx.spec.name, ids, f"showed group{'s' if len(ids) > 1 else ''} {label} again")
+    done = ctx.db.said.unhide(ids, f"showed group{'s' if len(ids) > 1 else ''} {label} again")
     if not done:
         raise GroupNotFoundError(f"group{'s' if len(ids) > 1 else ''} {label} not hidden; 'people --hidden' lists them")
     return Hiding(done, f"group{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} shown in People again")

@@ -63,7 +63,7 @@ def reembed(
     model = ctx.spec.name
     report = ReembedReport(model)
     after = 0
-    while batch := ctx.db.library.faces_to_reembed(model, after, batch_size):
+    while batch := ctx.db.library.faces_to_reembed(after, batch_size):
         after = batch[-1].id
         loaded: dict[Path, LoadedImage | str] = {}
         vectors = []
@@ -76,7 +76,7 @@ def reembed(
             image, face = found
             (embedded,) = ctx.pipeline.embed(image.pixels, [face])
             vectors.append((stored.id, embedded.embedding))
-        report.added += ctx.db.library.add_reembedded(model, vectors)
+        report.added += ctx.db.library.add_reembedded(vectors)
         if on_batch is not None:
             on_batch(report)
     return report

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import FaceNotFoundError, NoFaceError, NoSamplesError
+from facerec.rules.naming import name_faces
 from facerec.types import Candidate, EmbeddedFace, FaceHit
 from facerec.usecases.context import Context
 from facerec.usecases.names import require_person
-from facerec.usecases.recognize import analyze_photo, assign, largest
+from facerec.usecases.recognize import analyze_photo, largest
 
 __all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_face", "search_photo"]
 
@@ -111,11 +111,11 @@ def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos
     them. So `people` (after it brings the view up to date), the web page and this list
     count the same photos. The distance is the face's to their nearest sample."""
     person_id = require_person(ctx, name)
-    vectors = ctx.db.people.person_vectors(person_id, ctx.spec.name)
+    vectors = ctx.db.people.vectors(person_id)
     if not vectors:
         raise NoSamplesError(f"{name!r} has no {ctx.spec.name} samples; run reembed --embedder {ctx.spec.name}")
-    refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
-    hits = ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold)
+    refused = {face for face, person in ctx.db.said.refusals() if person == person_id}
+    hits = ctx.db.library.search(vectors, ctx.threshold)
     nearest: dict[str, FaceHit] = {}  # per photo, its face nearest `name` among those that are theirs
     unnamed = [h for per in hits for h in per if h.person is None and h.face_id not in refused]
     ids = list(dict.fromkeys(h.face_id for h in unnamed))
@@ -134,8 +134,8 @@ def nearest_names(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
     is not), however far; None when nobody is left."""
     if not face_ids:
         return []
-    refused = ctx.db.people.not_person()
-    found = ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, ctx.db.library.face_vectors(face_ids))
+    refused = ctx.db.said.refusals()
+    found = ctx.db.people.nearest(ctx.db.library.face_vectors(face_ids))
     return [
         next((c.name for c in cands if (face_id, c.person_id) not in refused), None)
         for face_id, cands in zip(face_ids, found)
@@ -143,7 +143,7 @@ def nearest_names(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
 
 
 def _find(ctx: Context, vectors: Sequence[np.ndarray], skip: set[int] | None = None) -> list[PhotoMatch]:
-    hits = ctx.db.library.search(ctx.spec.name, ctx.spec.dim, vectors, ctx.threshold)
+    hits = ctx.db.library.search(vectors, ctx.threshold)
     if skip:
         hits = [[h for h in per if h.face_id not in skip] for per in hits]
     return best_per_photo(hits)
@@ -156,27 +156,15 @@ def known_as(
     pictures: Sequence[int] | None = None,
     batch: int = 500,
 ) -> list[str | None]:
-    """For each stored face, the registered person it matches (within the
-    threshold), or None; a person the user said this face is not is skipped.
-    With `pictures` (each face's picture id), a person is given to at most one
-    face of a picture (`facerec.usecases.recognize.assign`)."""
-    refused = ctx.db.people.not_person()
-    allowed: list[list[Candidate]] = []
+    """For each stored face, the registered person it is by the naming rule
+    (`facerec.rules.naming`), or None; with `pictures` (each face's picture id),
+    a person is given to at most one face of a picture."""
+    refused = ctx.db.said.refusals()
+    candidates: list[list[Candidate]] = []
     for start in range(0, len(face_ids), batch):
-        chunk = list(vectors[start : start + batch])
-        nearest = ctx.db.people.nearest_people(ctx.spec.name, ctx.spec.dim, chunk)
-        for face_id, cands in zip(face_ids[start : start + batch], nearest):
-            allowed.append([c for c in cands if (face_id, c.person_id) not in refused])
-    if pictures is None:
-        return [c[0].name if c and c[0].distance <= ctx.threshold else None for c in allowed]
-    out: list[str | None] = [None] * len(face_ids)
-    by_picture: dict[int, list[int]] = defaultdict(list)
-    for i, picture in enumerate(pictures):
-        by_picture[picture].append(i)
-    for members in by_picture.values():
-        for i, chosen in zip(members, assign([allowed[i] for i in members], ctx.threshold)):
-            out[i] = chosen.name if chosen is not None else None
-    return out
+        candidates += ctx.db.people.nearest(list(vectors[start : start + batch]))
+    chosen = name_faces(candidates, ctx.threshold, pictures, refused, face_ids)
+    return [c.name if c is not None else None for c in chosen]
 
 
 def _label(ctx: Context, matches: list[PhotoMatch]) -> list[PhotoMatch]:

@@ -1,4 +1,6 @@
-"""`stats`: what the database holds, how big it is, and where it lives."""
+"""`stats`: what the database holds, how big it is, and where it lives: one use
+case for the `stats` command, the menu's title line and the web page's Library
+screen, so they never disagree."""
 
 from __future__ import annotations
 
@@ -6,29 +8,39 @@ import dataclasses
 from dataclasses import dataclass
 
 from facerec.db.connection import describe_url
-from facerec.db.library import LibraryStats
+from facerec.db.stats import Counts, FolderCounts
 from facerec.usecases.context import Context
 
 __all__ = ["Stats", "stats"]
 
+MAX_FOLDERS = 200
+"""The Library screen lists at most this many folders (those with the most photos)."""
+
 
 @dataclass(frozen=True)
 class Stats:
-    """The counts (indexed photos and their faces, registered people and their
-    samples, for the embedder in use; groups of at least two unnamed faces, as of
-    the last `people`; the size in bytes) and where the database is: the
-    embedded server's folder, or `user@host:port/db` of `DATABASE_URL` (never
-    its password)."""
+    """The counts (see `facerec.db.stats.Counts`; groups of at least
+    `FACEREC_PEOPLE_MIN_FACES` faces, as the People view lists them) for the
+    embedder `model`, where the database is (the embedded server's folder, or
+    `user@host:port/db` of `DATABASE_URL`, never its password) and, when asked
+    for, the folders of indexed photos, most photos first."""
 
-    counts: LibraryStats
+    counts: Counts
+    model: str
     location: str
     embedded: bool
+    folders: list[FolderCounts] = dataclasses.field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        return {**dataclasses.asdict(self.counts), "database": self.location, "embedded": self.embedded}
+        counts = dataclasses.asdict(self.counts)
+        counts["last_indexed"] = self.counts.last_indexed.isoformat() if self.counts.last_indexed else None
+        return {**counts, "model": self.model, "database": self.location, "embedded": self.embedded}
 
 
-def stats(ctx: Context) -> Stats:
+def stats(ctx: Context, folders: int = 0) -> Stats:
+    """Every count at once, and the first `folders` folders of indexed photos."""
     url = ctx.settings.database_url
     location = describe_url(url) if url else str(ctx.settings.pgdata)
-    return Stats(ctx.db.library.stats(ctx.spec.name, ctx.settings.people_min_faces), location, embedded=not url)
+    counts = ctx.db.stats.counts(ctx.settings.people_min_faces)
+    listed = ctx.db.stats.folders(folders) if folders else []
+    return Stats(counts, ctx.spec.name, location, not url, listed)

@@ -30,7 +30,6 @@ from facerec.usecases.search import PhotoMatch, best_per_photo, nearest_names
 
 __all__ = [
     "QUESTIONS_SHOWN",
-    "QUESTION_BAND",
     "Answer",
     "NearMisses",
     "Suggestion",
@@ -40,10 +39,6 @@ __all__ = [
     "near_misses",
     "suggestions",
 ]
-
-MARGIN = 0.15
-"""How far past the grouping distance a linkage of two groups may be and still be
-suggested (a group and a person: `QUESTION_BAND` past the threshold)."""
 
 MAX_GROUPS = 2_000
 """The largest groups compared (suggesting for the long tail of small groups is not worth the time)."""
@@ -99,9 +94,8 @@ def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = No
     another group, by linkage distance, at most `limit`; questions already
     answered are left out."""
     store = ctx.db.groups
-    model, dim = ctx.spec.name, ctx.spec.dim
     least = ctx.settings.people_min_faces if min_faces is None else min_faces
-    means = store.group_means(model, dim, least, MAX_GROUPS)
+    means = store.means(least, MAX_GROUPS)
     if not means:
         return Suggestions([])
     ids = np.array([g for g, _, _ in means], np.int64)
@@ -109,13 +103,13 @@ def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = No
     centre = np.stack([m for _, _, m in means]).astype(np.float64)
     found: list[tuple[float, str, int, int]] = []  # (distance, kind, group, person or other group)
 
-    persons, samples = store.people_samples(model)
+    persons, samples = ctx.db.people.samples()
     if len(persons):
-        refused = store.refused_groups(model)
+        refused = ctx.db.said.refused_groups()
         people_ids = np.unique(persons)
         person_mean = np.stack([samples[persons == p].mean(axis=0) for p in people_ids]).astype(np.float64)
         linkage = 1.0 - centre @ person_mean.T
-        cap = ctx.threshold + QUESTION_BAND  # as for single faces: only what a yes would likely be
+        cap = ctx.threshold + ctx.numbers.question_band  # as for single faces: only a likely yes
         nearest = linkage.argmin(axis=1)  # and only the person the group is nearest to
         for gi, pi in zip(*np.nonzero(linkage <= cap)):
             g, p = int(ids[gi]), int(people_ids[pi])
@@ -124,8 +118,8 @@ def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = No
 
     if len(ids) > 1:
         linkage = 1.0 - centre @ centre.T
-        cap = ctx.settings.people_max_distance + MARGIN
-        kept_apart = store.groups_kept_apart(model, ids.tolist())
+        cap = ctx.numbers.group_distance + ctx.numbers.group_margin
+        kept_apart = ctx.db.said.groups_kept_apart(ids.tolist())
         for a, b in zip(*np.nonzero(np.triu(linkage <= cap, 1))):
             ga, gb = int(ids[a]), int(ids[b])
             if (min(ga, gb), max(ga, gb)) not in kept_apart:
@@ -133,9 +127,9 @@ def suggestions(ctx: Context, limit: int | None = 20, min_faces: int | None = No
 
     found.sort()
     found = found[:limit] if limit is not None else found
-    names = store.person_names([x for _, kind, _, x in found if kind == "person"])
+    names = ctx.db.people.names_of([x for _, kind, _, x in found if kind == "person"])
     shown = {g for _, _, g, _ in found} | {x for _, kind, _, x in found if kind == "group"}
-    faces = store.group_samples(model, sorted(shown), SAMPLE_FACES)
+    faces = store.samples_of(sorted(shown), SAMPLE_FACES)
     items = []
     for distance, kind, g, x in found:
         group = Group(g, faces.get(g, []), sizes[g])
@@ -160,28 +154,17 @@ def answer(ctx: Context, suggestion: Suggestion, yes: bool, force: bool = False)
             return Answer(f"group {group.id}: {done.faces} faces are now {done.name!r}")
         person_id = ctx.db.people.person_id(suggestion.person)
         faces = [f.face_id for f in people_uc.show_group(ctx, group.id).faces]
-        ctx.db.people.refuse(faces, person_id, f"group {group.id} is not {suggestion.person!r}")
+        ctx.db.said.refuse(faces, person_id, f"group {group.id} is not {suggestion.person!r}")
         return Answer(f"group {group.id} is not {suggestion.person!r}: remembered")
     assert suggestion.other is not None
     if yes:
         return Answer(people_uc.merge(ctx, str(group.id), str(suggestion.other.id), force=force).message)
     a, b = (g.faces[0].face_id if g.faces else g.id for g in (group, suggestion.other))
-    ctx.db.people.keep_apart(a, b, f"groups {group.id} and {suggestion.other.id} are different people")
+    ctx.db.said.keep_apart(a, b, f"groups {group.id} and {suggestion.other.id} are different people")
     return Answer(f"groups {group.id} and {suggestion.other.id} are different people: remembered")
 
 
 # -- "is this X?" for single faces -----------------------------------------------------
-
-QUESTION_BAND = 0.08
-"""How far past the recognition threshold (cosine distance) a face may be and still be
-asked about as a person: up to 0.65, the guard's own-sample bound, so a yes is never
-refused by it. Measured with `python bench/question_rates.py --blurred --bands ...`
-(everyone of the dev set registered from one photo; the rest of the set and blurred
-copies of their photos as the library), with the rule that the face must be nearer to
-the person than to anyone else registered: at 0.08, 6 questions, 4 right, 2 about
-strangers in group photos; at 0.03, 2 (1 right); at 0.10, 13 (7 right, 1 wrong, 5
-strangers); at 0.15, 31 (13 right, 2 wrong, 15 strangers). Before this rule, 0.15 asked
-36 questions, 13 right. A question is worth asking when the answer is likely yes."""
 
 QUESTIONS_SHOWN = 5
 """At most this many "is this X?" questions at once: a handful, after the person's photos."""
@@ -197,21 +180,20 @@ class NearMisses:
     total: int
 
 
-def near_misses(
-    ctx: Context, name: str, limit: int | None = QUESTIONS_SHOWN, band: float = QUESTION_BAND
-) -> NearMisses:
+def near_misses(ctx: Context, name: str, limit: int | None = QUESTIONS_SHOWN, band: float | None = None) -> NearMisses:
     """The library photos where `name` is not found but likely is: no face of the
     photo is within the threshold of their samples, and its nearest unnamed face
-    is at most `band` past it and nearer to `name` than to any other registered
-    person. Faces the user said are not `name` are left out; a photo counts once."""
+    is at most `band` (default: the embedder's `question_band`) past it and nearer
+    to `name` than to any other registered person. Faces the user said are not
+    `name` are left out; a photo counts once."""
+    band = ctx.numbers.question_band if band is None else band
     person_id = require_person(ctx, name)
-    model = ctx.spec.name
-    vectors = ctx.db.people.person_vectors(person_id, model)
+    vectors = ctx.db.people.vectors(person_id)
     if not vectors:
         return NearMisses(name, [], 0)
-    hits = ctx.db.library.search(model, ctx.spec.dim, vectors, ctx.threshold + band)
+    hits = ctx.db.library.search(vectors, ctx.threshold + band)
     found = {m.picture for m in best_per_photo(hits) if m.distance <= ctx.threshold}
-    refused = {face for face, person in ctx.db.people.not_person() if person == person_id}
+    refused = {face for face, person in ctx.db.said.refusals() if person == person_id}
     open_hits = [[h for h in per if h.person is None and h.face_id not in refused] for per in hits]
     candidates = [m for m in best_per_photo(open_hits) if m.picture not in found]
     nearest = nearest_people_of(ctx, [m.hit.face_id for m in candidates])
@@ -253,5 +235,5 @@ def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool
         check_new_faces(ctx, name, ctx.db.library.face_vectors(ids), person_id, labels).raise_unless(force)
         ctx.db.people.attach(ids, name, f"{label} {name!r} (answered yes)")
         return Answer(f"{label} now {'samples' if several else 'a sample'} of {name!r}")
-    ctx.db.people.refuse(ids, person_id, f"{label} not {name!r} (answered no)")
+    ctx.db.said.refuse(ids, person_id, f"{label} not {name!r} (answered no)")
     return Answer(f"{label} not {name!r}: remembered")

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facerec.db.web_queries import FaceSource, WebQueries
+from facerec.db.library import FaceSource
 from facerec.errors import FaceNotFoundError, UsageError
 from facerec.files import make_private_dir
 from facerec.paths import key_path
@@ -121,7 +121,7 @@ def locate_thumbnail(ctx: Context, face_id: int, kind: str = "face") -> Thumbnai
     """Which picture and box thumbnail `kind` ('face' or 'photo') of a face shows; `FaceNotFoundError` if none."""
     if kind not in KINDS:
         raise UsageError(f"no thumbnail kind {kind!r} (one of {', '.join(KINDS)})")
-    found = WebQueries(ctx.db.conn).face_sources([face_id]).get(face_id)
+    found = ctx.db.library.face_sources([face_id]).get(face_id)
     if found is None:
         raise FaceNotFoundError(f"no face {face_id}")
     key = _key(found, kind)
@@ -132,7 +132,7 @@ def locate_card(ctx: Context, face_ids: Sequence[int]) -> CardSource:
     """The faces a card shows (1 to `CARD_FACES`); `FaceNotFoundError` if one is gone."""
     if not 1 <= len(face_ids) <= CARD_FACES:
         raise UsageError(f"a card shows 1 to {CARD_FACES} faces, not {len(face_ids)}")
-    found = WebQueries(ctx.db.conn).face_sources(face_ids)
+    found = ctx.db.library.face_sources(face_ids)
     missing = [i for i in face_ids if i not in found]
     if missing:
         raise FaceNotFoundError(f"no face {missing[0]}")
@@ -214,7 +214,7 @@ def sweep_thumbnails(ctx: Context, verify: bool = False) -> Sweep:
         else:
             gone.append(path)
     ids = sorted({i for _, _, faces, _ in cached for i in faces})
-    queries = WebQueries(ctx.db.conn)
+    queries = ctx.db.library
     kept: dict[str, Thumbnail] = {}
     if verify:
         sources = queries.face_sources(ids) if ids else {}

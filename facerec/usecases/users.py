@@ -55,14 +55,14 @@ class RemovedSamples:
 
 
 def list_people(ctx: Context) -> PeopleList:
-    return PeopleList(ctx.db.people.list_people(ctx.spec.name))
+    return PeopleList(ctx.db.people.people())
 
 
 def show_person(ctx: Context, name: str) -> Person:
     """One person with each of their faces (face id, photo, box, when added);
     `PersonNotFoundError` suggesting close names if unknown."""
     require_person(ctx, name)
-    return ctx.db.people.get_person(name, ctx.spec.name)
+    return ctx.db.people.person(name)
 
 
 def rename_person(ctx: Context, old: str, new: str, force: bool = False) -> Renaming:
@@ -70,7 +70,7 @@ def rename_person(ctx: Context, old: str, new: str, force: bool = False) -> Rena
     require_person(ctx, old)
     if new.casefold() != old.casefold():  # fixing the case of a name is not a clash with itself
         check_new_name(ctx, new, force)
-    ctx.db.people.rename_person(old, new)
+    ctx.db.people.rename(old, new)
     return Renaming(old, new)
 
 
@@ -79,7 +79,7 @@ def delete_person(ctx: Context, name: str) -> Deletion:
     captures on disk, and the web page's thumbnails of them. An erasure: it cannot be undone, and the journal forgets
     what it held about them."""
     require_person(ctx, name)
-    files = ctx.db.people.delete_person(name)
+    files = ctx.db.people.delete(name)
     removed = remove_data_files(ctx, files)
     return Deletion(name, removed, sweep_thumbnails(ctx).removed)
 

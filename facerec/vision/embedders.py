@@ -90,12 +90,43 @@ class SFaceFlipEmbedder(SFaceEmbedder):
 
 @dataclass(frozen=True)
 class EmbedderSpec:
-    """What the rest of the program needs to know about an embedder without loading it."""
+    """What the rest of the program needs to know about an embedder without loading
+    it: its name, its vectors' length, how to build it, and every number that is a
+    cosine distance (or a quality) in its space. A second model is one more entry
+    here; nothing downstream has a number of its own.
+
+    - `threshold`: at or under it, two faces are one person (recognition, search,
+      the People view's matches). Calibrated per model (README, "Calibration").
+    - `own_sample_bound`: the guard calls a face farther than this from every
+      sample of a person "unlike" them (looser than `threshold`: a new pose passes).
+    - `group_distance`: the People view links faces closer than this (stricter than
+      `threshold`: a wrong link merges two people's groups).
+    - `question_band`: "is this X?" asks about faces at most this far past `threshold`
+      (and nearer to X than to anyone else). For SFace 0.08, up to the guard's own
+      bound, measured with `python bench/question_rates.py --blurred --bands ...`
+      (the dev set, everyone registered from one photo, the rest and blurred copies
+      as the library): at 0.08, 6 questions, 4 right, 2 about strangers in group
+      photos; at 0.03, 2 (1 right); at 0.10, 13 (7 right, 1 wrong, 5 strangers); at
+      0.15, 31 (13 right). Before the nearer-than-anyone rule, 0.15 asked 36, 13 right.
+    - `group_margin`: two groups are suggested as one person up to this far past
+      `group_distance`.
+    - `min_sharpness`: the blur gate, the variance of the Laplacian of the face as
+      this model aligns it (blurred faces score under about 70); faces under it
+      are not grouped.
+    - `min_face_px`: faces narrower than this are too small for this model to tell
+      people apart: stored and shown, never named, grouped or matched.
+    """
 
     name: str
     dim: int
     threshold: float
     factory: Callable[[Settings], Embedder]
+    own_sample_bound: float = 0.65
+    group_distance: float = 0.5
+    question_band: float = 0.08
+    group_margin: float = 0.15
+    min_sharpness: float = 40.0
+    min_face_px: int = 28
 
 
 def _imgbeddings(settings: Settings) -> Embedder:
@@ -106,13 +137,28 @@ def _imgbeddings(settings: Settings) -> Embedder:
 
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
+    # Measured on the dev set: the threshold and the guard's bound (README, "Calibration" and
+    # "Trust"), the grouping distance (docs/benchmarks.md), the question band
+    # (bench/question_rates.py), the blur gate (bench/people_bench.py).
     "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder(settings.runtime)),
     "sface-flip": EmbedderSpec(
         "sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder(settings.runtime)
     ),
-    # 768-d CLIP image features (the tutorial's model). 0.10 is provisional, not
-    # calibrated: see facerec/imgbeddings_embedder.py and the README.
-    "imgbeddings": EmbedderSpec("imgbeddings", 768, 0.10, _imgbeddings),
+    # 768-d CLIP image features (the tutorial's model). Not calibrated (its weights cannot be
+    # downloaded where facerec is built): the threshold is provisional and the other distances
+    # are SFace's scaled by threshold; CLIP does not align faces, so there is no blur gate.
+    "imgbeddings": EmbedderSpec(
+        "imgbeddings",
+        768,
+        0.10,
+        _imgbeddings,
+        own_sample_bound=0.114,
+        group_distance=0.088,
+        question_band=0.014,
+        group_margin=0.026,
+        min_sharpness=0.0,
+        min_face_px=48,
+    ),
 }
 
 

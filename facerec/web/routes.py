@@ -37,10 +37,11 @@ from facerec.errors import (
     PersonNotFoundError,
     UsageError,
 )
+from facerec.types import Person
 from facerec.usecases import browse, grouping, suggest
 from facerec.usecases.context import Context
-from facerec.usecases.library import library_overview
 from facerec.usecases.people import show_group
+from facerec.usecases.stats import MAX_FOLDERS, stats
 from facerec.usecases.thumbnails import (
     Thumbnail,
     cache_name,
@@ -224,7 +225,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
     `hidden`, only the groups the user hid (to show them again)."""
     persons = [] if hidden else browse.people_cards(ctx).people
 
-    def page_of(number: int) -> tuple[list[browse.PersonFaces], grouping.PeopleView]:
+    def page_of(number: int) -> tuple[list[Person], grouping.PeopleView]:
         start = (number - 1) * page_size
         on_page = persons[start : start + page_size]
         offset = max(0, start - len(persons))
@@ -242,7 +243,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
         Card(
             f"p:{p.name}",
             p.name,
-            f"{p.faces} sample{'s' if p.faces != 1 else ''} · {p.photos} library photo{'s' if p.photos != 1 else ''}",
+            f"{p.samples} sample{'s' * (p.samples != 1)} · {p.photos} library photo{'s' * (p.photos != 1)}",
             p.first,
             "/person?" + urlencode({"name": p.name}),
             True,
@@ -297,8 +298,8 @@ async def person_page(request: Request) -> Response:
     except FacerecError as exc:
         return _error_page(request, exc)
     here = "/person?" + urlencode({"name": name})
-    samples = [f for f in detail.faces if f.sample]
-    named = [f for f in detail.faces if not f.sample]
+    samples = [f for f in detail.faces if f.registered]
+    named = [f for f in detail.faces if not f.registered]
     return _page(
         request, "person.html", detail=detail, samples=samples, named=named, maybe=maybe, here=here, nav="people"
     )
@@ -545,7 +546,7 @@ async def keep_upload_face(request: Request, form: FormData) -> Response:
 
 
 async def library_page(request: Request) -> Response:
-    overview = await _state(request).call(library_overview)
+    overview = await _state(request).call(stats, MAX_FOLDERS)
     return _page(request, "library.html", overview=overview)
 
 
