@@ -298,6 +298,69 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
     assert fresh.indexed == 0 and fresh.skipped == len(sources)
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_line = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_kill_9_of_index_takes_its_workers_with_it_without_a_traceback(
+    db: Database, settings, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    sources = [p.path for p in faces.photos][:80]
+    for i, src in enumerate(sources):
+        shutil.copy(src, folder / f"{i:03d}{src.suffix}")
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(PROJECT / "face_recognition.py"), "index", str(folder), "--workers", "2"],
+            env=cli_env(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 120
+        while count(db, "SELECT count(*) FROM pictures") < 3:
+            assert time.time() < deadline and proc.poll() is None, "indexing did not start"
+            time.sleep(0.05)
+        workers = children_of(proc.pid)
+        assert len(workers) >= 2, workers  # the two workers (and multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)  # the index process only, as `kill -9 PID` does
+        proc.wait()
+        assert count(db, "SELECT count(*) FROM pictures") < len(sources), "the kill should land while indexing"
+        deadline = time.time() + 30
+        while any(alive(w) for w in workers):
+            assert time.time() < deadline, f"workers outlived the index process: {[w for w in workers if alive(w)]}"
+            time.sleep(0.1)
+    finally:
+        for w in workers:  # ours: never leave one behind, whatever happened
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
+    written = errors.read_text()
+    assert "Traceback" not in written and "leaked" not in written, written
+
+
 def test_index_reports_bad_files_and_goes_on(cli: CLI, faces: FaceSet, tmp_path: Path):
     folder = tmp_path / "mixed"
     folder.mkdir()
