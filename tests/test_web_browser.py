@@ -314,3 +314,22 @@ def test_answering_is_this_the_person_on_their_page(
         page.click(f'li[data-maybe="{asked[0]}"] button[data-answer="no"]')
     assert flash(page) == f"face {asked[0]} is not 'Scarlett': remembered"
     assert page.locator(f'li[data-maybe="{asked[0]}"]').count() == 0
+
+
+def test_indexing_a_missing_folder_says_so_on_the_library_page(
+    browser: Browser, server: Server, library: Library, tmp_path: Path
+):
+    """The error shows where the folder was typed, with the folder still typed (issue 20:
+    it showed on the People page)."""
+    missing = str(tmp_path / "no such photos")
+    page = browser.page
+    page.goto(server.login)
+    page.goto(f"{server.base}/library")
+    page.fill("#folder", missing)
+    with page.expect_navigation():
+        page.click("#start-index")
+    assert urlsplit(page.url).path == "/library"
+    assert page.locator("h1").inner_text() == "Library"
+    assert flash(page) == f"{missing}: no such folder"
+    assert "error" in str(page.locator("#flash").get_attribute("class"))
+    assert page.locator("#folder").input_value() == missing  # to correct, not to type again

@@ -546,11 +546,16 @@ async def keep_upload_face(request: Request, form: FormData) -> Response:
 
 async def library_page(request: Request) -> Response:
     overview = await _state(request).call(library_overview)
-    return _page(request, "library.html", overview=overview)
+    folder = request.query_params.get("folder", "")[:4096]  # typed before an error: to correct, not type again
+    return _page(request, "library.html", overview=overview, folder=folder)
 
 
 async def start_index(request: Request, form: FormData) -> Response:
-    _state(request).jobs.start(_text(form, "folder"))
+    folder = _text(form, "folder")
+    try:
+        _state(request).jobs.start(folder)
+    except FacerecError as exc:  # said on the Library page, where the folder was typed
+        return _redirect(request, "/library?" + urlencode({"folder": folder}), str(exc), "error")
     return _redirect(request, "/library", "indexing started")
 
 
