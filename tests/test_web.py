@@ -904,3 +904,28 @@ def test_the_menu_offers_the_web_page():
 def test_the_web_command_is_in_the_help(cli: CLI):
     r = cli("web", "--help")
     assert r.returncode == 0 and "--port" in r.stdout and "--host" in r.stdout and "--open" in r.stdout
+
+
+def test_the_person_page_says_how_not_this_person_differs_from_remove_sample(
+    lib: Library, web: TestClient, faces: FaceSet
+):
+    """Issue 20: the two buttons stood side by side with nothing saying the difference."""
+    register_photos(lib.ctx, "Obama", faces.people()["barack_obama"][:1])
+    html = web.get("/person?name=Obama").text
+    (face,) = re.findall(r'name="face" value="(\d+)"', html.split("remove-sample", 1)[1])[:1]
+    split = re.search(rf'<button[^>]*data-split="{face}"[^>]*>', html)
+    remove = re.search(r"<button[^>]*>Remove sample</button>", html)
+    assert split and remove
+    split_title = re.search(r'title="([^"]*)"', split.group(0))
+    remove_title = re.search(r'title="([^"]*)"', remove.group(0))
+    assert split_title and "someone else" in split_title.group(1) and "remembered" in split_title.group(1)
+    assert remove_title and "stop using this face as a sample of Obama" in remove_title.group(1)
+    assert "the photo stays" in remove_title.group(1)
+    help_text = re.sub(r"<[^>]+>", "", html.split('id="sample-help">', 1)[1].split("</p>", 1)[0]).replace("&#39;", "'")
+    assert help_text.startswith("Not this person: this face is someone else;")
+    assert "Remove sample: the face is Obama, but stop using it as a sample" in help_text
+    assert "the photo stays where it is, in the library if it was indexed" in help_text
+    # On a group's page, "Not this person" says what it does there.
+    group = people_view(lib.ctx).groups[0]
+    page = web.get(f"/people/group/{group.id}").text
+    assert "take it out of this group (remembered" in page
