@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from starlette.datastructures import Headers
 from starlette.routing import Route
@@ -929,3 +931,46 @@ def test_the_person_page_says_how_not_this_person_differs_from_remove_sample(
     group = people_view(lib.ctx).groups[0]
     page = web.get(f"/people/group/{group.id}").text
     assert "take it out of this group (remembered" in page
+
+
+def grey_share(pixels: np.ndarray) -> float:
+    """The share of `pixels` that are the flat grey a card or face tile is filled with where there is no photo."""
+    flat = (pixels.max(axis=2).astype(int) - pixels.min(axis=2).astype(int)) <= 6
+    level = pixels.mean(axis=2)
+    return float(np.mean(flat & (np.abs(level - 200) <= 6) | flat & (np.abs(level - 227) <= 6)))
+
+
+def test_the_card_of_a_face_in_a_small_photo_is_the_face_not_grey(
+    lib: Library, web: TestClient, faces: FaceSet, tmp_path: Path
+):
+    """Issue 20: cards of small photos showed small faces in grey squares."""
+    from PIL import Image
+
+    photo = faces.people()["deepface_scarlett"][0]
+    pixels = cv2.imread(str(photo))
+    (found,) = lib.ctx.pipeline.analyze(pixels)
+    b = found.face.box
+    m = b.w // 10
+    crop = pixels[max(0, b.y - m) : b.y + b.h + m, max(0, b.x - m) : b.x + b.w + m]
+    small = cv2.resize(crop, (100, round(100 * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_AREA)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "scarlett-small.jpg"), small)  # a face thumbnail-sized photo, as old albums have
+    index_folders(lib.ctx, [folder], workers=1)
+    with lib.db.transaction() as cur:
+        cur.execute(
+            "SELECT f.id FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
+            (str(folder / "scarlett-small.jpg"),),
+        )
+        (face,) = [r[0] for r in cur.fetchall()]
+    r = web.get(f"/thumb/card/{face}.jpg")
+    assert r.status_code == 200
+    card = cv2.cvtColor(np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")), cv2.COLOR_RGB2BGR)
+    assert card.shape == (240, 240, 3)
+    assert grey_share(card) < 0.05, grey_share(card)  # the face fills the card
+    # and each face of a card of four fills its quarter
+    group = people_view(lib.ctx).groups[0]
+    ids = [face] + [f.face_id for f in group.faces[:3]]
+    four = web.get(f"/thumb/card/{'-'.join(map(str, ids))}.jpg")
+    tiles = cv2.cvtColor(np.asarray(Image.open(io.BytesIO(four.content)).convert("RGB")), cv2.COLOR_RGB2BGR)
+    assert grey_share(tiles[1:119, 1:119]) < 0.05, grey_share(tiles[1:119, 1:119])
