@@ -974,3 +974,16 @@ def test_the_card_of_a_face_in_a_small_photo_is_the_face_not_grey(
     four = web.get(f"/thumb/card/{'-'.join(map(str, ids))}.jpg")
     tiles = cv2.cvtColor(np.asarray(Image.open(io.BytesIO(four.content)).convert("RGB")), cv2.COLOR_RGB2BGR)
     assert grey_share(tiles[1:119, 1:119]) < 0.05, grey_share(tiles[1:119, 1:119])
+
+
+def test_people_with_as_many_faces_are_in_alphabetical_order_whatever_their_case(
+    lib: Library, web: TestClient, faces: FaceSet
+):
+    """Issue 20: 'alice' came after 'Zoë' (cards, and the names offered when naming)."""
+    people = faces.people()
+    for name, person in [("Zoë", "deepface_scarlett"), ("alice", "deepface_jennifer"), ("Bob", "deepface_mark")]:
+        register_photos(lib.ctx, name, people[person][:1])
+    html = web.get("/people").text
+    assert [c for c in cards_on(html) if c.startswith("p:")] == ["p:alice", "p:Bob", "p:Zoë"]
+    offered = html.split('<datalist id="names">', 1)[1].split("</datalist>", 1)[0]
+    assert re.findall(r'<option value="([^"]+)">', offered) == ["alice", "Bob", "Zoë"]

@@ -41,6 +41,7 @@ from facerec.usecases.grouping import GroupingProgress, GroupingReport
 from facerec.usecases.index import index_folders
 from facerec.usecases.labelled import PersonOutcome, register_folder
 from facerec.usecases.live import LiveEvent, LiveOptions, run_live
+from facerec.usecases.names import name_order
 from facerec.usecases.recognize import analyze_photo, recognize_photo
 from facerec.usecases.reembed import ReembedReport
 from facerec.usecases.reembed import reembed as run_reembed
@@ -217,7 +218,7 @@ def register_camera(
 
 
 def users_list(ctx: Context, con: Console) -> int:
-    people = users_uc.list_people(ctx).people
+    people = sorted(users_uc.list_people(ctx).people, key=lambda p: name_order(p.name))  # 'alice' beside 'Alice'
     for p in people:
         con.emit({"name": p.name, "samples": p.samples})
     if not people:
@@ -569,7 +570,7 @@ def people_list(
     if view.people and not hidden:
         con.out("registered people (library photos where they are named or recognised):")
         width = max(display_width(p.name) for p in view.people)
-        for p in view.people:
+        for p in sorted(view.people, key=lambda p: name_order(p.name)):
             con.out(f"  {ljust(p.name + ':', width + 1)} {rjust(str(p.photos), 4)}")
     if not view.groups:
         if view.total:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from facerec.db.web_queries import PersonFaceRow, PersonFaces, WebQueries
 from facerec.errors import NoSamplesError
 from facerec.usecases.context import Context
-from facerec.usecases.names import require_person
+from facerec.usecases.names import name_order, require_person
 from facerec.usecases.search import PhotoMatch, photos_of
 
 __all__ = ["PeopleCards", "PersonDetail", "people_cards", "person_detail"]
@@ -21,7 +21,8 @@ FACES_PER_CARD = 4
 
 @dataclass(frozen=True)
 class PeopleCards:
-    """Every registered person, most faces first, with their first `FACES_PER_CARD` faces."""
+    """Every registered person, most faces first (then by name, case and accents
+    ignored), with their first `FACES_PER_CARD` faces."""
 
     people: list[PersonFaces]
 
@@ -42,7 +43,8 @@ def people_cards(ctx: Context, faces_per_card: int = FACES_PER_CARD) -> PeopleCa
     library photos (named or recognised, as `people` counts them)."""
     cards = WebQueries(ctx.db.conn).people_faces(ctx.spec.name, faces_per_card)
     photos = {name: named + matched for name, named, matched in ctx.db.groups.people_photos(ctx.spec.name)}
-    return PeopleCards([replace(c, photos=photos.get(c.name, 0)) for c in cards])
+    ordered = sorted(cards, key=lambda c: (-c.faces, name_order(c.name)))  # ties: 'alice' beside 'Alice'
+    return PeopleCards([replace(c, photos=photos.get(c.name, 0)) for c in ordered])
 
 
 def person_detail(ctx: Context, name: str, limit: int | None = None) -> PersonDetail:

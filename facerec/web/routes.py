@@ -40,6 +40,7 @@ from facerec.errors import (
 from facerec.usecases import browse, grouping, suggest
 from facerec.usecases.context import Context
 from facerec.usecases.library import library_overview
+from facerec.usecases.names import name_order
 from facerec.usecases.people import show_group
 from facerec.usecases.thumbnails import (
     Thumbnail,
@@ -261,7 +262,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
                 g.id,
             )
         )
-    names = sorted(p.name for p in (browse.people_cards(ctx).people if hidden else persons))
+    names = sorted((p.name for p in (browse.people_cards(ctx).people if hidden else persons)), key=name_order)
     return PeopleScreen(cards, page, pages, len(persons), total, names, view.hidden, hidden)
 
 
@@ -285,7 +286,12 @@ async def group_page(request: Request) -> Response:
     except FacerecError as exc:
         return _error_page(request, exc)
     return _page(
-        request, "group.html", group=group, names=sorted(names), here=f"/people/group/{group_id}", nav="people"
+        request,
+        "group.html",
+        group=group,
+        names=sorted(names, key=name_order),
+        here=f"/people/group/{group_id}",
+        nav="people",
     )
 
 
@@ -506,7 +512,7 @@ async def search_result(request: Request) -> Response:
     except FacerecError as exc:
         return _page(request, "search.html", 400, upload=None, result=None, error=str(exc))
     boxes = _face_boxes(upload.photo, upload.width)
-    names = sorted(p.name for p in (await _state(request).call(browse.people_cards, 0)).people)
+    names = sorted((p.name for p in (await _state(request).call(browse.people_cards, 0)).people), key=name_order)
     return _page(
         request, "search.html", upload=upload, key=key, result=result, boxes=boxes, names=names, here=f"/search/{key}"
     )
