@@ -26,7 +26,7 @@ from facerec.errors import (
 from facerec.types import Box, Person
 from facerec.ui.console import Console, display_width, ljust, rjust
 from facerec.ui.plot import line_chart
-from facerec.ui.progress import ProgressBar
+from facerec.ui.progress import MIN_RATE_S, ProgressBar
 from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
 from facerec.usecases import doctor as doctor_uc
 from facerec.usecases import evaluate as evaluation
@@ -381,11 +381,11 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
     if report.seen == 0:
         con.out(f"no photos found under {', '.join(folders)}")
         return 0
-    rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
+    rate = f" ({report.indexed / report.seconds:.1f} photos/s)" if report.seconds >= MIN_RATE_S else ""
     con.out(
         f"seen {report.seen}, indexed {report.indexed}, skipped {report.skipped} (unchanged), "
         f"moved {report.moved}, copies {report.copied}, pruned {report.pruned}; "
-        f"{report.faces} faces in {report.seconds:.1f} s ({rate:.1f} photos/s)"
+        f"{report.faces} faces in {report.seconds:.1f} s{rate}"
     )
     for picture, error in report.failed:
         con.out(f"  failed: {picture}: {error}")
