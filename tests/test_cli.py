@@ -203,3 +203,59 @@ def test_log_lines_carry_their_level(cli: CLI, faces: FaceSet, tmp_path):
     r = cli("-vv", "register", "obama", str(faces.people()["barack_obama"][0]))
     assert r.returncode == 0
     assert "facerec: DEBUG: facerec.vision.runtime: loaded face_recognition_sface_2021dec.onnx" in r.stderr
+
+
+def test_users_show_suggests_a_name_the_text_is_a_word_a_prefix_or_a_near_spelling_of(cli: CLI, ctx, faces: FaceSet):
+    """Issue 20: `users show kit` found no "did you mean 'Kit Harington'"."""
+    from facerec.usecases.register import register_photos
+
+    people = faces.people()
+    register_photos(ctx, "Kit Harington", people["kit_harington"][:1])
+    register_photos(ctx, "Kitty Jones", people["deepface_jennifer"][:1])
+    register_photos(ctx, "Kip", people["deepface_mark"][:1])
+    register_photos(ctx, "Émile Zola", people["barack_obama"][:1])
+    # a word of the name first, then a name starting with it, then a near spelling
+    r = cli("users", "show", "kit")
+    assert r.returncode == 1
+    assert_one_clean_error(
+        r, "no registered person named 'kit'; did you mean 'Kit Harington' or 'Kitty Jones' or 'Kip'?"
+    )
+    for typed, meant in [
+        ("HARINGTON", "Kit Harington"),  # a word, any case
+        ("kit har", "Kit Harington"),  # a prefix
+        ("kit harrington", "Kit Harington"),  # one letter off
+        ("emile", "Émile Zola"),  # accents ignored
+        ("zolla", "Émile Zola"),
+    ]:
+        r = cli("users", "show", typed)
+        assert r.returncode == 1
+        assert_one_clean_error(r, f"no registered person named {typed!r}; did you mean {meant!r}?")
+    r = cli("photos", "kity jones")
+    assert "did you mean 'Kitty Jones'?" in r.stderr
+    r = cli("users", "show", "Zed")
+    assert_one_clean_error(r, "no registered person named 'Zed'")
+    assert "did you mean" not in r.stderr
+
+
+def test_names_are_listed_in_alphabetical_order_whatever_their_case_and_accents(cli: CLI, ctx, faces: FaceSet):
+    """Issue 20: 'alice' sorted after 'Zoë'."""
+    from facerec.usecases.register import register_photos
+
+    people = faces.people()
+    for name, person in [
+        ("Zoë", "deepface_scarlett"),
+        ("alice", "deepface_jennifer"),
+        ("Bob", "deepface_mark"),
+        ("émile", "barack_obama"),
+        ("Anna", "deepface_angelina"),
+    ]:
+        register_photos(ctx, name, people[person][:1])
+    expected = ["alice", "Anna", "Bob", "émile", "Zoë"]
+    r = cli("users")
+    assert r.returncode == 0, r.stderr
+    assert [line.split()[0] for line in lines(r.stdout)[1:]] == expected
+    assert [json.loads(line)["name"] for line in lines(cli("users", "--json").stdout)] == expected
+    r = cli("people")
+    assert r.returncode == 0, r.stderr
+    listed = r.stdout.split("registered people", 1)[1].splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in listed[: len(expected)]] == expected

@@ -67,6 +67,19 @@ def test_a_blurred_video_stores_nothing_and_says_why(cli: CLI, faces: FaceSet, d
     assert count(db, "SELECT count(*) FROM people") == 0
 
 
+def test_a_video_too_short_for_the_samples_says_so_in_words(cli: CLI, faces: FaceSet, db, tmp_path: Path):
+    """Issue 20: it said `frames rejected - no frames` when no frame was rejected."""
+    video = write_video(tmp_path / "short.avi", pan_zoom(faces.people()["deepface_angelina"][0], 15))  # 1 s
+    r = cli("register", "Angelina", "--camera", "--source", str(video), "--samples", "3", "--no-window")
+    assert r.returncode == 1
+    assert "no frames" not in r.stderr
+    assert (
+        "the source ended with 1 of 3 good samples (no frame was rejected, it ended too soon: "
+        "a sample is taken every 1.5 s); nothing stored (answer yes to keep them, or ask for --samples 1)"
+    ) in r.stderr
+    assert count(db, "SELECT count(*) FROM people") == 0
+
+
 def test_near_duplicate_frames_are_not_kept_twice(ctx: Context, faces: FaceSet):
     still = pan_zoom(faces.people()["deepface_angelina"][0], 1) * 5
     enrollment = Enrollment(ctx, samples=5)

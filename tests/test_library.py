@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -298,6 +299,69 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
     assert fresh.indexed == 0 and fresh.skipped == len(sources)
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_line = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_kill_9_of_index_takes_its_workers_with_it_without_a_traceback(
+    db: Database, settings, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    sources = [p.path for p in faces.photos][:80]
+    for i, src in enumerate(sources):
+        shutil.copy(src, folder / f"{i:03d}{src.suffix}")
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(PROJECT / "face_recognition.py"), "index", str(folder), "--workers", "2"],
+            env=cli_env(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 120
+        while count(db, "SELECT count(*) FROM pictures") < 3:
+            assert time.time() < deadline and proc.poll() is None, "indexing did not start"
+            time.sleep(0.05)
+        workers = children_of(proc.pid)
+        assert len(workers) >= 2, workers  # the two workers (and multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)  # the index process only, as `kill -9 PID` does
+        proc.wait()
+        assert count(db, "SELECT count(*) FROM pictures") < len(sources), "the kill should land while indexing"
+        deadline = time.time() + 30
+        while any(alive(w) for w in workers):
+            assert time.time() < deadline, f"workers outlived the index process: {[w for w in workers if alive(w)]}"
+            time.sleep(0.1)
+    finally:
+        for w in workers:  # ours: never leave one behind, whatever happened
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
+    written = errors.read_text()
+    assert "Traceback" not in written and "leaked" not in written, written
+
+
 def test_index_reports_bad_files_and_goes_on(cli: CLI, faces: FaceSet, tmp_path: Path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -378,6 +442,49 @@ def test_the_progress_bar_fits_the_terminal_it_is_drawn_on():
     wide = bar.line(12, 594, 20, 1.0, 80)
     assert wide.startswith("[") and "12/594 photos" in wide and "faces/s" in wide and "ETA" in wide
     assert "12/594 photos" in bar.line(12, 594, 20, 1.0, 40)  # narrow: the bar and rates go first
+
+
+def test_a_progress_bar_shows_no_rate_from_almost_no_elapsed_time():
+    """Issue 20: `matching 124/124 faces 22836095.3 faces/s`, a phase done at once."""
+    from facerec.ui.progress import MIN_RATE_S, ProgressBar
+
+    bar = ProgressBar(io.StringIO(), "faces", None, label="matching")
+    assert bar.line(124, 124, None, 0.000005, 80).split() == ["[" + "#" * 30 + "]", "matching", "124/124", "faces"]
+    assert "/s" not in bar.line(3, 124, None, MIN_RATE_S * 0.99, 80)
+    assert "24.0 faces/s" in bar.line(12, 124, None, 0.5, 80) and "ETA 5 s" in bar.line(12, 124, None, 0.5, 80)
+
+
+@pytest.mark.slow
+def test_the_people_steps_bars_after_index_on_a_terminal_show_no_rate_from_no_time(
+    cli: CLI, photo_folder: Path, tmp_path: Path
+):
+    """Each phase of the People step (reading, matching, ...) gets a bar of its own, drawn at
+    once: its first drawing shows the count only, never a rate from microseconds."""
+    import pexpect
+
+    child = spawn_terminal(
+        [sys.executable, str(PROJECT / "face_recognition.py"), "index", str(photo_folder), "--workers", "1"],
+        env={**cli.env, "COLUMNS": "80", "LINES": "24"},
+        cwd=str(tmp_path),
+        dimensions=(24, 80),
+        encoding="utf-8",
+        timeout=120,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    bars = [part for line in str(child.before).splitlines() for part in line.split("\r") if part.startswith("[")]
+    first: dict[str, str] = {}
+    for b in bars:
+        label = b.split("] ", 1)[1].split()[0]
+        if not label[0].isdigit():  # a phase of the People step ("12/12 photos" is the index bar)
+            first.setdefault(label, b)
+    assert first, bars
+    for b in first.values():
+        assert "/s" not in b and "ETA" not in b, b
+    # and the summary line says a rate only from a measurable time
+    summary = [line for line in str(child.before).splitlines() if line.startswith("seen ")]
+    assert summary and re.search(r"faces in \d+\.\d s( \(\d+\.\d photos/s\))?$", summary[-1].strip()), summary
 
 
 @pytest.mark.slow

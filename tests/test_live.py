@@ -17,9 +17,10 @@ from facerec.usecases.register import register_photos
 from facerec.video import overlay, text
 from facerec.video.camera import Frame
 from facerec.video.overlay import KNOWN_COLOR
+from facerec.vision.images import load_image
 from tests.conftest import CLI, FaceSet, count
 from tests.gui import label_patch, press, spawn, wait_for_window, wait_until_shown
-from tests.media import blank, pan_zoom, write_video
+from tests.media import blank, pan_zoom, place, write_video
 
 
 @pytest.fixture
@@ -272,3 +273,58 @@ def test_r_with_several_faces_in_view_boxes_the_largest_and_says_in_the_window_t
     # The chosen face has a thick amber box (and label); the other face keeps its usual red box.
     assert amber.sum() > 600, amber.sum()
     assert green_or_red[1] > 200, green_or_red
+
+
+def screen_rect(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """The bounding rectangle (x, y, w, h) of the True pixels of `mask`."""
+    ys, xs = np.nonzero(mask)
+    assert len(xs) > 0, "nothing of that colour on the screen"
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def located(screen: np.ndarray, patch: np.ndarray) -> tuple[int, int, int, int]:
+    """Where on `screen` `patch` is shown (x, y, w, h)."""
+    scores = cv2.matchTemplate(screen, patch, cv2.TM_SQDIFF_NORMED)
+    _, _, (x, y), _ = cv2.minMaxLoc(scores)
+    return x, y, patch.shape[1], patch.shape[0]
+
+
+def intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_the_paused_and_type_the_name_banners_cover_no_face(faces: FaceSet, db, settings, xvfb: str, tmp_path: Path):
+    # A big face from near the top of the frame to below its middle: where the banners used to be
+    # (centred) and where a top banner goes; the bottom edge is free.
+    still = place(load_image(faces.people()["deepface_jack"][0]).pixels, 450, 320, 190)
+    video = write_video(tmp_path / "jack.avi", [still] * 300)  # 20 s
+    paused = label_patch(lambda f: overlay.draw_banner(f, "PAUSED"))
+    waiting = label_patch(lambda f: overlay.draw_banner(f, "type the name in the terminal"))
+
+    def colour(screen: np.ndarray, bgr: tuple[int, int, int]) -> np.ndarray:
+        return np.all(np.abs(screen.astype(int) - np.array(bgr)) <= 2, axis=2)
+
+    proc = spawn(settings, xvfb, "live", "--source", str(video))
+    try:
+        window = wait_for_window(xvfb, "facerec - live", proc)
+        time.sleep(1.5)
+        press(xvfb, window, "p")
+        screen = wait_until_shown(xvfb, paused, proc)
+        face, banner = screen_rect(colour(screen, overlay.UNKNOWN_COLOR)), located(screen, paused)
+        assert face[3] > 200, face  # the face's red box and label, as drawn
+        assert not intersect(face, banner), (face, banner)
+        press(xvfb, window, "p")
+        press(xvfb, window, "r")
+        screen = wait_until_shown(xvfb, waiting, proc)
+        face, banner = screen_rect(colour(screen, overlay.CHOSEN_COLOR)), located(screen, waiting)
+        assert face[3] > 200, face  # the amber box of the face `r` registers
+        assert not intersect(face, banner), (face, banner)
+        assert proc.stdin is not None
+        proc.stdin.write("\n")  # no name: cancelled
+        proc.stdin.flush()
+        press(xvfb, window, "q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "registration cancelled" in err

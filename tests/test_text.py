@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from facerec.types import Box
 from facerec.ui.sheets import CAPTION, CAPTION_LEFT, CAPTION_SIZE, CAPTION_TOP, TILE, Tile, caption_lines, make_sheet
 from facerec.video import overlay, text
-from tests.conftest import PROJECT, FaceSet
+from tests.conftest import PROJECT, FaceSet, skip_or_fail
 
 NAME = "Zoë Ñuñez Жанна"
 
@@ -96,3 +97,78 @@ def test_a_name_above_a_face_box_in_the_live_window_is_the_fonts_rendering():
     expected = overlay.KNOWN_COLOR[1] + (255 - overlay.KNOWN_COLOR[1]) * mask[:, : ink.shape[1]] / 255.0
     assert float(np.max(np.abs(ink - expected[: ink.shape[0]]))) <= 1.0
     assert mask.max() == 255 and (mask > 128).sum() > 100
+
+
+CJK_NAMES = ("王小明", "山田太郎")  # Chinese, Japanese
+
+
+def installed_fonts_with(chars: str) -> list[tuple[Path, int]]:
+    """Every scalable font fontconfig knows with a glyph for each of `chars` (the test's own look-up)."""
+    charset = " ".join(f"{ord(c):x}" for c in sorted(set(chars)))
+    try:
+        r = subprocess.run(
+            ["fc-list", "--format", "%{file}\t%{index}\n", f":charset={charset}:scalable=true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in r.stdout.splitlines():
+        path, _, index = line.partition("\t")
+        if path.endswith((".ttf", ".otf", ".ttc", ".otc")):
+            out.append((Path(path), int(index or 0)))
+    return out
+
+
+def label_difference(ink: np.ndarray, line: str, font: ImageFont.FreeTypeFont, baseline: int) -> np.ndarray:
+    """|window label - `line` drawn by `font` itself| per pixel, green channel (the known colour's ink)."""
+    canvas = Image.new("L", (ink.shape[1], ink.shape[0]), 0)
+    ImageDraw.Draw(canvas).text((0, baseline), line, font=font, fill=255, anchor="ls")
+    expected = overlay.KNOWN_COLOR[1] + (255 - overlay.KNOWN_COLOR[1]) * np.asarray(canvas, np.float32) / 255.0
+    return np.abs(ink - expected)
+
+
+def test_chinese_and_japanese_names_in_the_live_window_are_drawn_with_an_installed_cjk_font_not_boxes():
+    fonts = installed_fonts_with("".join(CJK_NAMES))
+    if not fonts:
+        skip_or_fail("no CJK font installed (apt-get install fonts-droid-fallback)")
+    last_resort_path = next(f.path for f in text.font_chain() if f.covers_everything)
+    last_resort = ImageFont.truetype(str(last_resort_path), overlay.LABEL_SIZE)
+    for name in CJK_NAMES:
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        overlay.draw_face(frame, Box(100, 100, 80, 80), name, None)
+        x, y, w, h = text.draw_label(frame.copy(), name, 100, 98, overlay.LABEL_SIZE, overlay.KNOWN_COLOR)
+        rendered = text.render(name, overlay.LABEL_SIZE)
+        ink = frame[y + 1 : y + 1 + rendered.height, x + 3 : x + 3 + rendered.width, 1].astype(np.float32)
+        own = {
+            path: float(
+                label_difference(
+                    ink, name, ImageFont.truetype(str(path), overlay.LABEL_SIZE, index=i), rendered.baseline
+                ).max()
+            )
+            for path, i in fonts
+        }
+        assert min(own.values()) <= 1.0, (name, own)  # exactly one installed font's own glyphs
+        boxes = float(label_difference(ink, name, last_resort, rendered.baseline).mean())
+        assert boxes > 10, (name, boxes)  # not Last Resort's boxes
+        assert (rendered.mask > 128).sum() > 40, name
+
+
+def test_without_fontconfig_fonts_are_looked_for_at_the_usual_paths(tmp_path: Path):
+    probe = (
+        "from facerec.video import text\n"
+        "assert text._fontconfig() is None\n"
+        "runs = text.runs('Zoë 王小明')\n"
+        "assert runs[0] == (0, 'Zoë '), runs\n"
+        "font = text.font_chain()[runs[1][0]]\n"
+        "assert text.render('Zoë 王小明', 20).mask.max() == 255\n"
+        "print(font.path)\n"
+    )
+    env = {**os.environ, "PATH": str(tmp_path), "PYTHONPATH": str(PROJECT)}  # no fc-match on PATH
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT, env=env)
+    assert r.returncode == 0, r.stderr
+    fixed = [Path(p) for p in text.SYSTEM_FONTS if Path(p).is_file() and text.FontFile(Path(p)).has("王")]
+    last_resort = next(f.path for f in text.font_chain() if f.covers_everything)
+    assert Path(r.stdout.strip()) == (fixed[0] if fixed else last_resort)

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from starlette.datastructures import Headers
 from starlette.routing import Route
@@ -906,3 +908,84 @@ def test_the_menu_offers_the_web_page():
 def test_the_web_command_is_in_the_help(cli: CLI):
     r = cli("web", "--help")
     assert r.returncode == 0 and "--port" in r.stdout and "--host" in r.stdout and "--open" in r.stdout
+
+
+def test_the_person_page_says_how_not_this_person_differs_from_remove_sample(
+    lib: Library, web: TestClient, faces: FaceSet
+):
+    """Issue 20: the two buttons stood side by side with nothing saying the difference."""
+    register_photos(lib.ctx, "Obama", faces.people()["barack_obama"][:1])
+    html = web.get("/person?name=Obama").text
+    (face,) = re.findall(r'name="face" value="(\d+)"', html.split("remove-sample", 1)[1])[:1]
+    split = re.search(rf'<button[^>]*data-split="{face}"[^>]*>', html)
+    remove = re.search(r"<button[^>]*>Remove sample</button>", html)
+    assert split and remove
+    split_title = re.search(r'title="([^"]*)"', split.group(0))
+    remove_title = re.search(r'title="([^"]*)"', remove.group(0))
+    assert split_title and "someone else" in split_title.group(1) and "remembered" in split_title.group(1)
+    assert remove_title and "stop using this face as a sample of Obama" in remove_title.group(1)
+    assert "the photo stays" in remove_title.group(1)
+    help_text = re.sub(r"<[^>]+>", "", html.split('id="sample-help">', 1)[1].split("</p>", 1)[0]).replace("&#39;", "'")
+    assert help_text.startswith("Not this person: this face is someone else;")
+    assert "Remove sample: the face is Obama, but stop using it as a sample" in help_text
+    assert "the photo stays where it is, in the library if it was indexed" in help_text
+    # On a group's page, "Not this person" says what it does there.
+    group = people_view(lib.ctx).groups[0]
+    page = web.get(f"/people/group/{group.id}").text
+    assert "take it out of this group (remembered" in page
+
+
+def grey_share(pixels: np.ndarray) -> float:
+    """The share of `pixels` that are the flat grey a card or face tile is filled with where there is no photo."""
+    flat = (pixels.max(axis=2).astype(int) - pixels.min(axis=2).astype(int)) <= 6
+    level = pixels.mean(axis=2)
+    return float(np.mean(flat & (np.abs(level - 200) <= 6) | flat & (np.abs(level - 227) <= 6)))
+
+
+def test_the_card_of_a_face_in_a_small_photo_is_the_face_not_grey(
+    lib: Library, web: TestClient, faces: FaceSet, tmp_path: Path
+):
+    """Issue 20: cards of small photos showed small faces in grey squares."""
+    from PIL import Image
+
+    photo = faces.people()["deepface_scarlett"][0]
+    pixels = cv2.imread(str(photo))
+    (found,) = lib.ctx.pipeline.analyze(pixels)
+    b = found.face.box
+    m = b.w // 10
+    crop = pixels[max(0, b.y - m) : b.y + b.h + m, max(0, b.x - m) : b.x + b.w + m]
+    small = cv2.resize(crop, (100, round(100 * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_AREA)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "scarlett-small.jpg"), small)  # a face thumbnail-sized photo, as old albums have
+    index_folders(lib.ctx, [folder], workers=1)
+    with lib.db.transaction() as cur:
+        cur.execute(
+            "SELECT f.id FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
+            (str(folder / "scarlett-small.jpg"),),
+        )
+        (face,) = [r[0] for r in cur.fetchall()]
+    r = web.get(f"/thumb/card/{face}.jpg")
+    assert r.status_code == 200
+    card = cv2.cvtColor(np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")), cv2.COLOR_RGB2BGR)
+    assert card.shape == (240, 240, 3)
+    assert grey_share(card) < 0.05, grey_share(card)  # the face fills the card
+    # and each face of a card of four fills its quarter
+    group = people_view(lib.ctx).groups[0]
+    ids = [face] + [f.face_id for f in group.faces[:3]]
+    four = web.get(f"/thumb/card/{'-'.join(map(str, ids))}.jpg")
+    tiles = cv2.cvtColor(np.asarray(Image.open(io.BytesIO(four.content)).convert("RGB")), cv2.COLOR_RGB2BGR)
+    assert grey_share(tiles[1:119, 1:119]) < 0.05, grey_share(tiles[1:119, 1:119])
+
+
+def test_people_with_as_many_faces_are_in_alphabetical_order_whatever_their_case(
+    lib: Library, web: TestClient, faces: FaceSet
+):
+    """Issue 20: 'alice' came after 'Zoë' (cards, and the names offered when naming)."""
+    people = faces.people()
+    for name, person in [("Zoë", "deepface_scarlett"), ("alice", "deepface_jennifer"), ("Bob", "deepface_mark")]:
+        register_photos(lib.ctx, name, people[person][:1])
+    html = web.get("/people").text
+    assert [c for c in cards_on(html) if c.startswith("p:")] == ["p:alice", "p:Bob", "p:Zoë"]
+    offered = html.split('<datalist id="names">', 1)[1].split("</datalist>", 1)[0]
+    assert re.findall(r'<option value="([^"]+)">', offered) == ["alice", "Bob", "Zoë"]

@@ -314,3 +314,52 @@ def test_answering_is_this_the_person_on_their_page(
         page.click(f'li[data-maybe="{asked[0]}"] button[data-answer="no"]')
     assert flash(page) == f"face {asked[0]} is not 'Scarlett': remembered"
     assert page.locator(f'li[data-maybe="{asked[0]}"]').count() == 0
+
+
+def test_indexing_a_missing_folder_says_so_on_the_library_page(
+    browser: Browser, server: Server, library: Library, tmp_path: Path
+):
+    """The error shows where the folder was typed, with the folder still typed (issue 20:
+    it showed on the People page)."""
+    missing = str(tmp_path / "no such photos")
+    page = browser.page
+    page.goto(server.login)
+    page.goto(f"{server.base}/library")
+    page.fill("#folder", missing)
+    with page.expect_navigation():
+        page.click("#start-index")
+    assert urlsplit(page.url).path == "/library"
+    assert page.locator("h1").inner_text() == "Library"
+    assert flash(page) == f"{missing}: no such folder"
+    assert "error" in str(page.locator("#flash").get_attribute("class"))
+    assert page.locator("#folder").input_value() == missing  # to correct, not to type again
+
+
+def test_the_select_box_of_a_card_covers_none_of_its_faces(
+    browser: Browser, server: Server, library: Library, faces: FaceSet
+):
+    """Issue 20: the "select" box sat over a corner of the card's image, on a face."""
+    register_photos(library.ctx, "Kit", faces.people()["kit_harington"][:1])
+    page = browser.page
+    page.goto(server.login)
+    page.wait_for_load_state("networkidle")
+    cards = page.locator("li.card")
+    assert cards.count() >= 2 and page.locator("li.card.named").count() == 1
+
+    def intersect(a: dict, b: dict) -> bool:
+        return (
+            a["x"] < b["x"] + b["width"]
+            and b["x"] < a["x"] + a["width"]
+            and (a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+        )
+
+    for i in range(min(cards.count(), 12)):
+        card = cards.nth(i)
+        image = card.locator("a.faces img").bounding_box()
+        for control in (card.locator("input[type=checkbox]"), card.locator("label.pick")):
+            box = control.bounding_box()
+            assert image is not None and box is not None and box["width"] > 0
+            assert not intersect(box, image), (card.get_attribute("data-ref"), box, image)
+    first = cards.nth(0).locator("input[type=checkbox]")
+    first.click()  # still a working control
+    assert first.is_checked()

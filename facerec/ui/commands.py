@@ -26,7 +26,7 @@ from facerec.errors import (
 from facerec.types import Box, Person
 from facerec.ui.console import Console, display_width, ljust, rjust
 from facerec.ui.plot import line_chart
-from facerec.ui.progress import ProgressBar
+from facerec.ui.progress import MIN_RATE_S, ProgressBar
 from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
 from facerec.usecases import doctor as doctor_uc
 from facerec.usecases import evaluate as evaluation
@@ -41,6 +41,7 @@ from facerec.usecases.grouping import GroupingProgress, GroupingReport
 from facerec.usecases.index import index_folders
 from facerec.usecases.labelled import PersonOutcome, register_folder
 from facerec.usecases.live import LiveEvent, LiveOptions, run_live
+from facerec.usecases.names import name_order
 from facerec.usecases.recognize import analyze_photo, recognize_photo
 from facerec.usecases.reembed import ReembedReport
 from facerec.usecases.reembed import reembed as run_reembed
@@ -221,7 +222,7 @@ def register_camera(
 
 
 def users_list(ctx: Context, con: Console) -> int:
-    people = users_uc.list_people(ctx).people
+    people = sorted(users_uc.list_people(ctx).people, key=lambda p: name_order(p.name))  # 'alice' beside 'Alice'
     for p in people:
         con.emit({"name": p.name, "samples": p.samples})
     if not people:
@@ -384,11 +385,11 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
     if report.seen == 0:
         con.out(f"no photos found under {', '.join(folders)}")
         return 0
-    rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
+    rate = f" ({report.indexed / report.seconds:.1f} photos/s)" if report.seconds >= MIN_RATE_S else ""
     con.out(
         f"seen {report.seen}, indexed {report.indexed}, skipped {report.skipped} (unchanged), "
         f"moved {report.moved}, copies {report.copied}, pruned {report.pruned}; "
-        f"{report.faces} faces in {report.seconds:.1f} s ({rate:.1f} photos/s)"
+        f"{report.faces} faces in {report.seconds:.1f} s{rate}"
     )
     for picture, error in report.failed:
         con.out(f"  failed: {picture}: {error}")
@@ -573,7 +574,7 @@ def people_list(
     if view.people and not hidden:
         con.out("registered people (library photos where they are named or recognised):")
         width = max(display_width(p.name) for p in view.people)
-        for p in view.people:
+        for p in sorted(view.people, key=lambda p: name_order(p.name)):
             con.out(f"  {ljust(p.name + ':', width + 1)} {rjust(str(p.photos), 4)}")
     if not view.groups:
         if view.total:

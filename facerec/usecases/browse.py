@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from facerec.errors import NoSamplesError
 from facerec.types import Person, SampleFace
 from facerec.usecases.context import Context
-from facerec.usecases.names import require_person
+from facerec.usecases.names import name_order, require_person
 from facerec.usecases.search import PhotoMatch, photos_of
 
 __all__ = ["PeopleCards", "PersonDetail", "people_cards", "person_detail"]
@@ -21,7 +21,8 @@ FACES_PER_CARD = 4
 
 @dataclass(frozen=True)
 class PeopleCards:
-    """Every registered person, most samples first, with their first `FACES_PER_CARD` faces."""
+    """Every registered person, most faces first (then by name, case and accents
+    ignored), with their first `FACES_PER_CARD` faces."""
 
     people: list[Person]
 
@@ -39,9 +40,10 @@ class PersonDetail:
 
 def people_cards(ctx: Context, faces_per_card: int = FACES_PER_CARD) -> PeopleCards:
     """Every registered person with their samples and library photos (the counts every
-    screen shows), most samples first, and their first `faces_per_card` faces."""
+    screen shows), most samples first (then by name, case and accents ignored), and
+    their first `faces_per_card` faces."""
     people = ctx.db.people.people(first=faces_per_card)
-    return PeopleCards(sorted(people, key=lambda p: (-p.samples, p.name.casefold(), p.name)))
+    return PeopleCards(sorted(people, key=lambda p: (-p.samples, name_order(p.name))))  # ties: 'alice' beside 'Alice'
 
 
 def person_detail(ctx: Context, name: str, limit: int | None = None) -> PersonDetail:

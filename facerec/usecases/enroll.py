@@ -84,6 +84,8 @@ class Enrollment:
     min_change: float = MIN_CHANGE
     kept: list[tuple[Image, EmbeddedFace]] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
+    frames: int = 0
+    """Frames the source gave (most are not judged: samples are taken `SAMPLE_INTERVAL_S` apart)."""
 
     @property
     def done(self) -> bool:
@@ -183,6 +185,7 @@ def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions
     options.on_message(enrollment.prompt)
     for frame in source.frames():
         now = time.perf_counter()
+        enrollment.frames += 1
         verdict = None
         due = last_kept is None or source.stills or frame.timestamp - last_kept >= options.interval_s
         if due or key == ord(" "):
@@ -208,8 +211,13 @@ def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions
 def _ended_early(enrollment: Enrollment, options: EnrollOptions) -> None:
     """The source ended first: keep the samples taken if the user says so, else raise `CameraError`."""
     got, wanted = len(enrollment.kept), enrollment.samples
-    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(enrollment.rejected.items())) or "no frames"
-    ended = f"the source ended with {got} of {wanted} good samples (frames rejected - {reasons})"
+    if enrollment.rejected:
+        why = "frames rejected - " + ", ".join(f"{k}: {v}" for k, v in sorted(enrollment.rejected.items()))
+    elif enrollment.frames == 0:
+        why = "it gave no frames"
+    else:  # every frame judged was kept: the source is shorter than the samples take
+        why = f"no frame was rejected, it ended too soon: a sample is taken every {options.interval_s:g} s"
+    ended = f"the source ended with {got} of {wanted} good samples ({why})"
     if got and options.confirm(f"{ended}; keep the {got} taken?"):
         return
     hint = f" (answer yes to keep them, or ask for --samples {got})" if got else ""

@@ -9,17 +9,24 @@ The run is incremental and safe to interrupt:
   embeds every face, and the main process stores photos in small batches, each
   batch one transaction: an interrupted run loses at most the batch in flight,
   and the next run picks up exactly the photos that are not stored.
-Worker processes (default: one per CPU core) each load the models once.
+Worker processes (default: one per CPU core) each load the models once, and
+die with the run: a run killed with SIGKILL (`kill -9`) takes them with it,
+quietly (no traceback from a worker whose parent is gone).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import signal
 import stat
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -205,12 +212,58 @@ class Analysis:
 _worker: tuple[Pipeline, frozenset[str]] | FacerecError | None = None
 
 
-def _init_worker(settings: Settings, known_hashes: frozenset[str], log_level: int) -> None:
-    """Runs once in each worker: logging like the parent's, quiet Ctrl-C (the
-    parent handles it), one thread per process, models loaded once. A failure
-    is kept and returned as `Analysis.fatal` (a pool whose initializer raises
-    restarts its workers forever); the parent stops the run with it."""
+PR_SET_PDEATHSIG = 1
+"""Linux prctl(2) option: the signal this process gets when its parent dies."""
+ORPHAN_CHECK_S = 1.0
+"""Where prctl is missing (not Linux), how often a worker checks that its parent is alive."""
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end, without a word, when the index process that started it
+    ends in any way (kill -9 included): SIGTERM from the kernel when the parent dies
+    (Linux), else a thread that watches the parent; and SIGPIPE's default action, so
+    a result written to a parent that is gone ends the worker instead of printing a
+    BrokenPipeError traceback."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+        except (OSError, AttributeError) as exc:
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(0)
+    if not armed:
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(ORPHAN_CHECK_S)
+            os._exit(0)
+
+        threading.Thread(target=watch, name="orphan-check", daemon=True).start()
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (it removes the pool's semaphores
+    when the run is killed) without its "leaked semaphore objects" warning: after
+    a kill -9 the clean-up is what should happen, not news to the user."""
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    sys.warnoptions.append(quiet)  # the tracker is started with the -W options of this process
+    try:
+        multiprocessing.resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions.remove(quiet)
+
+
+def _init_worker(settings: Settings, known_hashes: frozenset[str], log_level: int, parent: int) -> None:
+    """Runs once in each worker: ends with the parent (`_die_with_parent`),
+    logging like the parent's, quiet Ctrl-C (the parent handles it), one thread
+    per process, models loaded once. A failure is kept and returned as
+    `Analysis.fatal` (a pool whose initializer raises restarts its workers
+    forever); the parent stops the run with it."""
     global _worker
+    _die_with_parent(parent)
     configure_logging(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime.set_threads(1)
@@ -345,7 +398,9 @@ class _Indexer:
         done = 0
         mp = multiprocessing.get_context("spawn")
         level = logging.getLogger().getEffectiveLevel()
-        pool = mp.Pool(self.workers, initializer=_init_worker, initargs=(self.ctx.settings, hashes, level))
+        _start_resource_tracker()
+        initargs = (self.ctx.settings, hashes, level, os.getpid())
+        pool = mp.Pool(self.workers, initializer=_init_worker, initargs=initargs)
         try:
             for result in pool.imap_unordered(_analyze, todo, chunksize=2):
                 if result.fatal is not None:

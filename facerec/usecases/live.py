@@ -263,10 +263,14 @@ class _Session:
             return drawn
         shown = drawn.copy()
         if banner is not None:
-            overlay.draw_banner(shown, banner)
+            overlay.draw_banner(shown, banner, avoid=self._faces())
         if notice is not None:
             overlay.draw_notice(shown, notice[0])
         return shown
+
+    def _faces(self) -> list[Box]:
+        """Where the faces in view are drawn (box and label): a banner stays off them."""
+        return [overlay.face_region(t.face.box, t.name, t.distance) for t in self.loop.visible]
 
     def _draw(self, frame: Frame, status: str, chosen: Track | None = None) -> Image:
         """The frame as drawn (what a snapshot saves); the window also shows any notice."""
@@ -318,7 +322,7 @@ class _Session:
         if self.window is not None:
             drawn = self._draw(frame, "registering: type the name in the terminal", chosen=track)
             shown = drawn.copy()
-            overlay.draw_banner(shown, "type the name in the terminal")
+            overlay.draw_banner(shown, "type the name in the terminal", avoid=self._faces())
             if many:
                 overlay.draw_notice(shown, "registering the largest face (amber box)")
             self.window.show(shown)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from collections.abc import Sequence
 
@@ -41,14 +40,60 @@ def normalized(name: str) -> str:
     return " ".join(plain.casefold().split())
 
 
+def name_order(name: str) -> tuple[str, str]:
+    """Sort key for lists of names: case, accents and spacing ignored ('alice' beside
+    'Alice', 'Émile' among the E's), ties in a fixed order."""
+    return normalized(name), name
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace a character, swap two neighbours) from `a` to `b`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _typo_allowance(key: str) -> int:
+    """How many edits still make a near spelling: none for 1-2 letters, 1 up to 5, 2 up to 10, then 3."""
+    n = len(key)
+    return 0 if n < 3 else 1 if n <= 5 else 2 if n <= 10 else 3
+
+
 def close_names(known: Sequence[str], name: str, limit: int = 3) -> list[str]:
-    """Registered names that `name` was probably meant to be: the same but for case,
-    accents or spacing first, then near spellings."""
+    """Registered names that `name` was probably meant to be, best first, case,
+    accents and spacing ignored: the same name ("joe biden"); names that have it
+    as a word or words ("kit", "harington" -> "Kit Harington"); names, or a word
+    of them, that start with it ("kit har", "harin"); near spellings ("kit
+    harrington", "obmaa"), nearest first."""
     key = normalized(name)
-    same = [k for k in known if normalized(k) == key and k != name]
-    by_key = {normalized(k): k for k in known}
-    near = [by_key[m] for m in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.75)]
-    return list(dict.fromkeys(same + [n for n in near if n != name]))[:limit]
+    if not key:
+        return []
+    ranked: list[tuple[tuple[int, int], tuple[str, str], str]] = []
+    for k in dict.fromkeys(known):
+        if k == name:
+            continue
+        nk = normalized(k)
+        words = nk.split()
+        if nk == key:
+            rank = (0, 0)
+        elif f" {key} " in f" {nk} ":
+            rank = (1, 0)
+        elif len(key) >= 2 and (nk.startswith(key) or any(w.startswith(key) for w in words)):
+            rank = (2, 0)
+        else:
+            distance = min(edit_distance(key, candidate) for candidate in [nk, *words])
+            if distance > _typo_allowance(key):
+                continue
+            rank = (3, distance)
+        ranked.append((rank, name_order(k), k))
+    return [k for _, _, k in sorted(ranked)][:limit]
 
 
 def did_you_mean(known: Sequence[str], name: str) -> str:

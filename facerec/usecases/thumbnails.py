@@ -54,11 +54,12 @@ PHOTO_SIDE = 480
 """A photo thumbnail's longer side, in pixels."""
 BOX_COLOR = (0, 200, 255)  # BGR amber: the same on named and unnamed faces, so naming never changes a thumbnail
 KINDS = ("face", "photo")
-VERSION = "1"
+VERSION = "2"
 """Part of every cache key: bump it when the drawing changes, and every thumbnail is made again."""
 
 CARD_FACES = 4
-"""A card (the People page) shows up to this many faces, 2 x 2, in one image: one request per card."""
+"""A card (the People page) shows up to this many faces, 2 x 2 (a single face fills it), in one
+image: one request per card."""
 CARD_TILE = 120
 """Each face of a card, in pixels (the card is 240 x 240)."""
 
@@ -150,8 +151,8 @@ def _card_key(face_keys: Sequence[str]) -> str:
 
 
 def make_card(ctx: Context, card: CardSource) -> Thumbnail:
-    """The cached card image (its faces 2 x 2), made first if needed from the
-    faces' own thumbnails (themselves made if needed; no database)."""
+    """The cached card image (its faces 2 x 2, or its one face filling it), made first
+    if needed from the faces' own thumbnails (themselves made if needed; no database)."""
     etag = f"card-{card.key}"
     if card.path.is_file():
         return Thumbnail(card.path, etag, made=False)
@@ -160,12 +161,17 @@ def make_card(ctx: Context, card: CardSource) -> Thumbnail:
         if card.path.is_file():
             return Thumbnail(card.path, etag, made=False)
         mosaic = np.full((2 * CARD_TILE, 2 * CARD_TILE, 3), 227, np.uint8)
+        per_side = 1 if len(tiles) == 1 else 2  # one face fills the card, not a quarter of it
+        tile_side = 2 * CARD_TILE // per_side
         for n, tile in enumerate(tiles):
             if tile is None:  # a face thumbnail removed meanwhile: its place stays grey
                 continue
-            r, c = divmod(n, 2)
-            small = cv2.resize(tile, (CARD_TILE - 2, CARD_TILE - 2), interpolation=cv2.INTER_AREA)
-            mosaic[r * CARD_TILE + 1 : (r + 1) * CARD_TILE - 1, c * CARD_TILE + 1 : (c + 1) * CARD_TILE - 1] = small
+            r, c = divmod(n, per_side)
+            inner = tile_side - 2
+            small = cv2.resize(
+                tile, (inner, inner), interpolation=cv2.INTER_AREA if inner < tile.shape[0] else cv2.INTER_LINEAR
+            )
+            mosaic[r * tile_side + 1 : (r + 1) * tile_side - 1, c * tile_side + 1 : (c + 1) * tile_side - 1] = small
         make_private_dir(card.path.parent)
         save_private_image(card.path, mosaic, quality=85)
     return Thumbnail(card.path, etag, made=True)
@@ -273,12 +279,23 @@ def _face_decode_side(box: Box, width: int | None, height: int | None) -> int | 
 
 
 def face_tile(pixels: Image, box: Box, size: int = FACE_SIZE) -> Image:
-    """A square `size` x `size` crop centred on the face, `FACE_MARGIN` around it; grey where the photo ends."""
-    side = max(box.w, box.h) * (1 + 2 * FACE_MARGIN)
-    cx, cy = box.x + box.w / 2, box.y + box.h / 2
-    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    s = max(1, int(round(side)))
+    """A square crop around the face, scaled (up for a small photo) to `size` x `size`.
+
+    `FACE_MARGIN` around the face where the photo has room for it; in a small
+    photo, or with the face near an edge, the margin shrinks and the square
+    slides to stay inside the photo, so the face fills the tile (a face taller
+    than the photo is wide loses a little forehead and chin, never its width).
+    Grey only where the face itself leaves the photo."""
     h, w = pixels.shape[:2]
+    face_side = max(box.w, box.h)
+    side = max(min(box.w, box.h), min(face_side * (1 + 2 * FACE_MARGIN), w, h))
+    s = max(1, int(round(side)))
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    x0, y0 = int(round(cx - s / 2)), int(round(cy - s / 2))
+    if s <= w:
+        x0 = min(max(x0, 0), w - s)
+    if s <= h:
+        y0 = min(max(y0, 0), h - s)
     tile = np.full((s, s, 3), 200, np.uint8)
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + s), min(h, y0 + s)
     if sx1 > sx0 and sy1 > sy0:

@@ -8,10 +8,15 @@ TrueType fonts, choosing the font per character:
 1. DejaVu Sans, from inside the `matplotlib` package (Latin, Greek, Cyrillic,
    and many symbols). Its file is found without importing matplotlib, which
    would write a font cache into HOME.
-2. System fonts, where present (Noto CJK, Noto Sans, DejaVu, Liberation).
+2. For a character it lacks, any installed font that has it, asked of
+   fontconfig (`fc-match`, once per character, cached): 王小明 is drawn with
+   Noto Sans CJK, Droid Sans Fallback or whatever CJK font is installed.
+   Without fontconfig, a fixed list of usual system paths stands in.
 3. matplotlib's STIX (mathematical symbols) and Last Resort fonts: Last Resort
    has a glyph for every code point (a box naming its Unicode block), so a
-   character no font covers still never becomes a question mark.
+   character no font covers still never becomes a question mark. A box means
+   no installed font has that character: install one (`fonts-noto-cjk` or
+   `fonts-droid-fallback` for Chinese and Japanese).
 
 Rendered labels are cached (a name is drawn on every frame).
 """
@@ -21,6 +26,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import shutil
+import subprocess
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +48,7 @@ Color = tuple[int, int, int]
 
 SYSTEM_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
@@ -49,7 +58,14 @@ SYSTEM_FONTS = (
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 )
-"""Fallbacks looked for on the system, in this order (the first that exist are used)."""
+"""Fallbacks looked for on the system when fontconfig (`fc-match`) is not installed,
+in this order (those that exist are used)."""
+
+FONTCONFIG_CANDIDATES = 3
+"""How many of fontconfig's best matches for a character are checked for its glyph.
+Fontconfig ranks coverage of the character above the family, so if none of the
+first few has it, no scalable font installed does."""
+FONTCONFIG_TIMEOUT = 10.0
 
 LAST_RESORT = "LastResortHE-Regular.ttf"
 ELLIPSIS = "\u2026"
@@ -74,6 +90,8 @@ class FontFile:
     path: Path
     index: int = 0
     covers_everything: bool = False
+    after_system: bool = False
+    """A bundled fallback (STIX, Last Resort): tried only after the system's fonts."""
 
     @functools.cached_property
     def codepoints(self) -> frozenset[int]:
@@ -94,23 +112,111 @@ class FontFile:
 
 
 @functools.cache
-def font_chain() -> tuple[FontFile, ...]:
-    """The fonts text is drawn with, first choice first (see the module docstring)."""
+def _fontconfig() -> str | None:
+    """The `fc-match` program, or None where fontconfig's tools are not installed."""
+    return shutil.which("fc-match")
+
+
+@functools.cache
+def _base_chain() -> tuple[FontFile, ...]:
+    """The fonts known before any character is looked up: DejaVu Sans, the fixed
+    system list (only without fontconfig), then the bundled fallbacks."""
     chain: list[FontFile] = []
     bundled = _matplotlib_fonts()
     if bundled is not None and (bundled / "DejaVuSans.ttf").is_file():
         chain.append(FontFile(bundled / "DejaVuSans.ttf"))
-    for name in SYSTEM_FONTS:
-        if Path(name).is_file():
-            chain.append(FontFile(Path(name)))
+    if _fontconfig() is None:
+        log.debug("fontconfig (fc-match) not found: looking for fallback fonts at fixed paths")
+        for name in SYSTEM_FONTS:
+            if Path(name).is_file():
+                chain.append(FontFile(Path(name)))
     if bundled is not None:
         if (bundled / "STIXGeneral.ttf").is_file():
-            chain.append(FontFile(bundled / "STIXGeneral.ttf"))
+            chain.append(FontFile(bundled / "STIXGeneral.ttf", after_system=True))
         if (bundled / LAST_RESORT).is_file():
-            chain.append(FontFile(bundled / LAST_RESORT, covers_everything=True))
+            chain.append(FontFile(bundled / LAST_RESORT, covers_everything=True, after_system=True))
     if not chain:
         log.warning("no TrueType font found (install matplotlib): text is drawn with Pillow's basic font")
     return tuple(chain)
+
+
+_found: list[FontFile] = []
+"""Fonts fontconfig found for characters the first font lacks, in the order first needed
+(appended only, so a font's index in `font_chain()` never changes)."""
+_found_lock = threading.Lock()
+
+
+def font_chain() -> tuple[FontFile, ...]:
+    """Every font text may be drawn with, indexed as `runs` refers to them: the
+    fonts known from the start, then those fontconfig found since."""
+    return _base_chain() + tuple(_found)
+
+
+def _usable(font: FontFile, char: str) -> bool:
+    """`font` has a glyph for `char` and FreeType (through Pillow) can draw it at any size."""
+    if font.path.suffix.lower() not in (".ttf", ".otf", ".ttc", ".otc") or not font.has(char):
+        return False
+    try:
+        ImageFont.truetype(str(font.path), 20, index=font.index)
+    except OSError as exc:  # e.g. a bitmap-only colour emoji font
+        log.debug("cannot draw with %s: %s", font.path, exc)
+        return False
+    return True
+
+
+def _fontconfig_font(char: str) -> FontFile | None:
+    """An installed font with a glyph for `char`, as fontconfig ranks them
+    (scalable, not colour), or None (none has it, or no fontconfig)."""
+    program = _fontconfig()
+    if program is None:
+        return None
+    pattern = f":charset={ord(char):x}:scalable=true:color=false"
+    try:
+        result = subprocess.run(
+            [program, "--sort", "--format", "%{file}\t%{index}\n", pattern],
+            capture_output=True,
+            text=True,
+            timeout=FONTCONFIG_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("fc-match failed for U+%04X: %s", ord(char), exc)
+        return None
+    if result.returncode != 0:
+        log.debug("fc-match failed for U+%04X: %s", ord(char), result.stderr.strip())
+        return None
+    seen: set[tuple[str, int]] = set()
+    for line in result.stdout.splitlines():
+        path, _, index = line.partition("\t")
+        key = (path, int(index) if index.strip().isdigit() else 0)
+        if not path or key in seen:
+            continue
+        seen.add(key)
+        font = FontFile(Path(path), key[1])
+        if _usable(font, char):
+            return font
+        if len(seen) >= FONTCONFIG_CANDIDATES:
+            break
+    return None
+
+
+def _system_font_for(char: str) -> int | None:
+    """Index in `font_chain()` of an installed font with `char`: one fontconfig
+    already found, else a new one it finds now."""
+    base = len(_base_chain())
+    for i, f in enumerate(_found):
+        if f.has(char):
+            return base + i
+    found = _fontconfig_font(char)
+    if found is None:
+        return None
+    with _found_lock:
+        for i, f in enumerate(_found):
+            if (f.path, f.index) == (found.path, found.index):
+                return base + i
+        _found.append(found)
+        log.debug("drawing U+%04X (and more) with %s", ord(char), found.path)
+        return base + len(_found) - 1
 
 
 def primary_font() -> Path | None:
@@ -131,11 +237,17 @@ def _font(index: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont
 @functools.lru_cache(maxsize=4096)
 def _font_for(char: str) -> int:
     """Index in the chain of the first font with a glyph for `char` (0 if none has one)."""
-    chain = font_chain()
+    chain = _base_chain()
     if unicodedata.category(char) in ("Mn", "Me", "Cf") or char in " \t":
         return 0  # combining marks and format characters stay with the text around them
     for i, f in enumerate(chain):
-        if f.has(char):
+        if not f.after_system and f.has(char):
+            return i
+    system = _system_font_for(char)
+    if system is not None:
+        return system
+    for i, f in enumerate(chain):
+        if f.after_system and f.has(char):
             return i
     return 0
 

@@ -40,6 +40,7 @@ from facerec.errors import (
 from facerec.types import Person
 from facerec.usecases import browse, grouping, suggest
 from facerec.usecases.context import Context
+from facerec.usecases.names import name_order
 from facerec.usecases.people import show_group
 from facerec.usecases.stats import MAX_FOLDERS, stats
 from facerec.usecases.thumbnails import (
@@ -262,7 +263,7 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
                 g.id,
             )
         )
-    names = sorted(p.name for p in (browse.people_cards(ctx).people if hidden else persons))
+    names = sorted((p.name for p in (browse.people_cards(ctx).people if hidden else persons)), key=name_order)
     return PeopleScreen(cards, page, pages, len(persons), total, names, view.hidden, hidden)
 
 
@@ -286,7 +287,12 @@ async def group_page(request: Request) -> Response:
     except FacerecError as exc:
         return _error_page(request, exc)
     return _page(
-        request, "group.html", group=group, names=sorted(names), here=f"/people/group/{group_id}", nav="people"
+        request,
+        "group.html",
+        group=group,
+        names=sorted(names, key=name_order),
+        here=f"/people/group/{group_id}",
+        nav="people",
     )
 
 
@@ -507,7 +513,7 @@ async def search_result(request: Request) -> Response:
     except FacerecError as exc:
         return _page(request, "search.html", 400, upload=None, result=None, error=str(exc))
     boxes = _face_boxes(upload.photo, upload.width)
-    names = sorted(p.name for p in (await _state(request).call(browse.people_cards, 0)).people)
+    names = sorted((p.name for p in (await _state(request).call(browse.people_cards, 0)).people), key=name_order)
     return _page(
         request, "search.html", upload=upload, key=key, result=result, boxes=boxes, names=names, here=f"/search/{key}"
     )
@@ -547,11 +553,16 @@ async def keep_upload_face(request: Request, form: FormData) -> Response:
 
 async def library_page(request: Request) -> Response:
     overview = await _state(request).call(stats, MAX_FOLDERS)
-    return _page(request, "library.html", overview=overview)
+    folder = request.query_params.get("folder", "")[:4096]  # typed before an error: to correct, not type again
+    return _page(request, "library.html", overview=overview, folder=folder)
 
 
 async def start_index(request: Request, form: FormData) -> Response:
-    _state(request).jobs.start(_text(form, "folder"))
+    folder = _text(form, "folder")
+    try:
+        _state(request).jobs.start(folder)
+    except FacerecError as exc:  # said on the Library page, where the folder was typed
+        return _redirect(request, "/library?" + urlencode({"folder": folder}), str(exc), "error")
     return _redirect(request, "/library", "indexing started")
 
 
