@@ -10,7 +10,7 @@ In a throw-away embedded database, through the same use cases as `register`:
    command (a new person: the photos are checked against each other);
 3. impostors: with everyone registered from all their photos, every photo of
    person B offered as a sample of person A (checked, not stored).
-Prints how many times each check of `facerec.usecases.guard` fired.
+Prints how many times each check of `facerec.usecases.people.guard` fired.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from facerec.db import Database  # noqa: E402
 from facerec.db.server import EmbeddedServer  # noqa: E402
 from facerec.errors import LooksLikeSomeoneElseError  # noqa: E402
 from facerec.usecases.context import Context  # noqa: E402
-from facerec.usecases.guard import check_new_faces  # noqa: E402
-from facerec.usecases.recognize import analyze_photo, largest  # noqa: E402
-from facerec.usecases.register import register_photos  # noqa: E402
+from facerec.usecases.library.recognize import analyze_photo, largest  # noqa: E402
+from facerec.usecases.people.guard import check_new_faces  # noqa: E402
+from facerec.usecases.people.register import register_photos  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))

@@ -28,7 +28,7 @@ from psycopg2.extras import execute_values
 
 from facerec.db.rows import vector
 from facerec.usecases.context import Context
-from facerec.usecases.search import known_as
+from facerec.usecases.library.search import known_as
 
 MAX_DISTANCE = 0.5
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from facerec.config import load_settings  # noqa: E402
 from facerec.usecases.context import Context  # noqa: E402
-from facerec.usecases.live import STAGES, LiveEvent, LiveOptions, LiveReport, run_live  # noqa: E402
-from facerec.usecases.register import register_photos  # noqa: E402
+from facerec.usecases.live.live import STAGES, LiveEvent, LiveOptions, LiveReport, run_live  # noqa: E402
+from facerec.usecases.people.register import register_photos  # noqa: E402
 from facerec.vision.images import load_image  # noqa: E402
 
 SIZE = (640, 480)

@@ -55,8 +55,8 @@ from facerec.db import Database
 from facerec.db.server import EmbeddedServer
 from facerec.rules import clustering
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view, regroup
-from facerec.usecases.index import index_folders
+from facerec.usecases.groups.grouping import people_view, regroup
+from facerec.usecases.library.index import index_folders
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))

@@ -40,11 +40,11 @@ from facerec.db import Database  # noqa: E402
 from facerec.db.server import EmbeddedServer  # noqa: E402
 from facerec.types import Box  # noqa: E402
 from facerec.usecases.context import Context  # noqa: E402
-from facerec.usecases.grouping import update_groups  # noqa: E402
-from facerec.usecases.index import index_folders  # noqa: E402
-from facerec.usecases.recognize import analyze_photo  # noqa: E402
-from facerec.usecases.register import register_photos  # noqa: E402
-from facerec.usecases.suggest import near_misses, suggestions  # noqa: E402
+from facerec.usecases.groups.grouping import update_groups  # noqa: E402
+from facerec.usecases.groups.suggest import near_misses, suggestions  # noqa: E402
+from facerec.usecases.library.index import index_folders  # noqa: E402
+from facerec.usecases.library.recognize import analyze_photo  # noqa: E402
+from facerec.usecases.people.register import register_photos  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))

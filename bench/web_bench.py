@@ -47,8 +47,8 @@ from facerec.config import load_settings
 from facerec.db import Database
 from facerec.db.server import EmbeddedServer
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view
-from facerec.usecases.index import index_folders
+from facerec.usecases.groups.grouping import people_view
+from facerec.usecases.library.index import index_folders
 from facerec.web.app import create_app
 from facerec.web.routes import PAGE_SIZE, prewarm_cards
 from facerec.web.security import new_secrets

@@ -25,12 +25,12 @@ import numpy as np
 
 from facerec.config import Settings, load_settings
 from facerec.types import Box, Face, Person, Recognition
-from facerec.usecases import users
 from facerec.usecases.context import Context
-from facerec.usecases.index import IndexReport, index_folders
-from facerec.usecases.recognize import recognize_photo
-from facerec.usecases.register import Registration, register_photos
-from facerec.usecases.search import PhotoMatch, photos_of, search_photo
+from facerec.usecases.library.index import IndexReport, index_folders
+from facerec.usecases.library.recognize import recognize_photo
+from facerec.usecases.library.search import PhotoMatch, photos_of, search_photo
+from facerec.usecases.people import users
+from facerec.usecases.people.register import Registration, register_photos
 from facerec.vision.detectors import YuNetDetector
 from facerec.vision.embedders import EMBEDDERS
 from facerec.vision.images import load_image

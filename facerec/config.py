@@ -22,7 +22,7 @@ DEFAULT_EMBEDDER = "sface"
 DEFAULT_RUNTIME = "openvino"
 RUNTIMES = ("openvino", "opencv")
 
-# The People view (facerec.usecases.grouping); measured effects in the README. The
+# The People view (facerec.usecases.groups.grouping); measured effects in the README. The
 # grouping distance and the blur gate are the embedder's (facerec.vision.embedders):
 # their settings are None unless set.
 DEFAULT_PEOPLE_MIN_FACES = 2
@@ -47,7 +47,7 @@ class Settings:
     XWayland); empty means no window can be opened. `runtime` runs the face
     networks (`openvino` or `opencv`, see `facerec.vision.runtime`).
 
-    The People view (`facerec.usecases.grouping`): faces closer than
+    The People view (`facerec.usecases.groups.grouping`): faces closer than
     `people_max_distance` (cosine; None: the embedder's `group_distance`) are
     linked when grouping; groups with fewer than `people_min_faces` faces are
     not listed. The quality gates keep a face out of the groups (it stays

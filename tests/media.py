@@ -62,7 +62,7 @@ def near_miss(pipeline, sample: Path, photos: list[Path], target: Path, low: flo
     between `low` and `high` (cosine distance) from the face of `sample`: a genuine
     face of the person just past the threshold, as a shaken or out-of-focus shot is.
     Tries each photo at growing blur until one lands there (deterministic)."""
-    from facerec.usecases.index import DECODE_SIDE
+    from facerec.usecases.library.index import DECODE_SIDE
     from facerec.vision.images import image_from_bytes
 
     def main_face(pixels: np.ndarray) -> Any:

@@ -26,11 +26,11 @@ from facerec.errors import ImageError, InvalidNameError
 from facerec.types import Box
 from facerec.ui.sheets import CAPTION, TILE
 from facerec.usecases.context import Context
-from facerec.usecases.index import Candidate, analyze_file
-from facerec.usecases.names import MAX_NAME_LENGTH, validate_name
-from facerec.usecases.recognize import analyze_photo, recognize_photo
-from facerec.usecases.register import register_photos
-from facerec.usecases.users import list_people, show_person
+from facerec.usecases.library.index import Candidate, analyze_file
+from facerec.usecases.library.recognize import analyze_photo, recognize_photo
+from facerec.usecases.people.names import MAX_NAME_LENGTH, validate_name
+from facerec.usecases.people.register import register_photos
+from facerec.usecases.people.users import list_people, show_person
 from facerec.vision.images import image_from_bytes, load_image, read_bytes
 from tests.conftest import CLI, PROJECT, FaceSet, count
 from tests.robust import (

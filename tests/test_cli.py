@@ -207,7 +207,7 @@ def test_log_lines_carry_their_level(cli: CLI, faces: FaceSet, tmp_path):
 
 def test_users_show_suggests_a_name_the_text_is_a_word_a_prefix_or_a_near_spelling_of(cli: CLI, ctx, faces: FaceSet):
     """Issue 20: `users show kit` found no "did you mean 'Kit Harington'"."""
-    from facerec.usecases.register import register_photos
+    from facerec.usecases.people.register import register_photos
 
     people = faces.people()
     register_photos(ctx, "Kit Harington", people["kit_harington"][:1])
@@ -239,7 +239,7 @@ def test_users_show_suggests_a_name_the_text_is_a_word_a_prefix_or_a_near_spelli
 
 def test_names_are_listed_in_alphabetical_order_whatever_their_case_and_accents(cli: CLI, ctx, faces: FaceSet):
     """Issue 20: 'alice' sorted after 'Zoë'."""
-    from facerec.usecases.register import register_photos
+    from facerec.usecases.people.register import register_photos
 
     people = faces.people()
     for name, person in [

@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from facerec.usecases.context import Context
-from facerec.usecases.enroll import MIN_SHARPNESS, Enrollment
+from facerec.usecases.live.enroll import MIN_SHARPNESS, Enrollment
 from facerec.vision.quality import sharpness
 from tests.conftest import CLI, FaceSet, count
 from tests.gui import press, spawn, wait_for_window
@@ -131,8 +131,8 @@ def test_escape_in_the_registration_window_stores_nothing(faces: FaceSet, db, se
 
 def test_camera_registration_looks_up_lookalikes_once(ctx: Context, angelina_video: Path, monkeypatch):
     from facerec.db.people import PeopleStore
-    from facerec.usecases import enroll as enroll_module
-    from facerec.usecases.enroll import EnrollOptions
+    from facerec.usecases.live import enroll as enroll_module
+    from facerec.usecases.live.enroll import EnrollOptions
 
     calls: list[int] = []
     real = PeopleStore.nearest
@@ -164,7 +164,7 @@ def frame_index(image) -> int:
 def test_samples_are_spread_in_time_so_each_pose_prompt_can_be_followed(
     ctx: Context, faces: FaceSet, tmp_path: Path, monkeypatch
 ):
-    from facerec.usecases import enroll as enroll_module
+    from facerec.usecases.live import enroll as enroll_module
 
     fps = 15
     video = write_video(tmp_path / "stamped.avi", stamped(angelina_frames(faces, per_photo=10)), fps=fps)  # 4 s

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from facerec.errors import FacerecError
-from facerec.usecases.evaluate import Pair, Trial, calibrate, parse_pairs, score, sweep, ten_fold
+from facerec.usecases.evaluate.evaluate import Pair, Trial, calibrate, parse_pairs, score, sweep, ten_fold
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, FaceSet

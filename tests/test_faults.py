@@ -24,7 +24,7 @@ from facerec.db import Database
 from facerec.db.library import IndexedPhoto
 from facerec.db.server import EmbeddedServer
 from facerec.types import Box, EmbeddedFace, Face
-from facerec.usecases.index import Candidate, analyze_file
+from facerec.usecases.library.index import Candidate, analyze_file
 from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count
 from tests.gui import press, wait_for_window

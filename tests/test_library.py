@@ -22,12 +22,12 @@ from facerec.config import load_settings
 from facerec.db import Database
 from facerec.ui.sheets import CAPTION, TILE, grid
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import Group, people_view, regroup
-from facerec.usecases.index import Candidate, analyze_file, index_folders
-from facerec.usecases.people import merge, name_group, show_group, split_faces
-from facerec.usecases.register import register_photos
-from facerec.usecases.search import photos_of, search_photo
-from facerec.usecases.users import delete_person, list_people
+from facerec.usecases.groups.changes import merge, name_group, show_group, split_faces
+from facerec.usecases.groups.grouping import Group, people_view, regroup
+from facerec.usecases.library.index import Candidate, analyze_file, index_folders
+from facerec.usecases.library.search import photos_of, search_photo
+from facerec.usecases.people.register import register_photos
+from facerec.usecases.people.users import delete_person, list_people
 from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count, spawn_terminal
 
 # -- the whole dev set, indexed once into its own database ------------------------

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from facerec.usecases.context import Context
-from facerec.usecases.live import LiveLoop, LiveReport
-from facerec.usecases.register import register_photos
+from facerec.usecases.live.live import LiveLoop, LiveReport
+from facerec.usecases.people.register import register_photos
 from facerec.video import overlay, text
 from facerec.video.camera import Frame
 from facerec.video.overlay import KNOWN_COLOR

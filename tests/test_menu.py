@@ -17,7 +17,7 @@ from facerec.db.connection import IDLE_CHECK_S
 from facerec.db.server import EmbeddedServer
 from facerec.ui.menu import clean_path, menu_advice
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view
+from facerec.usecases.groups.grouping import people_view
 from tests.conftest import PROJECT, FaceSet, cli_env, count, spawn_terminal
 from tests.media import pan_zoom, write_video
 

@@ -29,12 +29,12 @@ from facerec.db.groups import GROUPING_LOCK
 from facerec.db.migrate import schema_files
 from facerec.rules import clustering
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view, regroup, update_groups
-from facerec.usecases.index import index_folders
-from facerec.usecases.people import merge, name_group, show_group, split_faces
-from facerec.usecases.register import register_photos
-from facerec.usecases.search import search_photo
-from facerec.usecases.suggest import answer, suggestions
+from facerec.usecases.groups.changes import merge, name_group, show_group, split_faces
+from facerec.usecases.groups.grouping import people_view, regroup, update_groups
+from facerec.usecases.groups.suggest import answer, suggestions
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.search import search_photo
+from facerec.usecases.people.register import register_photos
 from facerec.vision.embedders import embedder_spec
 from tests.conftest import CLI, PROJECT, FaceSet, count, skip_or_fail, spawn_terminal
 from tests.media import near_miss

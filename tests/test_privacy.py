@@ -28,10 +28,10 @@ from facerec.errors import DatabaseError
 from facerec.types import Box
 from facerec.ui.sheets import Tile, make_sheet
 from facerec.usecases.context import Context
-from facerec.usecases.index import index_folders
-from facerec.usecases.live import save_snapshot
-from facerec.usecases.recognize import largest, recognize_photo
-from facerec.usecases.register import register_frames, register_photos
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.recognize import largest, recognize_photo
+from facerec.usecases.live.live import save_snapshot
+from facerec.usecases.people.register import register_frames, register_photos
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
 from tests.conftest import CLI, PROJECT, FaceSet, count

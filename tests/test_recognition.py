@@ -6,9 +6,9 @@ import pytest
 
 from facerec.errors import FacerecError, InvalidNameError, PersonExistsError, PersonNotFoundError
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import recognize_photo
-from facerec.usecases.register import register_photos
-from facerec.usecases.users import delete_person, list_people, rename_person, show_person
+from facerec.usecases.library.recognize import recognize_photo
+from facerec.usecases.people.register import register_photos
+from facerec.usecases.people.users import delete_person, list_people, rename_person, show_person
 from tests.conftest import FaceSet, count
 
 

@@ -14,9 +14,9 @@ from facerec.db import Database
 from facerec.db.connection import describe_url
 from facerec.errors import DatabaseError
 from facerec.resources import sql_dir
-from facerec.usecases.index import index_folders
-from facerec.usecases.recognize import analyze_photo
-from facerec.usecases.register import register_photos
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.recognize import analyze_photo
+from facerec.usecases.people.register import register_photos
 from tests.conftest import count
 
 

@@ -14,13 +14,13 @@ import pytest
 
 from facerec.errors import LooksLikeSomeoneElseError, NothingToUndoError, SimilarNameError
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view, regroup
-from facerec.usecases.index import index_folders
+from facerec.usecases.groups.changes import merge, name_group, show_group, split_faces
+from facerec.usecases.groups.grouping import people_view, regroup
 from facerec.usecases.journal import history, undo
-from facerec.usecases.people import merge, name_group, show_group, split_faces
-from facerec.usecases.recognize import recognize_photo
-from facerec.usecases.register import register_photos
-from facerec.usecases.users import delete_person, remove_samples, show_person
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.recognize import recognize_photo
+from facerec.usecases.people.register import register_photos
+from facerec.usecases.people.users import delete_person, remove_samples, show_person
 from tests.conftest import CLI, FaceSet, count, spawn_terminal
 
 TABLES = ("people", "pictures", "faces", "face_links", "face_not_person", "face_groups")

@@ -15,9 +15,11 @@ import pytest
 from facerec.config import Settings
 from facerec.db.server import EmbeddedServer
 from facerec.errors import LooksLikeSomeoneElseError
-from facerec.usecases import journal, people, suggest
-from facerec.usecases.grouping import Group, people_view, regroup, update_groups
-from facerec.usecases.register import register_photos
+from facerec.usecases import journal
+from facerec.usecases.groups import changes as people
+from facerec.usecases.groups import suggest
+from facerec.usecases.groups.grouping import Group, people_view, regroup, update_groups
+from facerec.usecases.people.register import register_photos
 from facerec.vision.pipeline import Pipeline
 from facerec.web import actions
 from tests.conftest import CLI, FaceSet, cli_env

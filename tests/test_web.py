@@ -28,12 +28,12 @@ from starlette.datastructures import Headers
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from facerec.usecases.grouping import people_view, update_groups
-from facerec.usecases.index import index_folders
-from facerec.usecases.register import register_photos
-from facerec.usecases.search import photos_of
-from facerec.usecases.suggest import near_misses
-from facerec.usecases.users import delete_person
+from facerec.usecases.groups.grouping import people_view, update_groups
+from facerec.usecases.groups.suggest import near_misses
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.search import photos_of
+from facerec.usecases.people.register import register_photos
+from facerec.usecases.people.users import delete_person
 from facerec.web import actions
 from facerec.web.routes import _read_form, people_screen
 from tests.conftest import CLI, PROJECT, FaceSet, count

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import people_view
-from facerec.usecases.index import index_folders
-from facerec.usecases.register import register_photos
+from facerec.usecases.groups.grouping import people_view
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.people.register import register_photos
 from facerec.web.app import create_app
 from facerec.web.security import Secrets, new_secrets
 from facerec.web.server import bind

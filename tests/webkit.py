@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from facerec.config import load_settings
 from facerec.db import Database
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import Group, people_view, regroup
-from facerec.usecases.index import index_folders
+from facerec.usecases.groups.grouping import Group, people_view, regroup
+from facerec.usecases.library.index import index_folders
 from facerec.vision.pipeline import Pipeline
 from facerec.web.app import create_app
 from facerec.web.security import Secrets, cookie_name, new_secrets

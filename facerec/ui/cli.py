@@ -26,7 +26,7 @@ from facerec.logs import configure_logging, level_for
 from facerec.ui import commands
 from facerec.ui.console import Console, Terminated
 from facerec.usecases.context import Context
-from facerec.usecases.suggest import QUESTIONS_SHOWN
+from facerec.usecases.groups.suggest import QUESTIONS_SHOWN
 from facerec.version import __version__
 from facerec.vision.detectors import DETECTORS
 from facerec.vision.embedders import EMBEDDERS

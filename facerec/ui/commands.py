@@ -29,26 +29,27 @@ from facerec.ui.plot import line_chart
 from facerec.ui.progress import MIN_RATE_S, ProgressBar
 from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
 from facerec.usecases import doctor as doctor_uc
-from facerec.usecases import evaluate as evaluation
-from facerec.usecases import grouping, journal
-from facerec.usecases import people as people_uc
-from facerec.usecases import suggest as suggest_uc
-from facerec.usecases import users as users_uc
-from facerec.usecases.albums import make_album
+from facerec.usecases import journal
 from facerec.usecases.context import Context
-from facerec.usecases.enroll import EnrollOptions, enroll
-from facerec.usecases.grouping import GroupingProgress, GroupingReport
-from facerec.usecases.index import index_folders
-from facerec.usecases.labelled import PersonOutcome, register_folder
-from facerec.usecases.live import LiveEvent, LiveOptions, run_live
-from facerec.usecases.names import name_order
-from facerec.usecases.recognize import analyze_photo, recognize_photo
-from facerec.usecases.reembed import ReembedReport
-from facerec.usecases.reembed import reembed as run_reembed
-from facerec.usecases.register import Registration, register_photos
-from facerec.usecases.search import PhotoMatch, photos_of, search_photo
-from facerec.usecases.stats import stats as library_stats
-from facerec.usecases.verify import verify as verify_faces
+from facerec.usecases.evaluate import evaluate as evaluation
+from facerec.usecases.evaluate.verify import verify as verify_faces
+from facerec.usecases.groups import changes as people_uc
+from facerec.usecases.groups import grouping
+from facerec.usecases.groups import suggest as suggest_uc
+from facerec.usecases.groups.grouping import GroupingProgress, GroupingReport
+from facerec.usecases.library.albums import make_album
+from facerec.usecases.library.index import index_folders
+from facerec.usecases.library.recognize import analyze_photo, recognize_photo
+from facerec.usecases.library.reembed import ReembedReport
+from facerec.usecases.library.reembed import reembed as run_reembed
+from facerec.usecases.library.search import PhotoMatch, photos_of, search_photo
+from facerec.usecases.library.stats import stats as library_stats
+from facerec.usecases.live.enroll import EnrollOptions, enroll
+from facerec.usecases.live.live import LiveEvent, LiveOptions, run_live
+from facerec.usecases.people import users as users_uc
+from facerec.usecases.people.labelled import PersonOutcome, register_folder
+from facerec.usecases.people.names import name_order
+from facerec.usecases.people.register import Registration, register_photos
 
 T = TypeVar("T")
 

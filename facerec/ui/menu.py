@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlparse
 from facerec.errors import Cancelled, DatabaseError, FacerecError, SimilarNameError, UsageError
 from facerec.ui import commands
 from facerec.ui.console import Console, Terminated
-from facerec.usecases import people as people_uc
-from facerec.usecases import suggest as suggest_uc
-from facerec.usecases import users as users_uc
 from facerec.usecases.context import Context
-from facerec.usecases.stats import stats
+from facerec.usecases.groups import changes as people_uc
+from facerec.usecases.groups import suggest as suggest_uc
+from facerec.usecases.library.stats import stats
+from facerec.usecases.people import users as users_uc
 from facerec.web import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_SAMPLES = 5

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from facerec.types import JournalEntry
 from facerec.usecases.context import Context
-from facerec.usecases.crops import remove_data_files
+from facerec.usecases.people.crops import remove_data_files
 
 __all__ = ["History", "Undone", "history", "next_undo", "redo", "undo"]
 

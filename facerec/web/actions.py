@@ -4,7 +4,7 @@ undo, keeping an uploaded face.
 
 Each function calls use cases only and returns `Done` (a message for the
 user) or `Question` (ask first; posting the same fields again with
-`confirm=1` means yes). The guard of the use cases (`facerec.usecases.guard`:
+`confirm=1` means yes). The guard of the use cases (`facerec.usecases.people.guard`:
 faces that look like someone else, or unlike the person; a new name that
 differs from a registered one only by case or accents) becomes a Question.
 Other errors are `FacerecError`s, shown as one line.
@@ -16,10 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from facerec.errors import LooksLikeSomeoneElseError, MergeError, SimilarNameError
-from facerec.usecases import journal, people, suggest, users
+from facerec.usecases import journal
 from facerec.usecases.context import Context
-from facerec.usecases.register import register_frames
-from facerec.usecases.upload import PhotoFaces
+from facerec.usecases.groups import changes as people
+from facerec.usecases.groups import suggest
+from facerec.usecases.library.upload import PhotoFaces
+from facerec.usecases.people import users
+from facerec.usecases.people.register import register_frames
 
 UNDO = True
 """The Undo button is offered (the journal's `undo`)."""

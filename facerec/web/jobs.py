@@ -17,9 +17,9 @@ from pathlib import Path
 from facerec.config import Settings
 from facerec.errors import FacerecError, UsageError
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import regroup
-from facerec.usecases.index import IndexReport, Progress, index_folders
-from facerec.usecases.thumbnails import sweep_thumbnails
+from facerec.usecases.groups.grouping import regroup
+from facerec.usecases.library.index import IndexReport, Progress, index_folders
+from facerec.usecases.library.thumbnails import sweep_thumbnails
 
 log = logging.getLogger(__name__)
 

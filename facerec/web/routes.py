@@ -38,12 +38,11 @@ from facerec.errors import (
     UsageError,
 )
 from facerec.types import Person
-from facerec.usecases import browse, grouping, suggest
 from facerec.usecases.context import Context
-from facerec.usecases.names import name_order
-from facerec.usecases.people import show_group
-from facerec.usecases.stats import MAX_FOLDERS, stats
-from facerec.usecases.thumbnails import (
+from facerec.usecases.groups import grouping, suggest
+from facerec.usecases.groups.changes import show_group
+from facerec.usecases.library.stats import MAX_FOLDERS, stats
+from facerec.usecases.library.thumbnails import (
     Thumbnail,
     cache_name,
     locate_card,
@@ -51,7 +50,9 @@ from facerec.usecases.thumbnails import (
     make_card,
     make_thumbnail,
 )
-from facerec.usecases.upload import PhotoFaces, analyze_bytes, preview, search_face
+from facerec.usecases.library.upload import PhotoFaces, analyze_bytes, preview, search_face
+from facerec.usecases.people import browse
+from facerec.usecases.people.names import name_order
 from facerec.web import actions
 from facerec.web.state import MAX_UPLOAD_BYTES, STATIC, Upload, WebState
 

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from facerec.usecases.context import Context
-from facerec.usecases.thumbnails import Thumbnail, sweep_thumbnails
-from facerec.usecases.upload import PhotoFaces
+from facerec.usecases.library.thumbnails import Thumbnail, sweep_thumbnails
+from facerec.usecases.library.upload import PhotoFaces
 from facerec.web import actions
 from facerec.web.jobs import IndexJobs
 from facerec.web.security import Secrets

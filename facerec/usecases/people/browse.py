@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from facerec.errors import NoSamplesError
 from facerec.types import Person, SampleFace
 from facerec.usecases.context import Context
-from facerec.usecases.names import name_order, require_person
-from facerec.usecases.search import PhotoMatch, photos_of
+from facerec.usecases.library.search import PhotoMatch, photos_of
+from facerec.usecases.people.names import name_order, require_person
 
 __all__ = ["PeopleCards", "PersonDetail", "people_cards", "person_detail"]
 

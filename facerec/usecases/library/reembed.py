@@ -28,7 +28,7 @@ from facerec.db.library import StoredFace
 from facerec.errors import ImageError
 from facerec.types import Face
 from facerec.usecases.context import Context
-from facerec.usecases.crops import crop_origin
+from facerec.usecases.people.crops import crop_origin
 from facerec.vision.images import LoadedImage, load_image
 
 __all__ = ["ReembedReport", "reembed"]

@@ -39,7 +39,7 @@ from facerec.logs import configure_logging
 from facerec.paths import key_path, path_key
 from facerec.types import EmbeddedFace
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import GroupingReport, ProgressCallback, update_groups
+from facerec.usecases.groups.grouping import GroupingReport, ProgressCallback, update_groups
 from facerec.vision import runtime
 from facerec.vision.images import IMAGE_SUFFIXES, image_from_bytes, read_bytes
 from facerec.vision.pipeline import Pipeline, load_pipeline
@@ -335,7 +335,7 @@ def index_folders(
     `on_progress` is called after every photo (for a progress bar).
     A folder or file that does not exist, or a file that is not a photo, is
     refused (`InputPathError`) before anything is indexed. `group`: then place
-    the new faces in the People groups (`facerec.usecases.grouping.update_groups`,
+    the new faces in the People groups (`facerec.usecases.groups.grouping.update_groups`,
     progress to `on_grouping`); Ctrl-C there keeps what was indexed and the
     groups as they were.
     """

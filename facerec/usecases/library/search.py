@@ -13,8 +13,8 @@ from facerec.errors import FaceNotFoundError, NoFaceError, NoSamplesError
 from facerec.rules.naming import name_faces
 from facerec.types import Candidate, EmbeddedFace, FaceHit
 from facerec.usecases.context import Context
-from facerec.usecases.names import require_person
-from facerec.usecases.recognize import analyze_photo, largest
+from facerec.usecases.library.recognize import analyze_photo, largest
+from facerec.usecases.people.names import require_person
 
 __all__ = ["PhotoMatch", "PhotoSearch", "PersonPhotos", "photos_of", "search_face", "search_photo"]
 
@@ -106,7 +106,7 @@ def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> 
 def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos:
     """Every library photo that contains registered person `name`, best first: where a
     face is named `name`, or is recognised as them by the naming rule the People view
-    uses (`facerec.usecases.grouping`): their nearest sample within the threshold, and
+    uses (`facerec.usecases.groups.grouping`): their nearest sample within the threshold, and
     nearer than anyone else's; one face per photo; never a face the user said is not
     them. So `people` (after it brings the view up to date), the web page and this list
     count the same photos. The distance is the face's to their nearest sample."""

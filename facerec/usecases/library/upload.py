@@ -12,8 +12,8 @@ import cv2
 from facerec.errors import FaceNotFoundError, ImageError, NoFaceError
 from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
-from facerec.usecases.search import PhotoMatch
-from facerec.usecases.search import search_face as search_library
+from facerec.usecases.library.search import PhotoMatch
+from facerec.usecases.library.search import search_face as search_library
 from facerec.vision.images import image_from_bytes
 
 __all__ = ["FaceSearch", "PhotoFaces", "Preview", "analyze_bytes", "preview", "search_face"]

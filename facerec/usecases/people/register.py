@@ -11,10 +11,10 @@ from facerec.errors import FacerecError, ModelError, MultipleFacesError, NoFaceE
 from facerec.paths import path_key
 from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
-from facerec.usecases.crops import crop_origin, remove_data_files, remove_orphan_crops, save_crop
-from facerec.usecases.guard import Verdict, check_new_faces
-from facerec.usecases.names import check_new_name, validate_name
-from facerec.usecases.recognize import analyze_photo, largest
+from facerec.usecases.library.recognize import analyze_photo, largest
+from facerec.usecases.people.crops import crop_origin, remove_data_files, remove_orphan_crops, save_crop
+from facerec.usecases.people.guard import Verdict, check_new_faces
+from facerec.usecases.people.names import check_new_name, validate_name
 from facerec.vision.images import LoadedImage
 
 __all__ = ["Registration", "register_frames", "register_photos"]
@@ -41,7 +41,7 @@ def register_photos(
 
     All or nothing: if any image fails (no face, several faces, unreadable),
     nothing is stored and the error lists every failed image. The guard
-    (`facerec.usecases.guard`) refuses faces that look like someone else or
+    (`facerec.usecases.people.guard`) refuses faces that look like someone else or
     unlike `name` (`LooksLikeSomeoneElseError`), and a new name that differs
     from a registered one only by case or accents (`SimilarNameError`);
     `force=True` stores anyway.

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from facerec.errors import FaceNotFoundError
-from facerec.usecases import people as people_uc
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import SAMPLE_FACES, Group
-from facerec.usecases.guard import check_new_faces
-from facerec.usecases.names import require_person
-from facerec.usecases.search import PhotoMatch, best_per_photo, nearest_names
+from facerec.usecases.groups import changes as people_uc
+from facerec.usecases.groups.grouping import SAMPLE_FACES, Group
+from facerec.usecases.library.search import PhotoMatch, best_per_photo, nearest_names
+from facerec.usecases.people.guard import check_new_faces
+from facerec.usecases.people.names import require_person
 
 __all__ = [
     "QUESTIONS_SHOWN",

@@ -1,9 +1,9 @@
 """People: naming, merging and splitting the groups of unnamed faces that
-`facerec.usecases.grouping` finds, and the registered people they become.
+`facerec.usecases.groups.grouping` finds, and the registered people they become.
 
 What the user says is kept as links between faces ('same' after a merge,
 'different' after a split, "not this person" for a named face), and every
-re-grouping obeys them. Each change is guarded (`facerec.usecases.guard`:
+re-grouping obeys them. Each change is guarded (`facerec.usecases.people.guard`:
 faces that look like someone else are not silently given a name) and
 journalled (`facerec.usecases.journal`: `undo` reverts it exactly).
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from facerec.errors import FaceNotFoundError, GroupNotFoundError, MergeError
 from facerec.types import Person
 from facerec.usecases.context import Context
-from facerec.usecases.grouping import Group
-from facerec.usecases.guard import Verdict, check_group, check_same_person
-from facerec.usecases.names import check_new_name, require_person, validate_name
+from facerec.usecases.groups.grouping import Group
+from facerec.usecases.people.guard import Verdict, check_group, check_same_person
+from facerec.usecases.people.names import check_new_name, require_person, validate_name
 
 __all__ = [
     "Hiding",

@@ -24,8 +24,8 @@ import numpy as np
 from facerec.errors import CameraError, Cancelled, LooksLikeSomeoneElseError
 from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
-from facerec.usecases.names import check_new_name, validate_name
-from facerec.usecases.register import Registration, register_frames
+from facerec.usecases.people.names import check_new_name, validate_name
+from facerec.usecases.people.register import Registration, register_frames
 from facerec.video import overlay
 from facerec.video.camera import FrameSource, open_source
 from facerec.video.window import KEY_ESC, Window

@@ -28,8 +28,8 @@ from facerec.db import Database
 from facerec.errors import DatasetError, FacerecError
 from facerec.types import Box, Face
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import analyze_photo, largest
-from facerec.usecases.register import register_photos
+from facerec.usecases.library.recognize import analyze_photo, largest
+from facerec.usecases.people.register import register_photos
 from facerec.vision.images import IMAGE_SUFFIXES, load_image
 
 __all__ = ["EvaluationReport", "VerificationReport", "evaluate_folder", "verify_pairs"]

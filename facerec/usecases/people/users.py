@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from facerec.errors import FaceNotFoundError
 from facerec.types import Person
 from facerec.usecases.context import Context
-from facerec.usecases.crops import remove_data_files
-from facerec.usecases.names import check_new_name, require_person, validate_name
-from facerec.usecases.thumbnails import sweep_thumbnails
+from facerec.usecases.library.thumbnails import sweep_thumbnails
+from facerec.usecases.people.crops import remove_data_files
+from facerec.usecases.people.names import check_new_name, require_person, validate_name
 
 __all__ = [
     "Deletion",

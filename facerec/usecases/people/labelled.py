@@ -12,8 +12,8 @@ from pathlib import Path
 
 from facerec.errors import DatabaseError, DatasetError, FacerecError, InputPathError, ModelError
 from facerec.usecases.context import Context
-from facerec.usecases.names import normalized
-from facerec.usecases.register import register_photos
+from facerec.usecases.people.names import normalized
+from facerec.usecases.people.register import register_photos
 from facerec.vision.images import IMAGE_SUFFIXES
 
 __all__ = ["FolderRegistration", "PersonOutcome", "register_folder"]

@@ -1,5 +1,5 @@
 """The People view: the library's unnamed faces grouped into likely persons,
-like a photo app's (`facerec.usecases.people` names, merges and splits them).
+like a photo app's (`facerec.usecases.groups.changes` names, merges and splits them).
 
 Groups are stored and kept up to date as the library changes, so listing
 them reads what is stored:

@@ -21,7 +21,7 @@ from facerec.files import make_private_dir
 from facerec.rules.naming import one_to_one
 from facerec.types import Box, Candidate, Image
 from facerec.usecases.context import Context
-from facerec.usecases.register import register_frames
+from facerec.usecases.people.register import register_frames
 from facerec.video import overlay
 from facerec.video.camera import Frame, FrameSource, open_source
 from facerec.video.tracking import Track, Tracker

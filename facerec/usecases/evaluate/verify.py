@@ -10,7 +10,7 @@ import numpy as np
 from facerec.errors import NoFaceError
 from facerec.types import EmbeddedFace
 from facerec.usecases.context import Context
-from facerec.usecases.recognize import analyze_photo, largest
+from facerec.usecases.library.recognize import analyze_photo, largest
 
 __all__ = ["Verification", "verify"]
 
