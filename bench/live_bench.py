@@ -84,9 +84,7 @@ def make_video(faces: Path, path: Path, seconds: float) -> int:
 
 def run(ctx: Context, video: Path, naive: bool, realtime: bool = False) -> tuple[LiveReport, list[LiveEvent]]:
     events: list[LiveEvent] = []
-    options = LiveOptions(
-        source=str(video), window=False, naive=naive, draw=True, realtime=realtime, on_event=events.append
-    )
+    options = LiveOptions(source=str(video), naive=naive, draw=True, realtime=realtime, on_event=events.append)
     return run_live(ctx, options), events
 
 

@@ -142,7 +142,7 @@ def test_camera_registration_looks_up_lookalikes_once(ctx: Context, angelina_vid
         return real(self, vectors, k)
 
     monkeypatch.setattr(PeopleStore, "nearest", counting)
-    result = enroll_module.enroll(ctx, "Angelina", EnrollOptions(str(angelina_video), samples=3, window=False))
+    result = enroll_module.enroll(ctx, "Angelina", EnrollOptions(str(angelina_video), samples=3))
     assert result.added == 3
     assert calls == [3]  # one query for all samples, not one to warn and one more to store
 
@@ -179,7 +179,7 @@ def test_samples_are_spread_in_time_so_each_pose_prompt_can_be_followed(
 
     monkeypatch.setattr(enroll_module.Enrollment, "consider", recording)
     messages: list[str] = []
-    options = enroll_module.EnrollOptions(str(video), samples=3, window=False, on_message=messages.append)
+    options = enroll_module.EnrollOptions(str(video), samples=3, on_message=messages.append)
     assert enroll_module.enroll(ctx, "Angelina", options).added == 3
     gaps = [b - a for a, b in zip(kept_at, kept_at[1:])]
     assert len(kept_at) == 3 and all(g >= enroll_module.SAMPLE_INTERVAL_S * fps - 1 for g in gaps), kept_at

@@ -28,6 +28,8 @@ from facerec.ui.console import Console, display_width, ljust, rjust
 from facerec.ui.plot import line_chart
 from facerec.ui.progress import MIN_RATE_S, ProgressBar
 from facerec.ui.sheets import Section, Tile, make_sectioned_sheet, make_sheet
+from facerec.ui.windows.enroll import EnrollWindow
+from facerec.ui.windows.live import LiveWindow
 from facerec.usecases import doctor as doctor_uc
 from facerec.usecases import journal
 from facerec.usecases.context import Context
@@ -45,7 +47,7 @@ from facerec.usecases.library.reembed import reembed as run_reembed
 from facerec.usecases.library.search import PhotoMatch, photos_of, search_photo
 from facerec.usecases.library.stats import stats as library_stats
 from facerec.usecases.live.enroll import EnrollOptions, enroll
-from facerec.usecases.live.live import LiveEvent, LiveOptions, run_live
+from facerec.usecases.live.live import LiveEvent, LiveLoop, LiveOptions, run_live
 from facerec.usecases.people import users as users_uc
 from facerec.usecases.people.labelled import PersonOutcome, register_folder
 from facerec.usecases.people.names import name_order
@@ -204,10 +206,11 @@ def register_camera(
 ) -> int:
     """Guided registration from the camera (or a video / folder given as `source`)."""
     window = _window_or_text(ctx, con, window)
+    display = ctx.settings.display
     options = EnrollOptions(
         source=source or ctx.settings.camera,
         samples=samples,
-        window=window,
+        view=(lambda name: EnrollWindow(name, display)) if window else None,
         confirm=con.confirm,
         confirm_guard=lambda finding: _ask_guard(con, finding),
         force=force,
@@ -315,16 +318,11 @@ def live(ctx: Context, con: Console, source: str | None, window: bool, max_frame
     def ask_name() -> str | None:
         return con.ask("name for the face in view (empty to cancel): ")
 
-    options = LiveOptions(
-        source=source or ctx.settings.camera,
-        window=window,
-        max_frames=max_frames,
-        on_event=on_event,
-        ask_name=ask_name,
-        on_message=con.info,
-        confirm_guard=lambda finding: _ask_guard(con, finding),
-    )
-    report = run_live(ctx, options)
+    def view(loop: LiveLoop) -> LiveWindow:
+        return LiveWindow(ctx, loop, ask_name, lambda finding: _ask_guard(con, finding), con.info)
+
+    options = LiveOptions(source=source or ctx.settings.camera, max_frames=max_frames, on_event=on_event)
+    report = run_live(ctx, options, view if window else None)
     summary = {"frames": report.frames, "seconds": round(report.seconds, 3), "fps": round(report.fps, 2)}
     con.emit(summary)
     con.out(f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} FPS)")

@@ -9,7 +9,6 @@ with a question to confirm. Library photos and faces are served by face id
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
@@ -37,10 +36,12 @@ from facerec.errors import (
     PersonNotFoundError,
     UsageError,
 )
-from facerec.types import Person
 from facerec.usecases.context import Context
-from facerec.usecases.groups import grouping, suggest
+from facerec.usecases.groups import suggest
 from facerec.usecases.groups.changes import show_group
+from facerec.usecases.groups.grouping import regroup_all
+from facerec.usecases.groups.screen import FACES_PER_CARD
+from facerec.usecases.groups.screen import people_screen as screen_of
 from facerec.usecases.library.stats import MAX_FOLDERS, stats
 from facerec.usecases.library.thumbnails import (
     Thumbnail,
@@ -209,7 +210,10 @@ class Card:
 
 
 @dataclass(frozen=True)
-class PeopleScreen:
+class CardsPage:
+    """One page of the People page: its cards (registered people, then groups) and
+    the counts the page shows (see `facerec.usecases.groups.screen.PeopleScreen`)."""
+
     cards: list[Card]
     page: int
     pages: int
@@ -220,27 +224,9 @@ class PeopleScreen:
     showing_hidden: bool = False
 
 
-def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: bool = False) -> PeopleScreen:
-    """One page of cards: registered people first (most faces first), then the
-    groups of unnamed faces, largest first; only the page's groups are read
-    (`people_view` pages them), so 10,000 groups cost what 48 do. With
-    `hidden`, only the groups the user hid (to show them again)."""
-    persons = [] if hidden else browse.people_cards(ctx).people
-
-    def page_of(number: int) -> tuple[list[Person], grouping.PeopleView]:
-        start = (number - 1) * page_size
-        on_page = persons[start : start + page_size]
-        offset = max(0, start - len(persons))
-        return on_page, grouping.people_view(ctx, offset=offset, limit=page_size - len(on_page), hidden=hidden)
-
-    grouping.update_groups(ctx)  # the People view's matches, up to date (as `people` does): every count agrees
-    page = max(1, page)
-    on_page, view = page_of(page)  # one read: the page's groups and how many there are in all
-    pages = max(1, math.ceil((len(persons) + view.total) / page_size))
-    if page > pages:  # past the end (groups named or hidden since): the last page
-        page = pages
-        on_page, view = page_of(page)
-    total, groups = view.total, view.groups
+def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: bool = False) -> CardsPage:
+    """One page of the People screen (the use case's `people_screen`), as cards."""
+    screen = screen_of(ctx, page, page_size, hidden)
     cards = [
         Card(
             f"p:{p.name}",
@@ -250,22 +236,30 @@ def people_screen(ctx: Context, page: int, page_size: int = PAGE_SIZE, hidden: b
             "/person?" + urlencode({"name": p.name}),
             True,
         )
-        for p in on_page
+        for p in screen.people
     ]
-    for g in groups:  # the faces of a group are in as many photos: one person is never twice in a photo
+    for g in screen.groups:  # the faces of a group are in as many photos: one person is never twice in a photo
         cards.append(
             Card(
                 f"g:{g.id}",
                 f"Group {g.id}",
                 f"{g.size} faces · {g.size} photo{'s' if g.size != 1 else ''}",
-                [f.face_id for f in g.faces[: browse.FACES_PER_CARD]],
+                [f.face_id for f in g.faces[:FACES_PER_CARD]],
                 f"/people/group/{g.id}",
                 False,
                 g.id,
             )
         )
-    names = sorted((p.name for p in (browse.people_cards(ctx).people if hidden else persons)), key=name_order)
-    return PeopleScreen(cards, page, pages, len(persons), total, names, view.hidden, hidden)
+    return CardsPage(
+        cards,
+        screen.page,
+        screen.pages,
+        screen.people_total,
+        screen.groups_total,
+        screen.names,
+        screen.hidden,
+        screen.showing_hidden,
+    )
 
 
 def _page_number(request: Request) -> int:
@@ -359,14 +353,8 @@ async def undo(request: Request, form: FormData) -> Response:
 
 
 async def regroup(request: Request, form: FormData) -> Response:
-    n = await _state(request).call(_regroup)
+    n = (await _state(request).call(regroup_all)).groups
     return _redirect(request, "/people", f"found {n} group{'s' if n != 1 else ''} of unnamed faces")
-
-
-def _regroup(ctx: Context) -> int:
-    """Group every unnamed face again; how many groups the People page now shows."""
-    grouping.regroup(ctx)
-    return grouping.people_view(ctx, limit=0).total
 
 
 def _confirmed(form: FormData) -> bool:

@@ -98,11 +98,13 @@ def serve(
     started = Started(_url(host, real_port, keys.token), host, real_port, local)
     config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    on_ready(started)
-    if open_browser:
-        threading.Timer(0.5, webbrowser.open, args=(started.url,)).start()
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises the signal it stopped for
+    # Before the address is printed: a SIGTERM sent as soon as it is seen stops the page like Ctrl-C
+    # (uvicorn re-raises the signal it stopped for, too).
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        on_ready(started)
+        if open_browser:
+            threading.Timer(0.5, webbrowser.open, args=(started.url,)).start()
         server.run(sockets=[sock])
     finally:
         signal.signal(signal.SIGTERM, previous)

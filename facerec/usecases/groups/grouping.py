@@ -38,7 +38,16 @@ from facerec.rules.naming import name_faces
 from facerec.types import Candidate, FaceRow, Person
 from facerec.usecases.context import Context
 
-__all__ = ["Group", "GroupingReport", "PeopleView", "people_view", "regroup", "update_groups"]
+__all__ = [
+    "Group",
+    "GroupingReport",
+    "PeopleView",
+    "Regrouped",
+    "people_view",
+    "regroup",
+    "regroup_all",
+    "update_groups",
+]
 
 MIN_FACES = 2
 """Groups with fewer faces are not listed (a face seen once is not yet a person)."""
@@ -268,6 +277,23 @@ def regroup(
     )
 
 
+@dataclass(frozen=True)
+class Regrouped:
+    """A full regroup: what it did, and how many groups the People view now lists."""
+
+    report: GroupingReport
+    groups: int
+
+
+def regroup_all(
+    ctx: Context, max_distance: float | None = None, on_progress: ProgressCallback | None = None
+) -> Regrouped:
+    """`regroup`, and how many groups (of at least `FACEREC_PEOPLE_MIN_FACES` faces,
+    not hidden) it leaves listed: the web page's Regroup button."""
+    report = regroup(ctx, max_distance, on_progress)
+    return Regrouped(report, people_view(ctx, limit=0).total)
+
+
 # -- incremental -------------------------------------------------------------------------
 
 
@@ -399,16 +425,23 @@ def _place_new(ctx: Context, clock: _Clock, report: GroupingReport) -> GroupingR
 
 
 def people_view(
-    ctx: Context, min_faces: int | None = None, offset: int = 0, limit: int | None = None, hidden: bool = False
+    ctx: Context,
+    min_faces: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    hidden: bool = False,
+    people: list[Person] | None = None,
 ) -> PeopleView:
     """The stored People view, as last updated: the registered people with the
     library photos where each appears (named or matched), then one page of the
     groups of at least `min_faces` faces (default `Settings.people_min_faces`),
     largest first, each with its size and its first `SAMPLE_FACES` faces.
-    Hidden groups are left out (`hidden=True`: only they are listed)."""
+    Hidden groups are left out (`hidden=True`: only they are listed). `people`:
+    the registered people, when the caller read them already."""
     store = ctx.db.groups
     least = ctx.settings.people_min_faces if min_faces is None else min_faces
     total, page = store.page(least, offset, limit, SAMPLE_FACES, hidden=hidden)
     groups = [Group(g.id, g.faces, g.size, hidden) for g in page]
-    people = sorted(ctx.db.people.people(), key=lambda p: (-p.photos, p.name.casefold(), p.name))
-    return PeopleView(groups, people, total, offset, least, ctx.db.said.hidden_count(least))
+    everyone = ctx.db.people.people() if people is None else people
+    ranked = sorted(everyone, key=lambda p: (-p.photos, p.name.casefold(), p.name))
+    return PeopleView(groups, ranked, total, offset, least, ctx.db.said.hidden_count(least))

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -26,9 +27,7 @@ from facerec.types import EmbeddedFace, Image
 from facerec.usecases.context import Context
 from facerec.usecases.people.names import check_new_name, validate_name
 from facerec.usecases.people.register import Registration, register_frames
-from facerec.video import overlay
-from facerec.video.camera import FrameSource, open_source
-from facerec.video.window import KEY_ESC, Window
+from facerec.video.camera import Frame, FrameSource, open_source
 from facerec.vision.quality import sharpness
 
 __all__ = ["EnrollOptions", "Enrollment", "enroll"]
@@ -62,7 +61,7 @@ PROMPTS = (
 
 
 @dataclass(frozen=True)
-class Verdict:
+class FrameVerdict:
     """Whether a frame is a good sample, and why not."""
 
     face: EmbeddedFace | None
@@ -100,26 +99,26 @@ class Enrollment:
     def prompt(self) -> str:
         return f"{len(self.kept) + 1}/{self.samples} - {self.pose}"
 
-    def judge(self, image: Image) -> Verdict:
+    def judge(self, image: Image) -> FrameVerdict:
         pipeline = self.ctx.pipeline
         faces = pipeline.detect(image)
         if not faces:
-            return Verdict(None, "no face")
+            return FrameVerdict(None, "no face")
         if len(faces) > 1:
-            return Verdict(None, "several faces")
+            return FrameVerdict(None, "several faces")
         face = faces[0]
         if face.box.w < self.min_face:
-            return Verdict(None, "face too small")
+            return FrameVerdict(None, "face too small")
         aligned = getattr(pipeline.embedder, "align", None)
         if aligned is not None and sharpness(aligned(image, face)) < self.min_sharpness:
-            return Verdict(None, "blurred")
+            return FrameVerdict(None, "blurred")
         embedded = pipeline.embed(image, [face])[0]
         for _, kept in self.kept:
             if 1.0 - float(np.dot(kept.embedding, embedded.embedding)) < self.min_change:
-                return Verdict(embedded, "too similar to a kept sample")
-        return Verdict(embedded)
+                return FrameVerdict(embedded, "too similar to a kept sample")
+        return FrameVerdict(embedded)
 
-    def consider(self, image: Image) -> Verdict:
+    def consider(self, image: Image) -> FrameVerdict:
         """Judge a frame and keep it if it is good."""
         verdict = self.judge(image)
         if verdict.ok and verdict.face is not None:
@@ -127,6 +126,16 @@ class Enrollment:
         else:
             self.rejected[verdict.reason or ""] = self.rejected.get(verdict.reason or "", 0) + 1
         return verdict
+
+
+class EnrollView(Protocol):
+    """Where guided registration shows the camera (a window): each frame with the
+    verdict on it, if one was made; `show` returns "cancel" (Esc), "capture" (take
+    this frame now) or None."""
+
+    def show(self, frame: Frame, enrollment: Enrollment, verdict: FrameVerdict | None, delay_ms: int) -> str | None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -137,12 +146,13 @@ class EnrollOptions:
     source ended with fewer good samples than asked; `confirm_guard(finding)`
     when the guard finds the samples look like someone else (no `--yes` for
     that one: a person, or `force`). False stores nothing. `interval_s`: see
-    `SAMPLE_INTERVAL_S`.
+    `SAMPLE_INTERVAL_S`. `view(name)` makes the window that shows the camera
+    (`facerec.ui.windows.enroll`); None: text mode.
     """
 
     source: str
     samples: int = 5
-    window: bool = True
+    view: Callable[[str], EnrollView] | None = None
     interval_s: float = SAMPLE_INTERVAL_S
     confirm: Callable[[str], bool] = lambda q: False
     confirm_guard: Callable[[LooksLikeSomeoneElseError], bool] = lambda finding: False
@@ -163,12 +173,12 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
         raise Cancelled(f"{name!r} is already registered; nothing stored (answer yes, or pass --yes, to add samples)")
     enrollment = Enrollment(ctx, samples=options.samples)
     with open_source(options.source) as source:
-        window = Window(f"facerec - register {name}", ctx.settings.display) if options.window else None
+        view = options.view(name) if options.view is not None else None
         try:
-            _collect(enrollment, source, options, window)
+            _collect(enrollment, source, options, view)
         finally:
-            if window is not None:
-                window.close()
+            if view is not None:
+                view.close()
     if not enrollment.done:
         _ended_early(enrollment, options)
     try:
@@ -179,30 +189,24 @@ def enroll(ctx: Context, name: str, options: EnrollOptions) -> Registration:
     return register_frames(ctx, name, enrollment.kept, force=True)
 
 
-def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, window: Window | None) -> None:
+def _collect(enrollment: Enrollment, source: FrameSource, options: EnrollOptions, view: EnrollView | None) -> None:
     last_kept: float | None = None
-    key = -1
+    action: str | None = None
     options.on_message(enrollment.prompt)
     for frame in source.frames():
         now = time.perf_counter()
         enrollment.frames += 1
         verdict = None
         due = last_kept is None or source.stills or frame.timestamp - last_kept >= options.interval_s
-        if due or key == ord(" "):
+        if due or action == "capture":
             verdict = enrollment.consider(frame.image)
             if verdict.ok:
                 last_kept = frame.timestamp
                 kept = f"sample {len(enrollment.kept)}/{enrollment.samples} kept"
                 options.on_message(kept if enrollment.done else f"{kept}; next: {enrollment.pose}")
-        if window is not None:
-            shown = frame.image.copy()
-            if verdict is not None and verdict.face is not None:
-                overlay.draw_face(shown, verdict.face.face.box, "ok" if verdict.ok else verdict.reason, None)
-            overlay.draw_status(shown, enrollment.prompt)
-            overlay.draw_help(shown, "Esc cancel  space capture now  (good frames are taken automatically)")
-            window.show(shown)
-            key = window.key(source.playback_delay_ms(now))
-            if key == KEY_ESC or window.closed():
+        if view is not None:
+            action = view.show(frame, enrollment, verdict, source.playback_delay_ms(now))
+            if action == "cancel":
                 raise Cancelled("registration cancelled; nothing stored")
         if enrollment.done:
             return
