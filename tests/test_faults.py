@@ -323,7 +323,7 @@ def test_two_indexers_saving_the_same_photos_in_opposite_orders_never_deadlock(d
         with Database.open(settings) as own:
             for _ in range(5):
                 try:
-                    own.library.save_photos(order)
+                    own.stores("sface", 128).library.save_photos(order)
                 except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
 

@@ -62,8 +62,8 @@ def contains(faces: FaceSet) -> dict[str, set[str]]:
 
 def test_indexing_the_dev_set_stores_every_face(dev_library: Context, faces: FaceSet):
     pictures, stored = (
-        count(dev_library.db, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL"),
-        count(dev_library.db, "SELECT count(*) FROM faces"),
+        count(dev_library.database, "SELECT count(*) FROM pictures WHERE indexed_at IS NOT NULL"),
+        count(dev_library.database, "SELECT count(*) FROM faces"),
     )
     assert pictures == len(faces.photos) == 99
     expected = sum(p.faces_in_photo or 1 for p in faces.photos if p.kind != "noface")

@@ -247,9 +247,10 @@ class JournalStore:
             cur.execute(
                 "SELECT j.id, j.changes, j.people, j.reverts, o.at, o.action, o.summary FROM journal j"
                 " JOIN journal o ON o.id = j.reverts"
-                f" WHERE j.action = 'undo' AND j.changes IS NOT NULL AND {_IN_EFFECT}"
-                f" AND NOT EXISTS (SELECT 1 FROM journal n WHERE n.id > j.id AND n.action NOT IN ('undo', 'redo')"
-                f"   AND {_IN_EFFECT.replace('j.id', 'n.id')})"
+                " WHERE j.action = 'undo' AND j.changes IS NOT NULL"
+                "   AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
+                " AND NOT EXISTS (SELECT 1 FROM journal n WHERE n.id > j.id AND n.action NOT IN ('undo', 'redo')"
+                "   AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = n.id))"
                 " ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j"
             )
             row = cur.fetchone()
@@ -279,24 +280,42 @@ class JournalStore:
             return {r[0] for r in cur.fetchall()}
 
 
-_IN_EFFECT = "NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
-"""SQL: entry `j` has not been reverted (by an undo, or a redo of an undo)."""
+# An entry `j` is in effect when nothing reverted it (no undo, no redo of an undo):
+# NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id). Written out in each
+# query below: SQL here is never assembled from pieces.
+_NEWEST = (
+    "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files FROM journal j"
+    " WHERE j.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
+    " ORDER BY j.id DESC LIMIT 1"
+)
+_NEWEST_LOCKED = (
+    "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files FROM journal j"
+    " WHERE j.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id)"
+    " ORDER BY j.id DESC LIMIT 1 FOR UPDATE"
+)
+_ONE = (
+    "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files,"
+    " NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id) FROM journal j WHERE j.id = %s"
+)
+_ONE_LOCKED = (
+    "SELECT j.id, j.at, j.action, j.summary, j.changes, j.people, j.files,"
+    " NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id) FROM journal j WHERE j.id = %s FOR UPDATE"
+)
 
 
 def _undo_target(cur: psycopg2.extensions.cursor, entry_id: int | None, lock: bool) -> tuple[Any, ...]:
     """The row (id, at, action, summary, changes, people, files) `undo` reverts, or
     the error that says why it will not (see `JournalStore.undo`)."""
-    columns = "j.id, j.at, j.action, j.summary, j.changes, j.people, j.files"
-    newest = f"SELECT {columns} FROM journal j WHERE j.action <> 'undo' AND {_IN_EFFECT} ORDER BY j.id DESC LIMIT 1"
     if entry_id is None:
-        cur.execute(newest + (" FOR UPDATE" if lock else ""))
+        cur.execute(_NEWEST_LOCKED if lock else _NEWEST)
         row = cur.fetchone()
         if row is None:
             raise NothingToUndoError("nothing to undo")
         if row[4] is None:
             cur.execute(
-                f"SELECT j.id, j.summary FROM journal j WHERE j.action <> 'undo' AND j.changes IS NOT NULL"
-                f" AND {_IN_EFFECT} AND j.id < %s ORDER BY j.id DESC LIMIT 1",
+                "SELECT j.id, j.summary FROM journal j WHERE j.action <> 'undo' AND j.changes IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id) AND j.id < %s"
+                " ORDER BY j.id DESC LIMIT 1",
                 (row[0],),
             )
             before = cur.fetchone()
@@ -305,8 +324,7 @@ def _undo_target(cur: psycopg2.extensions.cursor, entry_id: int | None, lock: bo
             )
             raise UndoError(f"the last change, #{row[0]} ({row[3]}), cannot be undone: it was an erasure{then}")
         return tuple(row)
-    cur.execute(f"SELECT {columns}, {_IN_EFFECT} FROM journal j WHERE j.id = %s" + (" FOR UPDATE" if lock else ""),
-                (entry_id,))  # fmt: skip
+    cur.execute(_ONE_LOCKED if lock else _ONE, (entry_id,))
     row = cur.fetchone()
     if row is None:
         raise NothingToUndoError(f"no change #{entry_id}; 'history' lists them")
@@ -317,8 +335,8 @@ def _undo_target(cur: psycopg2.extensions.cursor, entry_id: int | None, lock: bo
     if row[4] is None:
         raise UndoError(f"#{entry_id} ({row[3]}) cannot be undone: it was an erasure")
     cur.execute(
-        f"SELECT j.id, j.summary, j.changes FROM journal j WHERE j.id > %s AND j.changes IS NOT NULL AND {_IN_EFFECT}"
-        " ORDER BY j.id",
+        "SELECT j.id, j.summary, j.changes FROM journal j WHERE j.id > %s AND j.changes IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM journal u WHERE u.reverts = j.id) ORDER BY j.id",
         (entry_id,),
     )
     mine = _keys(row[4])
