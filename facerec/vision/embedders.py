@@ -96,6 +96,26 @@ class EmbedderSpec:
     dim: int
     threshold: float
     factory: Callable[[Settings], Embedder]
+    min_face_px: int = 0
+    """Faces narrower than this (box width, in the pixels the embedder reads) are
+    too small to recognise: their vectors no longer tell people apart. See
+    `SFACE_MIN_FACE_PX` for how it was measured."""
+
+
+SFACE_MIN_FACE_PX = 28
+"""Measured with `python bench/small_faces.py` (each dev portrait shrunk so its
+face is W px wide, YuNet's landmarks found there, compared with the other
+photos' full-size faces). SFace, at its threshold 0.57: equal error rate 0.0%
+at full size, 0.3% at 28-40 px, 1.1% at 24, 1.9% at 20, 6.5% at 16; same-person
+pairs accepted 100% at full size, 95% at 28-32 px, 90% at 24, 82% at 20, 43%
+at 16 (two faces both that small: 94% at 28, 85% at 24). No different-person
+pair is accepted at any size: a small face stops matching, it does not match
+someone else. sface-flip measures the same (EER 0.4% at 28, 1.1% at 24)."""
+
+IMGBEDDINGS_MIN_FACE_PX = 48
+"""Not measured (the model is not available where facerec is built): CLIP reads a
+224 x 224 image and sees more of the face's surroundings than SFace, so it is set
+above SFace's; calibrate with `bench/small_faces.py --embedder imgbeddings`."""
 
 
 def _imgbeddings(settings: Settings) -> Embedder:
@@ -106,13 +126,15 @@ def _imgbeddings(settings: Settings) -> Embedder:
 
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
-    "sface": EmbedderSpec("sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder(settings.runtime)),
+    "sface": EmbedderSpec(
+        "sface", SFaceEmbedder.dim, 0.57, lambda settings: SFaceEmbedder(settings.runtime), SFACE_MIN_FACE_PX
+    ),
     "sface-flip": EmbedderSpec(
-        "sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder(settings.runtime)
+        "sface-flip", SFaceEmbedder.dim, 0.56, lambda settings: SFaceFlipEmbedder(settings.runtime), SFACE_MIN_FACE_PX
     ),
     # 768-d CLIP image features (the tutorial's model). 0.10 is provisional, not
     # calibrated: see facerec/imgbeddings_embedder.py and the README.
-    "imgbeddings": EmbedderSpec("imgbeddings", 768, 0.10, _imgbeddings),
+    "imgbeddings": EmbedderSpec("imgbeddings", 768, 0.10, _imgbeddings, IMGBEDDINGS_MIN_FACE_PX),
 }
 
 
