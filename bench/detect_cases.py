@@ -41,15 +41,16 @@ _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_
 @dataclass(frozen=True)
 class Case:
     """One photo: `data` (JPEG bytes, no EXIF), the faces in it (`truth`, boxes in its
-    pixels), the turn that shows it upright, and for a turned photo the faces as
-    they are upright (`upright`, in the upright photo's pixels, for the embeddings)."""
+    pixels), the turn that shows it upright, and where each true face comes from
+    (`origins`: its source photo and the face there, in the pixels `index` decodes
+    it to: the same face's embedding, to compare with)."""
 
     name: str
     data: bytes
     truth: list[Box]
     turn: int = 0
     known: int | None = None
-    upright: list[Face] = field(default_factory=list)
+    origins: list[tuple[Path, Face]] = field(default_factory=list)
     source: Path | None = None
 
 
@@ -117,6 +118,7 @@ def _crowd(
     else:
         canvas = background.copy()
     truth: list[Box] = []
+    origins: list[tuple[Path, Face]] = []
     x = 0
     y = 0 if band is None else round(height * (1 - band))
     row_h = 0
@@ -128,7 +130,7 @@ def _crowd(
         if not order:
             order = list(sources)
         rng.shuffle(order)
-        _, pixels, faces = order.pop()
+        path, pixels, faces = order.pop()
         widths = [f.box.w for f in faces]
         low, high = CROWD_FACE_PX[0] / min(widths), CROWD_FACE_PX[1] / max(widths)
         if low > high:  # the photo's faces differ more than the range: centre its median
@@ -148,9 +150,10 @@ def _crowd(
         for f in faces:
             b = f.box
             truth.append(Box(x + round(b.x * scale), y + round(b.y * scale), round(b.w * scale), round(b.h * scale)))
+            origins.append((path, f))
         x += sw + gap
         row_h = max(row_h, sh)
-    return Case(name, jpeg(canvas), truth)
+    return Case(name, jpeg(canvas), truth, origins=origins)
 
 
 def filled_cases(root: Path, detector: YuNetDetector) -> list[Case]:
@@ -187,7 +190,8 @@ def turned_cases(root: Path, detector: YuNetDetector, turns: tuple[int, ...] = (
             turned = cv2.rotate(pixels, _ROTATE[turn])
             truth = [_turn_box(f.box, turn, w, h) for f in faces]
             name = f"turned {turn} {_rel(root, p.path)}"
-            cases.append(Case(name, jpeg(turned, 95), truth, (360 - turn) % 360, upright=faces, source=p.path))
+            origins = [(p.path, f) for f in faces]
+            cases.append(Case(name, jpeg(turned, 95), truth, (360 - turn) % 360, origins=origins, source=p.path))
     return cases
 
 
