@@ -51,6 +51,25 @@ def test_a_12_megapixel_crowd_photo_gives_95_percent_of_its_faces_once(
     assert "tiles" in photo.looks
 
 
+def test_a_person_registered_from_one_photo_is_the_nearest_face_of_a_crowd(
+    pipeline: Pipeline, faces: FaceSet, today: YuNetDetector
+):
+    (crowd,) = crowd_cases(faces.root, today, count=1)
+    photo = pipeline.analyze_photo(crowd.data, crowd.name)
+    threshold = embedder_spec("sface").threshold
+    groups = {p.path: set(p.person.split(";")) for p in faces.of_kind("group")}
+    for person in ("barack_obama", "joe_biden", "kit_harington", "rose_leslie"):
+        assert any(person in groups[path] for path, _ in crowd.origins), person
+        sample = load_image(faces.people()[person][0], reduce_to=1920).pixels
+        (registered,) = pipeline.analyze(sample)
+        distances = [1.0 - float(np.dot(f.embedding, registered.embedding)) for f in photo.faces]
+        nearest = int(np.argmin(distances))
+        assert distances[nearest] <= threshold, person
+        box = photo.faces[nearest].face.box
+        origin = max(range(len(crowd.truth)), key=lambda i: crowd.truth[i].iou(box))
+        assert person in groups[crowd.origins[origin][0]], person
+
+
 def test_a_face_that_fills_the_frame_is_found_once(pipeline: Pipeline, faces: FaceSet, today: YuNetDetector):
     missed = []
     for case in filled_cases(faces.root, today):
