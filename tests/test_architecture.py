@@ -1,7 +1,7 @@
 """The layers of the package, checked on its import graph (read from the source, not run).
 
 ground (config, errors, types, paths, files, resources, logs, version)
-  <- vision (pixels to vectors) and db (SQL)     <- video (frames)
+  <- vision (pixels to vectors), db (SQL) and metadata (photo metadata files)     <- video (frames)
   <- usecases (one function per action, taking a Context)
   <- ui (terminal) and web (browser), which never import db (ui may start web; web never imports ui)
   <- the public API (facerec, facerec.api, python -m facerec).
@@ -28,7 +28,8 @@ ALLOWED = {
     "vision": {"ground", "vision"},
     "db": {"ground", "db"},
     "video": {"ground", "vision", "video"},
-    "usecases": {"ground", "vision", "db", "video", "usecases"},
+    "metadata": {"ground", "metadata"},  # photo metadata files in and out (XMP regions, Takeout, Picasa)
+    "usecases": {"ground", "vision", "db", "video", "metadata", "usecases"},
     "ui": {"ground", "vision", "video", "usecases", "ui", "web"},  # `facerec web` starts the browser edge
     "web": {"ground", "vision", "usecases", "web"},
     "api": {"ground", "vision", "usecases", "ui", "api"},
