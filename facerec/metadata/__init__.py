@@ -1,0 +1,33 @@
+"""Photo metadata files in and out: face regions in XMP (a photo's own and its
+sidecars), and names from Google Takeout and Picasa.
+
+A floor of its own: it imports only the ground modules (config, errors, types, ...),
+and the use cases (indexing, export, import) call it. Boxes are always in pixels of
+the upright photo, as `facerec.vision.images` decodes it.
+"""
+
+from facerec.metadata.regions import (
+    Region,
+    RegionRead,
+    RegionWrite,
+    SidecarState,
+    read_regions,
+    restore,
+    sidecar_for_writing,
+    sidecar_paths,
+    sidecar_states,
+    write_regions,
+)
+
+__all__ = [
+    "Region",
+    "RegionRead",
+    "RegionWrite",
+    "SidecarState",
+    "read_regions",
+    "restore",
+    "sidecar_for_writing",
+    "sidecar_paths",
+    "sidecar_states",
+    "write_regions",
+]
