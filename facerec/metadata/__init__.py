@@ -6,6 +6,7 @@ and the use cases (indexing, export, import) call it. Boxes are always in pixels
 the upright photo, as `facerec.vision.images` decodes it.
 """
 
+from facerec.metadata.picasa import PicasaPhoto, read_picasa
 from facerec.metadata.regions import (
     Region,
     RegionRead,
@@ -18,13 +19,18 @@ from facerec.metadata.regions import (
     sidecar_states,
     write_regions,
 )
+from facerec.metadata.takeout import TakeoutPhoto, read_takeout
 
 __all__ = [
+    "PicasaPhoto",
     "Region",
     "RegionRead",
     "RegionWrite",
     "SidecarState",
+    "TakeoutPhoto",
+    "read_picasa",
     "read_regions",
+    "read_takeout",
     "restore",
     "sidecar_for_writing",
     "sidecar_paths",
