@@ -363,7 +363,9 @@ def test_a_new_sidecar_is_named_after_the_whole_file_name_and_readable_like_its_
 
     assert result.path == photo.with_name(photo.name + ".xmp") and result.previous is None
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o640
-    assert [r["Name"] for r in facerec_regions(exiftool_json(exiftool, result.path))] == NAMES[:2]
+    data = exiftool_json(exiftool, result.path)
+    assert [r["Name"] for r in facerec_regions(data)] == NAMES[:2]
+    assert data["RegionInfo"]["AppliedToDimensions"] == {"W": 800, "H": 533, "Unit": "pixel"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [photo.name, result.path.name]  # no temporary file left
 
 

@@ -64,14 +64,23 @@ def read_picasa(folder: Path, contacts: Path | None = None) -> list[PicasaPhoto]
             raw = entries.get("faces")
             if not raw or section in NOT_PHOTOS:
                 continue
-            photo = ini.parent / section
-            if not photo.is_file():
+            photo = _photo(ini.parent, section)
+            if photo is None:
                 log.info("%s: [%s] has faces, but there is no such photo", ini, section)
                 continue
             faces = _faces(photo, raw, {**local, **names}, ini)
             if faces:
                 out.append(PicasaPhoto(photo, faces))
     return sorted(out, key=lambda p: p.photo)
+
+
+def _photo(folder: Path, name: str) -> Path | None:
+    """The file `name` in `folder`; Picasa ran on Windows, so the case may differ."""
+    exact = folder / name
+    if exact.is_file():
+        return exact
+    folded = [p for p in folder.iterdir() if p.name.lower() == name.lower() and p.is_file()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def read_contacts(path: Path) -> dict[str, str]:

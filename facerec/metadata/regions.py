@@ -276,8 +276,10 @@ def _check_name(name: str) -> str:
     clean = name.strip()
     if not clean:
         raise InvalidNameError("a face to write has an empty name")
-    if any(ord(c) < 32 or ord(c) == 127 for c in clean) or clean.startswith("type="):
+    if any(ord(c) < 32 or ord(c) == 127 for c in clean):
         raise InvalidNameError(f"{clean!r}: a name with control characters cannot be written to XMP")
+    if clean.startswith("type="):  # libexiv2 would read it as the type of an XMP node
+        raise InvalidNameError(f"{clean!r}: a name starting with 'type=' cannot be written to XMP")
     return clean
 
 
@@ -432,19 +434,26 @@ def _plan(fields: Fields, faces: list[tuple[str, Box]], geometry: Geometry) -> _
             "%d face(s) already tagged with the same name by another tool; not written twice", len(faces) - len(new)
         )
 
+    # The dimensions other tools' regions were applied to stay theirs; facerec's regions
+    # are fractions, right for any size. Without other regions: the photo's stored size.
+    keep_dimensions = bool(others) and MWG_DIMENSIONS + "/stDim:w" in fields
     delete = [
         key
         for key in fields
-        if key.startswith((MWG_LIST, MWG_DIMENSIONS, MP_LIST)) or key == PEOPLE or key.startswith(PEOPLE + "[")
+        if key.startswith((MWG_LIST, MP_LIST))
+        or (key.startswith(MWG_DIMENSIONS) and not keep_dimensions)
+        or key == PEOPLE
+        or key.startswith(PEOPLE + "[")
     ]
     values: dict[str, Value] = {}
     if others or new:
         if MWG not in fields:
             values[MWG] = _STRUCT
-        values[MWG_DIMENSIONS] = _STRUCT
-        values[MWG_DIMENSIONS + "/stDim:w"] = str(geometry.stored_width)
-        values[MWG_DIMENSIONS + "/stDim:h"] = str(geometry.stored_height)
-        values[MWG_DIMENSIONS + "/stDim:unit"] = "pixel"
+        if not keep_dimensions:
+            values[MWG_DIMENSIONS] = _STRUCT
+            values[MWG_DIMENSIONS + "/stDim:w"] = str(geometry.stored_width)
+            values[MWG_DIMENSIONS + "/stDim:h"] = str(geometry.stored_height)
+            values[MWG_DIMENSIONS + "/stDim:unit"] = "pixel"
         values[MWG_LIST] = _BAG
         for i, item in enumerate(others, 1):
             values.update(_copied(item, f"{MWG_LIST}[{i}]"))

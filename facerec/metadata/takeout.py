@@ -64,6 +64,9 @@ def read_takeout(folder: Path) -> list[TakeoutPhoto]:
         if not names:
             continue
         title = meta.get("title")
+        if isinstance(title, str) and Path(title).suffix and Path(title).suffix.lower() not in PHOTO_SUFFIXES:
+            log.debug("%s: names for %s, which is not a photo (a video?); skipped", path, title)
+            continue
         photo = _photo_for(path, title if isinstance(title, str) else None)
         if photo is None:
             log.warning("%s: names %s, but no photo of it was found beside it", path, ", ".join(names))
