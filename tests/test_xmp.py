@@ -323,7 +323,7 @@ def test_regions_facerec_writes_are_read_back_by_exiftool_and_the_sidecars_other
     assert set(own) == set(NAMES) and all(close(own[n], b) for n, b in named)
 
 
-def test_writing_again_replaces_only_facercs_regions(exiftool: str, turned: dict[int, tuple], tmp_path: Path):
+def test_writing_again_replaces_only_facerecs_regions(exiftool: str, turned: dict[int, tuple], tmp_path: Path):
     source, (width, height), stored, named = turned[8]
     photo = fresh(tmp_path, source)
     sidecar = photo.with_name(photo.name + ".xmp")
