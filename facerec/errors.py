@@ -84,6 +84,12 @@ class OutputError(FacerecError):
     """A file facerec was asked to write (a contact sheet, a plot, an album) cannot be written."""
 
 
+class MetadataError(FacerecError):
+    """A photo's metadata cannot be read or written: malformed XMP in the photo or its
+    sidecar, a sidecar or photo that cannot be written, an unreadable Takeout or Picasa
+    file. The message names the file; nothing was changed."""
+
+
 class ServerError(FacerecError):
     """The local web server cannot start (the port is in use, the address cannot be listened on)."""
 

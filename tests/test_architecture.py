@@ -1,7 +1,8 @@
 """The layers of the package, checked on its import graph (read from the source, not run).
 
 ground (config, errors, types, paths, files, resources, logs, version)
-  <- vision (pixels to vectors), db (SQL) and rules (who is a face, which faces are one person)
+  <- vision (pixels to vectors), db (SQL), rules (who is a face, which faces are one person)
+     and metadata (photo metadata files: XMP regions, Takeout, Picasa)
   <- video (frames)
   <- usecases (one function per action, taking a Context)
   <- ui (terminal) and web (browser), which never import db (ui may start web; web never imports ui)
@@ -30,7 +31,8 @@ ALLOWED = {
     "db": {"ground", "db"},
     "rules": {"ground", "rules"},
     "video": {"ground", "vision", "video"},
-    "usecases": {"ground", "vision", "db", "rules", "video", "usecases"},
+    "metadata": {"ground", "metadata"},  # photo metadata files in and out (XMP regions, Takeout, Picasa)
+    "usecases": {"ground", "vision", "db", "rules", "video", "metadata", "usecases"},
     "ui": {"ground", "vision", "video", "usecases", "ui", "web"},  # `facerec web` starts the browser edge
     "web": {"ground", "vision", "usecases", "web"},
     "api": {"ground", "vision", "usecases", "ui", "api"},
