@@ -27,6 +27,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from facerec.errors import VideoError
 from facerec.types import Box, Face, Image, Vector
-from facerec.video.decode import VIDEO_SUFFIXES, ClipInfo, open_clip
+from facerec.video.decode import VIDEO_SUFFIXES, ClipInfo, open_clip, read_ahead
 from facerec.video.tracking import Tracker
 from facerec.vision.geometry import normalize
 from facerec.vision.pipeline import Pipeline
@@ -64,6 +65,12 @@ ignored: too small to recognise anyone."""
 MIN_HITS = 2
 """A track seen in fewer analysed frames than this is dropped (a face in one frame
 only, 1/4 s, is usually a detector mistake)."""
+
+IOU = 0.2
+"""Box overlap (0..1) that continues a track from one analysed frame to the next,
+1/4 s later: lower than the live window's 0.3 (1/30 s apart), since faces move
+farther between analysed frames; the appearance gate and the identity check keep
+two people apart."""
 
 SPLIT_DISTANCE = 0.5
 """Cosine distance from a track's recent embeddings past which a frame is someone
@@ -182,7 +189,8 @@ class ClipAnalysis:
 
     `duration_s`, `fps`, `width` x `height` (the upright picture), `rotation`
     (degrees clockwise applied), `codec` and `decoder`: see `ClipInfo`.
-    `frames_decoded`: every frame of the clip; `frames_analyzed`: those searched
+    `frames_decoded`: frames decoded (all but the B-frames, which no frame refers
+    to and which are skipped); `frames_analyzed`: those searched
     for faces. `tracks`: one per person on screen (and per return the analysis
     could not join), in order of first appearance. `model`: the embedder of their
     vectors. `seconds`: the work's wall-clock time.
@@ -264,7 +272,7 @@ class _Analyzer:
         self.best_frames = best_frames
         self.probe_s = probe_s
         self.max_misses = max_misses
-        self.tracker = Tracker(max_misses=max_misses)
+        self.tracker = Tracker(iou_threshold=IOU, max_misses=max_misses)
         self.open: dict[int, _Segment] = {}
         self.done: list[_Segment] = []
 
@@ -272,7 +280,7 @@ class _Analyzer:
         """A new shot: every track ends."""
         self.done.extend(self.open.values())
         self.open.clear()
-        self.tracker = Tracker(max_misses=self.max_misses)
+        self.tracker = Tracker(iou_threshold=IOU, max_misses=self.max_misses)
 
     def frame(self, index: int, time_s: float, image: Image) -> None:
         faces = [f for f in self.pipeline.detect(image) if min(f.box.w, f.box.h) >= MIN_FACE_PX]
@@ -326,8 +334,9 @@ class _Analyzer:
 
     def tracks(self, best_frames: int, min_hits: int) -> list[FaceTrack]:
         self.cut()
-        segments = [s for s in self.done if len(s.seen) >= min_hits and s.embedded]
-        groups = _merge(segments, best_frames)
+        groups = _merge([s for s in self.done if s.embedded], best_frames)
+        # Counted after joining: a face moving too fast for the tracker is many short segments.
+        groups = [g for g in groups if sum(len(s.seen) for s in g) >= min_hits]
         return sorted((_track(g, best_frames) for g in groups), key=lambda t: (t.start_s, t.face.box.x))
 
 
@@ -439,15 +448,17 @@ def analyze_clip(
         analyzer = _Analyzer(pipeline, best_frames, probe_s, max_misses=max(1, round(1.0 / interval_s)))
         analyzed = decoded = 0
         last_t = 0.0
-        for sample in clip.samples(interval_s, max_seconds=budget):
-            if sample.scene_cut:
-                analyzer.cut()
-            analyzer.frame(analyzed, sample.time_s, sample.image)
-            analyzed += 1
-            decoded = sample.frames_decoded
-            last_t = sample.time_s
-            if progress is not None:
-                progress(sample.time_s)
+        # closing(): the reading thread has stopped before the clip is closed, whatever happens here.
+        with closing(read_ahead(clip.samples(interval_s, max_seconds=budget))) as samples:
+            for sample in samples:
+                if sample.scene_cut:
+                    analyzer.cut()
+                analyzer.frame(analyzed, sample.time_s, sample.image)
+                analyzed += 1
+                decoded = sample.frames_decoded
+                last_t = sample.time_s
+                if progress is not None:
+                    progress(sample.time_s)
         decoded = max(decoded, clip.frames_decoded)
         tracks = analyzer.tracks(best_frames, min_hits)
     duration = info.duration_s if info.duration_s > 0 else last_t + 1.0 / info.fps
