@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from facerec.config import DEFAULT_DETECT_SIZE  # noqa: E402
+from facerec.errors import VideoError  # noqa: E402
 from facerec.video.clips import ClipAnalysis, analyze_clip  # noqa: E402
 from facerec.vision.geometry import normalize  # noqa: E402
 from facerec.vision.images import load_image  # noqa: E402
@@ -385,7 +386,11 @@ def main() -> None:
     options = {} if args.interval is None else {"interval_s": args.interval}
     results, analyses = [], []
     for path, shown in jobs:
-        analysis = analyze_clip(path, pipeline, **options)
+        try:
+            analysis = analyze_clip(path, pipeline, **options)
+        except VideoError as exc:  # one line, and the other clips go on
+            print(f"\n{exc}")
+            continue
         analyses.append((analysis, shown))
         results.append(report(analysis, ids, shown))
     print(
