@@ -362,28 +362,43 @@ def _pick_best(frames: list[_Seen], best_frames: int, gap_s: float = 0.5) -> lis
 
 def _merge(segments: list[_Segment], best_frames: int) -> list[list[_Segment]]:
     """Join segments of one person that never share an analysed frame, closest
-    first (average linkage over their vectors), while within `MERGE_DISTANCE`."""
-    groups = [[s] for s in segments]
-    frames = [{x.index for x in s.seen} for s in segments]
-    vectors = [_vector(s.embedded, best_frames)[1] for s in segments]
-    while len(groups) > 1:
-        best: tuple[float, int, int] | None = None
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                if frames[i] & frames[j]:
-                    continue
-                d = _distance(vectors[i], vectors[j])
-                if d <= MERGE_DISTANCE and (best is None or d < best[0]):
-                    best = (d, i, j)
-        if best is None:
+    first, while their vectors are within `MERGE_DISTANCE` (a joined group's
+    vector is made again from its best frames). One distance matrix, updated
+    row by row: a long clip's thousand segments take well under a second."""
+    n = len(segments)
+    groups: list[list[_Segment]] = [[s] for s in segments]
+    if n < 2:
+        return groups
+    vectors = np.stack([_vector(s.embedded, best_frames)[1] for s in segments])
+    together = np.zeros((n, n), bool)  # seen in one analysed frame: never one person
+    at: dict[int, list[int]] = {}
+    for i, s in enumerate(segments):
+        for x in s.seen:
+            at.setdefault(x.index, []).append(i)
+    for members in at.values():
+        together[np.ix_(members, members)] = True
+    dist = 1.0 - vectors @ vectors.T
+    dist[together | (dist > MERGE_DISTANCE)] = np.inf
+    np.fill_diagonal(dist, np.inf)
+    alive = np.ones(n, bool)
+    while True:
+        flat = int(np.argmin(dist))
+        i, j = divmod(flat, n)
+        if not np.isfinite(dist[i, j]):
             break
-        _, i, j = best
-        groups[i] += groups.pop(j)
-        frames[i] |= frames.pop(j)
+        groups[i] += groups[j]
+        groups[j] = []
+        alive[j] = False
+        together[i] |= together[j]
+        together[:, i] = together[i]
         embedded = [x for s in groups[i] for x in s.embedded]
-        vectors.pop(j)
         vectors[i] = _vector(embedded, best_frames)[1]
-    return groups
+        row = 1.0 - vectors @ vectors[i]
+        row[together[i] | ~alive | (row > MERGE_DISTANCE)] = np.inf
+        row[i] = np.inf
+        dist[i], dist[:, i] = row, row
+        dist[j, :] = dist[:, j] = np.inf
+    return [g for g in groups if g]
 
 
 def _spans(times: list[float], gap_s: float) -> tuple[tuple[float, float], ...]:

@@ -288,6 +288,7 @@ class Clip:
         target = max(0.0, seconds)
         ts = int((target + self._start) / self._stream.time_base) if self._stream.time_base else 0
         best: VideoFrame | None = None
+        self._stream.codec_context.skip_frame = "DEFAULT"  # every frame: the one asked for may be a B-frame
         try:
             self._container.seek(ts, stream=self._stream, backward=True, any_frame=False)
             best = self._last_before(target)
