@@ -61,6 +61,10 @@ class CameraError(FacerecError):
     """A camera, video file or stream could not be opened or read."""
 
 
+class VideoError(FacerecError):
+    """A video file in the library is missing, unreadable, not a video, or cannot be decoded."""
+
+
 class DisplayError(FacerecError):
     """No display is available for a window."""
 

@@ -1,7 +1,8 @@
 """Image quality measures: how sharp a face is.
 
-Used by guided registration (a blurred frame is not a sample) and, for the
-People view, to keep blurred faces out of groups.
+Used by guided registration (a blurred frame is not a sample), for the
+People view, to keep blurred faces out of groups, and by video analysis to
+pick the best frames of a face followed through a clip.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
+import numpy as np
 
 from facerec.types import Face, Image
 
@@ -26,3 +28,21 @@ def face_sharpness(embedder: object, image: Image, faces: Sequence[Face]) -> tup
     if align is None:
         return (None,) * len(faces)
     return tuple(sharpness(align(image, face)) for face in faces)
+
+
+def frontality(landmarks: np.ndarray | None) -> float | None:
+    """How squarely a face looks at the camera, 0..1, from its five landmarks: 1
+    when the nose tip sits midway between the eyes along the line of the eyes (a
+    frontal face; a tilted head does not matter), about 0.5 for a face turned 30
+    degrees, 0 from about 50 degrees (the nose tip half the eye distance off the
+    middle). None without landmarks (Haar)."""
+    if landmarks is None:
+        return None
+    points = np.asarray(landmarks, np.float64).reshape(5, 2)
+    right_eye, left_eye, nose = points[0], points[1], points[2]
+    axis = left_eye - right_eye
+    span = float(np.hypot(axis[0], axis[1]))
+    if span < 1e-6:
+        return 0.0
+    offset = abs(float(np.dot(nose - (right_eye + left_eye) / 2, axis))) / (span * span)
+    return max(0.0, 1.0 - 2.0 * offset)
