@@ -156,8 +156,10 @@ def links(ctx: Context) -> list[tuple[int, int, str]]:
 
 
 def set_clusters(ctx: Context, assignment: dict[int, int]) -> None:
-    """The old store: every face's group in faces.cluster_id."""
+    """The old store: every face's group in faces.cluster_id (a column facerec dropped in
+    schema version 8: the bench's own scratch database gets it back, to measure the old cost)."""
     with ctx.database.conn.transaction() as cur:
+        cur.execute("ALTER TABLE faces ADD COLUMN IF NOT EXISTS cluster_id bigint")
         cur.execute("UPDATE faces SET cluster_id = NULL WHERE model = %s AND cluster_id IS NOT NULL", (ctx.spec.name,))
         if assignment:
             execute_values(

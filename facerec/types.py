@@ -164,7 +164,7 @@ class FaceRow:
     face_id: int
     picture: str
     box: Box
-    cluster_id: int | None
+    group_id: int | None
     person: str | None
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from facerec.config import Settings
-from tests.conftest import PROJECT, cli_env, skip_or_fail
+from tests.helpers import PROJECT, cli_env, skip_or_fail
 
 
 def _need(tool: str) -> str:

@@ -64,7 +64,7 @@ def unprivileged(work: Callable[[], Any]) -> Any:
     root, since root ignores file permissions), and return its result."""
     read_fd, write_fd = os.pipe()
     gc.collect()
-    gc.freeze()  # the child never finalises what exists now (see tests.conftest.safe_fork)
+    gc.freeze()  # the child never finalises what exists now (see tests.helpers.safe_fork)
     pid = os.fork()
     if pid == 0:  # child
         os.close(read_fd)

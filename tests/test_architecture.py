@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from facerec.usecases.context import Context
-from tests.conftest import PROJECT
+from tests.helpers import PROJECT
 
 PACKAGE = PROJECT / "facerec"
 GROUND = {"config", "errors", "types", "paths", "files", "resources", "logs", "version"}
@@ -151,6 +151,37 @@ def test_the_terminal_and_web_edges_never_reach_into_the_database():
             tree = ast.parse(path.read_text())
             uses = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "db"]
             assert uses == [], f"{m} uses .db at lines {uses}"
+
+
+def test_nothing_outside_the_database_layer_touches_a_connection():
+    """No `.conn`, `.transaction(`, `.cursor(` or `Connection` outside facerec/db: the use
+    cases ask the stores (`ctx.db.people`, ...) one question each, and only `db/` knows SQL
+    runs on a connection (the context opens and closes it, through `Database`)."""
+    touched = {}
+    for m, path in modules().items():
+        if layer(m) == "db":
+            continue
+        tree = ast.parse(path.read_text())
+        uses = [
+            n.lineno
+            for n in ast.walk(tree)
+            if (isinstance(n, ast.Attribute) and n.attr in ("conn", "transaction", "cursor"))
+            or (isinstance(n, ast.Name) and n.id == "Connection")
+            or (isinstance(n, ast.alias) and n.name.split(".")[-1] == "Connection")
+        ]
+        if uses:
+            touched[m] = uses
+    assert touched == {}
+
+
+def test_the_tests_import_their_helpers_from_the_helpers_module():
+    """conftest.py is pytest's (fixtures); shared helpers live in tests/helpers.py."""
+    offenders = [
+        p.name
+        for p in sorted((PROJECT / "tests").glob("*.py")) + sorted((PROJECT / "bench").glob("*.py"))
+        if "tests.conftest" in p.read_text() and p.name != "test_architecture.py"
+    ]
+    assert offenders == []
 
 
 USE_CASE_MODULES = sorted(

@@ -32,7 +32,7 @@ from facerec.usecases.people.names import MAX_NAME_LENGTH, validate_name
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import list_people, show_person
 from facerec.vision.images import image_from_bytes, load_image, read_bytes
-from tests.conftest import CLI, PROJECT, FaceSet, count
+from tests.helpers import CLI, PROJECT, FaceSet, count
 from tests.robust import (
     Result,
     in_process,  # noqa: F401 - a fixture

@@ -13,7 +13,7 @@ import pytest
 
 from bench.people_bench import bcubed, run_size
 from bench.synthetic import real_embeddings
-from tests.conftest import FaceSet
+from tests.helpers import FaceSet
 
 
 def test_bcubed_scores_a_perfect_a_merged_and_a_split_grouping():

@@ -21,7 +21,7 @@ from bench.synthetic import FaceSynthesizer, distance_stats, real_embeddings
 from facerec.db import Database
 from facerec.db.server import EmbeddedServer
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import FaceSet, count
+from tests.helpers import FaceSet, count
 
 SIZE = 1_000
 CONFIG = Config(ef_search=(40, 200), queries=40, filtered_queries=20, warmup=10, one_by_one=100, sample=200)

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import CLI, PROJECT, FaceSet, count
+from tests.helpers import CLI, PROJECT, FaceSet, count
 
 
 def lines(text: str) -> list[str]:

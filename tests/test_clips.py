@@ -24,7 +24,7 @@ from facerec.errors import VideoError
 from facerec.video.clips import VIDEO_SUFFIXES, analyze_clip, clip_hash, is_video
 from facerec.video.decode import frame_at, open_clip
 from facerec.vision.images import load_image
-from tests.conftest import skip_or_fail
+from tests.helpers import skip_or_fail
 from tests.media import blank, canvas, pan_zoom, place
 
 FPS = 15

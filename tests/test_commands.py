@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.conftest import CLI, FaceSet, count
+from tests.helpers import CLI, FaceSet, count
 
 
 def labelled(faces: FaceSet, root: Path, people: dict[str, list[Path]]) -> Path:

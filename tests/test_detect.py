@@ -17,7 +17,7 @@ from facerec.vision.embedders import embedder_spec
 from facerec.vision.images import decode, load_image
 from facerec.vision.looks import TILE, Looks, face_upright, tile_grid, turn_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import FaceSet
+from tests.helpers import FaceSet
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.doctor import FAIL, OK, WARN, doctor
 from facerec.vision import modelfiles
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import CLI, cli_env
+from tests.helpers import CLI, cli_env
 from tests.robust import NOBODY
 
 NAMES = ["python", "cpu", "versions", "database", "data folder", "models", "runtime", "display", "camera", "network"]

@@ -11,8 +11,8 @@ import pytest
 from facerec.usecases.context import Context
 from facerec.usecases.live.enroll import MIN_SHARPNESS, Enrollment
 from facerec.vision.quality import sharpness
-from tests.conftest import CLI, FaceSet, count
 from tests.gui import press, spawn, wait_for_window
+from tests.helpers import CLI, FaceSet, count
 from tests.media import blank, pan_zoom, write_video
 
 

@@ -14,7 +14,7 @@ from facerec.errors import FacerecError
 from facerec.usecases.evaluate.evaluate import Pair, Trial, calibrate, parse_pairs, score, sweep, ten_fold
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import CLI, FaceSet
+from tests.helpers import CLI, FaceSet
 
 
 def main_face_vector(pipeline: Pipeline, path: Path) -> np.ndarray | None:

@@ -26,8 +26,8 @@ from facerec.db.server import EmbeddedServer
 from facerec.types import Box, EmbeddedFace, Face
 from facerec.usecases.library.index import Candidate, analyze_file
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count
 from tests.gui import press, wait_for_window
+from tests.helpers import CLI, PROJECT, FaceSet, cli_env, count
 from tests.media import pan_zoom, write_video
 from tests.robust import password_server, wait_for
 

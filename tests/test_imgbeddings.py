@@ -34,7 +34,7 @@ from facerec.types import Box, Face
 from facerec.vision.embedders import EMBEDDERS, normalize
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import CLI, FaceSet, count
+from tests.helpers import CLI, FaceSet, count
 
 MODEL_REPO = "minimaxir/imgbeddings"
 MODEL_FILE = "patch32_v1.onnx"

@@ -18,7 +18,7 @@ from facerec.metadata.picasa import decode_rect64
 from facerec.types import Box
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import FaceSet
+from tests.helpers import FaceSet
 
 TWO = "groups/fr_two_people.jpg"  # Barack Obama (left), Joe Biden (right)
 

@@ -28,7 +28,7 @@ from facerec.usecases.library.index import Candidate, analyze_file, index_folder
 from facerec.usecases.library.search import photos_of, search_photo
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import delete_person, list_people
-from tests.conftest import CLI, PROJECT, FaceSet, cli_env, count, spawn_terminal
+from tests.helpers import CLI, PROJECT, FaceSet, cli_env, count, spawn_terminal
 
 # -- the whole dev set, indexed once into its own database ------------------------
 

@@ -18,8 +18,8 @@ from facerec.video import overlay, text
 from facerec.video.camera import Frame
 from facerec.video.overlay import KNOWN_COLOR
 from facerec.vision.images import load_image
-from tests.conftest import CLI, FaceSet, count
 from tests.gui import label_patch, press, spawn, wait_for_window, wait_until_shown
+from tests.helpers import CLI, FaceSet, count
 from tests.media import blank, pan_zoom, place, write_video
 
 

@@ -18,7 +18,7 @@ from facerec.db.server import EmbeddedServer
 from facerec.ui.menu import clean_path, menu_advice
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import people_view
-from tests.conftest import PROJECT, FaceSet, cli_env, count, spawn_terminal
+from tests.helpers import PROJECT, FaceSet, cli_env, count, spawn_terminal
 from tests.media import pan_zoom, write_video
 
 PROMPT = "Choose an option: "

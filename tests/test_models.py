@@ -13,7 +13,7 @@ from facerec.resources import models_dir
 from facerec.vision import modelfiles
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import FaceSet
+from tests.helpers import FaceSet
 
 
 def test_our_alignment_and_batched_sface_give_opencvs_face_recognizer_vectors(pipeline: Pipeline, faces: FaceSet):

@@ -30,7 +30,7 @@ from facerec.ui.sheets import (
     TILE,
 )
 from facerec.video import text
-from tests.conftest import CLI, PROJECT, FaceSet, count
+from tests.helpers import CLI, PROJECT, FaceSet, count
 
 INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt"
 

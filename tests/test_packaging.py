@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from facerec.version import __version__
-from tests.conftest import CLI, PROJECT, FaceSet
+from tests.helpers import CLI, PROJECT, FaceSet
 
 pytestmark = pytest.mark.slow
 

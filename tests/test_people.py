@@ -36,7 +36,7 @@ from facerec.usecases.library.index import index_folders
 from facerec.usecases.library.search import search_photo
 from facerec.usecases.people.register import register_photos
 from facerec.vision.embedders import embedder_spec
-from tests.conftest import CLI, PROJECT, FaceSet, count, skip_or_fail, spawn_terminal
+from tests.helpers import CLI, PROJECT, FaceSet, count, skip_or_fail, spawn_terminal
 from tests.media import near_miss
 
 

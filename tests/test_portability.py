@@ -32,7 +32,7 @@ import pytest
 from facerec.config import Settings, load_settings
 from facerec.db import Database
 from facerec.db.server import EmbeddedServer, _bin_dir, _service_user, bundle_version
-from tests.conftest import CLI, PROJECT, FaceSet, cli_env, skip_or_fail
+from tests.helpers import CLI, PROJECT, FaceSet, cli_env, skip_or_fail
 
 OLDER_CPU = "Haswell-v4"
 """AVX2, FMA, BMI2; no AVX-512: what most laptops, desktops and AMD servers before Zen 4 have."""

@@ -34,7 +34,7 @@ from facerec.usecases.live.live import save_snapshot
 from facerec.usecases.people.register import register_frames, register_photos
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import CLI, PROJECT, FaceSet, count
+from tests.helpers import CLI, PROJECT, FaceSet, count
 
 # -- erasure -----------------------------------------------------------------------------
 

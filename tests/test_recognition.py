@@ -9,7 +9,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.library.recognize import recognize_photo
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import delete_person, list_people, rename_person, show_person
-from tests.conftest import FaceSet, count
+from tests.helpers import FaceSet, count
 
 
 def register_everyone(ctx: Context, faces: FaceSet) -> dict[str, list]:

@@ -22,7 +22,7 @@ from facerec.db import Database
 from facerec.db.connection import IDLE_CHECK_S
 from facerec.db.server import BUNDLE, EmbeddedServer, _bin_dir
 from facerec.errors import DatabaseCrashed
-from tests.conftest import CLI, PROJECT, cli_env, spawn_terminal
+from tests.helpers import CLI, PROJECT, cli_env, spawn_terminal
 from tests.robust import wait_for
 
 

@@ -17,7 +17,7 @@ from facerec.resources import sql_dir
 from facerec.usecases.library.index import index_folders
 from facerec.usecases.library.recognize import analyze_photo
 from facerec.usecases.people.register import register_photos
-from tests.conftest import count
+from tests.helpers import count
 
 
 def test_migrations_are_recorded_and_a_second_run_changes_nothing(db: Database):

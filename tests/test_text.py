@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from facerec.types import Box
 from facerec.ui.sheets import CAPTION, CAPTION_LEFT, CAPTION_SIZE, CAPTION_TOP, TILE, Tile, caption_lines, make_sheet
 from facerec.video import overlay, text
-from tests.conftest import PROJECT, FaceSet, skip_or_fail
+from tests.helpers import PROJECT, FaceSet, skip_or_fail
 
 NAME = "Zoë Ñuñez Жанна"
 

@@ -21,7 +21,7 @@ from facerec.usecases.library.index import index_folders
 from facerec.usecases.library.recognize import recognize_photo
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import delete_person, remove_samples, show_person
-from tests.conftest import CLI, FaceSet, count, spawn_terminal
+from tests.helpers import CLI, FaceSet, count, spawn_terminal
 
 TABLES = ("people", "pictures", "faces", "face_links", "face_not_person", "face_groups")
 
@@ -131,7 +131,7 @@ def test_a_new_name_that_differs_only_by_case_or_accents_is_refused(cli: CLI, fa
 def test_the_menu_asks_before_naming_a_group_after_someone_else(ctx: Context, faces: FaceSet, library, db, settings):
     import sys
 
-    from tests.conftest import PROJECT, cli_env
+    from tests.helpers import PROJECT, cli_env
 
     register_photos(ctx, "Mark Z", [faces.people()["deepface_mark"][0]])
     jennifer = group_of(ctx, "deepface_jennifer")

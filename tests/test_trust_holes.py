@@ -22,7 +22,7 @@ from facerec.usecases.groups.grouping import Group, people_view, regroup, update
 from facerec.usecases.people.register import register_photos
 from facerec.vision.pipeline import Pipeline
 from facerec.web import actions
-from tests.conftest import CLI, FaceSet, cli_env
+from tests.helpers import CLI, FaceSet, cli_env
 from tests.webkit import Library, client, csrf, indexed_library, reset, state
 
 OPEN = pytest.mark.xfail(strict=True, reason="a hole found in issue 20, not fixed yet")

@@ -33,7 +33,7 @@ from facerec.usecases.people.register import register_photos
 from facerec.web.app import create_app
 from facerec.web.security import Secrets, new_secrets
 from facerec.web.server import bind
-from tests.conftest import FaceSet, skip_or_fail
+from tests.helpers import FaceSet, skip_or_fail
 from tests.media import near_miss
 from tests.webkit import Library, indexed_library, reset
 

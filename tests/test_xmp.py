@@ -26,7 +26,7 @@ from facerec.metadata.geometry import upright_rect
 from facerec.types import Box
 from facerec.vision.images import _ORIENT, load_image
 from facerec.vision.pipeline import Pipeline
-from tests.conftest import PROJECT, FaceSet, skip_or_fail
+from tests.helpers import PROJECT, FaceSet, skip_or_fail
 
 SIX = "groups/cf_015_6.jpg"  # six faces in a row
 TWO = "groups/fr_two_people.jpg"  # Barack Obama (left), Joe Biden (right)

@@ -195,10 +195,10 @@ def split_faces(ctx: Context, face_ids: Sequence[int]) -> Split:
             raise FaceNotFoundError(f"no face {face_id}")
         if face.person is not None:
             named.append(face_id)
-        elif face.cluster_id is None:
+        elif face.group_id is None:
             raise GroupNotFoundError(f"face {face_id} is not in a group; run 'people' first")
         else:
-            by_group[face.cluster_id].append(face_id)
+            by_group[face.group_id].append(face_id)
     messages = []
     if named:
         was = ctx.db.people.detach(named)
