@@ -6,6 +6,7 @@ no network connection)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -989,3 +990,70 @@ def test_people_with_as_many_faces_are_in_alphabetical_order_whatever_their_case
     assert [c for c in cards_on(html) if c.startswith("p:")] == ["p:alice", "p:Bob", "p:Zoë"]
     offered = html.split('<datalist id="names">', 1)[1].split("</datalist>", 1)[0]
     assert re.findall(r'<option value="([^"]+)">', offered) == ["alice", "Bob", "Zoë"]
+
+
+# -- one answer per question (issue 21) ---------------------------------------------------------
+
+
+def test_the_person_page_runs_one_search_for_the_photos_and_the_questions(
+    lib: Library, web: TestClient, faces: FaceSet, monkeypatch: pytest.MonkeyPatch
+):
+    """The person page's photos and "is this X?" questions are those of `photos_of` and
+    `near_misses` (each one search on its own), from a single search of the library."""
+    ctx = lib.ctx
+    register_photos(ctx, "Barack", faces.people()["barack_obama"][:1])
+    apart = photos_of(ctx, "Barack", 500)
+    maybe = near_misses(ctx, "Barack")
+    assert apart.matches  # something to compare
+    searches: list[float] = []
+    real = type(ctx.db.library).search
+
+    def counted(self, vectors, max_distance):  # type: ignore[no-untyped-def]
+        searches.append(max_distance)
+        return real(self, vectors, max_distance)
+
+    monkeypatch.setattr(type(ctx.db.library), "search", counted)
+    page = web.get("/person", params={"name": "Barack"})
+    assert page.status_code == 200
+    assert len(searches) == 1
+    for m in apart.matches:
+        assert m.picture in page.text or Path(m.picture).name in page.text
+    detail = browse_person(ctx)
+    assert len(searches) == 2
+    assert [m.picture for m in detail.photos] == [m.picture for m in apart.matches]
+    assert detail.total == apart.total
+    assert [m.picture for m in detail.maybe.matches] == [m.picture for m in maybe.matches]
+    assert detail.maybe.total == maybe.total
+
+
+def browse_person(ctx):  # type: ignore[no-untyped-def]
+    from facerec.usecases.people.browse import person_detail
+
+    return person_detail(ctx, "Barack", 500)
+
+
+def test_stats_and_the_library_page_agree_when_groups_need_three_faces(lib: Library, tmp_path: Path):
+    """`stats`, the menu's title and the web Library page count groups as the People view
+    lists them: with FACEREC_PEOPLE_MIN_FACES=3, groups of 2 are not counted anywhere."""
+    from dataclasses import replace
+
+    from facerec.usecases.context import Context
+    from facerec.usecases.library.stats import stats
+
+    three = replace(lib.ctx.settings, people_min_faces=3)
+    with Context(three, db=lib.db, pipeline=lib.ctx.pipeline) as ctx:
+        listed = people_view(ctx, limit=None).groups
+        assert any(g.size == 2 for g in people_view(ctx, min_faces=2, limit=None).groups)  # some are left out
+        counted = stats(ctx).counts.groups
+        assert counted == len(listed) and all(g.size >= 3 for g in listed)
+        three_lib = Library(ctx, lib.db, lib.pictures, lib.faces)
+        with client(three_lib) as c:
+            page = c.get("/library")
+        assert re.search(r"<dt>groups</dt><dd>(\d+)</dd>", page.text).group(1) == str(counted)  # type: ignore[union-attr]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEREC_") and k != "DATABASE_URL"}
+    env.update(FACEREC_DATA_DIR=str(lib.data_dir), FACEREC_PEOPLE_MIN_FACES="3")
+    out = subprocess.run(
+        [sys.executable, str(PROJECT / "face_recognition.py"), "stats", "--json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout)["groups"] == counted

@@ -37,7 +37,6 @@ from facerec.errors import (
     UsageError,
 )
 from facerec.usecases.context import Context
-from facerec.usecases.groups import suggest
 from facerec.usecases.groups.changes import show_group
 from facerec.usecases.groups.grouping import regroup_all
 from facerec.usecases.groups.screen import FACES_PER_CARD
@@ -295,14 +294,13 @@ async def person_page(request: Request) -> Response:
     name = request.query_params.get("name", "")
     try:
         detail = await _state(request).call(browse.person_detail, name, 500)
-        maybe = await _state(request).call(suggest.near_misses, name, suggest.QUESTIONS_SHOWN)
     except FacerecError as exc:
         return _error_page(request, exc)
     here = "/person?" + urlencode({"name": name})
     samples = [f for f in detail.faces if f.registered]
     named = [f for f in detail.faces if not f.registered]
     return _page(
-        request, "person.html", detail=detail, samples=samples, named=named, maybe=maybe, here=here, nav="people"
+        request, "person.html", detail=detail, samples=samples, named=named, maybe=detail.maybe, here=here, nav="people"
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facerec.errors import FaceNotFoundError
+from facerec.types import FaceHit
 from facerec.usecases.context import Context
 from facerec.usecases.groups import changes as people_uc
 from facerec.usecases.groups.grouping import SAMPLE_FACES, Group
@@ -192,11 +193,24 @@ def near_misses(ctx: Context, name: str, limit: int | None = QUESTIONS_SHOWN, ba
     if not vectors:
         return NearMisses(name, [], 0)
     hits = ctx.db.library.search(vectors, ctx.threshold + band)
+    return misses_in(ctx, name, person_id, hits, ctx.db.said.refusals(), limit)
+
+
+def misses_in(
+    ctx: Context,
+    name: str,
+    person_id: int,
+    hits: list[list[FaceHit]],
+    refused: set[tuple[int, int]],
+    limit: int | None = QUESTIONS_SHOWN,
+) -> NearMisses:
+    """`near_misses` on a search already run out to the threshold plus the band (the
+    person page's one search), with the user's refusals already read."""
     found = {m.picture for m in best_per_photo(hits) if m.distance <= ctx.threshold}
-    refused = {face for face, person in ctx.db.said.refusals() if person == person_id}
-    open_hits = [[h for h in per if h.person is None and h.face_id not in refused] for per in hits]
+    theirs_refused = {face for face, person in refused if person == person_id}
+    open_hits = [[h for h in per if h.person is None and h.face_id not in theirs_refused] for per in hits]
     candidates = [m for m in best_per_photo(open_hits) if m.picture not in found]
-    nearest = nearest_people_of(ctx, [m.hit.face_id for m in candidates])
+    nearest = nearest_names(ctx, [m.hit.face_id for m in candidates], refused)
     matches = [m for m, who in zip(candidates, nearest) if who == name]
     return NearMisses(name, matches[:limit], len(matches))
 

@@ -111,15 +111,36 @@ def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos
     them. So `people` (after it brings the view up to date), the web page and this list
     count the same photos. The distance is the face's to their nearest sample."""
     person_id = require_person(ctx, name)
+    vectors = samples_of(ctx, name, person_id)
+    hits = ctx.db.library.search(vectors, ctx.threshold)
+    return photos_in(ctx, name, person_id, hits, ctx.db.said.refusals(), limit)
+
+
+def samples_of(ctx: Context, name: str, person_id: int) -> list[np.ndarray]:
+    """The person's sample vectors for this embedder (`NoSamplesError` when there are none)."""
     vectors = ctx.db.people.vectors(person_id)
     if not vectors:
         raise NoSamplesError(f"{name!r} has no {ctx.spec.name} samples; run reembed --embedder {ctx.spec.name}")
-    refused = {face for face, person in ctx.db.said.refusals() if person == person_id}
-    hits = ctx.db.library.search(vectors, ctx.threshold)
+    return vectors
+
+
+def photos_in(
+    ctx: Context,
+    name: str,
+    person_id: int,
+    hits: list[list[FaceHit]],
+    refused: set[tuple[int, int]],
+    limit: int | None = None,
+) -> PersonPhotos:
+    """`photos_of` on a search already run (`hits` per sample, any radius: faces past the
+    threshold are left out), with the user's refusals already read: the person page
+    runs one search for their photos and their "is this X?" questions."""
+    hits = [[h for h in per if h.distance <= ctx.threshold] for per in hits]
+    theirs_refused = {face for face, person in refused if person == person_id}
     nearest: dict[str, FaceHit] = {}  # per photo, its face nearest `name` among those that are theirs
-    unnamed = [h for per in hits for h in per if h.person is None and h.face_id not in refused]
+    unnamed = [h for per in hits for h in per if h.person is None and h.face_id not in theirs_refused]
     ids = list(dict.fromkeys(h.face_id for h in unnamed))
-    theirs = {i for i, who in zip(ids, nearest_names(ctx, ids)) if who == name}
+    theirs = {i for i, who in zip(ids, nearest_names(ctx, ids, refused)) if who == name}
     for per in hits:
         for h in per:
             if h.person == name or (h.person is None and h.face_id in theirs):
@@ -129,12 +150,15 @@ def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos
     return PersonPhotos(name, matches[:limit], len(matches))
 
 
-def nearest_names(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
+def nearest_names(
+    ctx: Context, face_ids: Sequence[int], refused: set[tuple[int, int]] | None = None
+) -> list[str | None]:
     """Each stored face's nearest registered person (skipping those the user said it
-    is not), however far; None when nobody is left."""
+    is not), however far; None when nobody is left. `refused`: the user's refusals,
+    if already read."""
     if not face_ids:
         return []
-    refused = ctx.db.said.refusals()
+    refused = ctx.db.said.refusals() if refused is None else refused
     found = ctx.db.people.nearest(ctx.db.library.face_vectors(face_ids))
     return [
         next((c.name for c in cands if (face_id, c.person_id) not in refused), None)
