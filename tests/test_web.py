@@ -1057,3 +1057,28 @@ def test_stats_and_the_library_page_agree_when_groups_need_three_faces(lib: Libr
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout)["groups"] == counted
+
+
+def test_an_upload_shown_again_is_not_searched_again_until_the_library_changes(
+    lib: Library, web: TestClient, faces: FaceSet, monkeypatch: pytest.MonkeyPatch
+):
+    query = faces.photo("groups/fr_two_people.jpg")
+    r = web.post("/search", data={"csrf": csrf(web)}, files={"photo": ("two.jpg", query.read_bytes(), "image/jpeg")})
+    key = r.headers["location"]
+    searches: list[float] = []
+    real = type(lib.ctx.db.library).search
+
+    def counted(self, vectors, max_distance):  # type: ignore[no-untyped-def]
+        searches.append(max_distance)
+        return real(self, vectors, max_distance)
+
+    monkeypatch.setattr(type(lib.ctx.db.library), "search", counted)
+    first = web.get(key + "?face=1").text
+    assert len(searches) == 1
+    assert web.get(key + "?face=1").text == first and len(searches) == 1  # a reload: the same answer, no search
+    web.get(key + "?face=2")
+    assert len(searches) == 2  # another face: its own search
+    # Naming a face changes who is who: the next showing searches again and says so.
+    follow(web, web.post(f"{key}/keep", data={"csrf": csrf(web), "face": "1", "name": "Barack"}))
+    again = web.get(key + "?face=1").text
+    assert len(searches) == 3 and "Barack" in again and again != first

@@ -46,6 +46,18 @@ class StatsStore:
         self.conn = conn
         self.model = model
 
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever an answer about the library can: the newest journal entry
+        (every change of who is who), the newest face and the number of faces (index,
+        prune, registration). Cheap: two index lookups and an index-only count."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT (SELECT coalesce(max(id), 0) FROM journal), (SELECT coalesce(max(id), 0) FROM faces),"
+                " (SELECT count(*) FROM faces)"
+            )
+            journal, face, faces = cur.fetchone()
+            return int(journal), int(face), int(faces)
+
     def counts(self, min_group: int) -> Counts:
         """Every count at once (groups: those of at least `min_group` faces)."""
         with self.conn.transaction() as cur:

@@ -468,7 +468,7 @@ async def upload_photo(request: Request, form: FormData) -> Response:
         photo = await state.call(analyze_bytes, data, label)
         if not photo.faces:
             raise NoFaceError(f"{label}: no face found in this photo")
-        shown = await state.call(preview, photo)
+        shown = await run_in_threadpool(preview, state.ctx, photo)  # pixels only: outside the database lock
     except FacerecError as exc:
         return _page(request, "search.html", 400, upload=None, result=None, error=f"{exc}; nothing was stored")
     finally:
@@ -496,7 +496,7 @@ async def search_result(request: Request) -> Response:
     text = request.query_params.get("face", "")
     number = int(text) if text.isdigit() and len(text) < 4 else None
     try:
-        result = await _state(request).call(search_face, upload.photo, number)
+        result = await _state(request).call(search_face, upload.photo, number, None, upload.searches)
     except FacerecError as exc:
         return _page(request, "search.html", 400, upload=None, result=None, error=str(exc))
     boxes = _face_boxes(upload.photo, upload.width)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from facerec.usecases.context import Context
 from facerec.usecases.library.thumbnails import Thumbnail, sweep_thumbnails
-from facerec.usecases.library.upload import PhotoFaces
+from facerec.usecases.library.upload import PhotoFaces, SearchCache
 from facerec.web import actions
 from facerec.web.jobs import IndexJobs
 from facerec.web.security import Secrets
@@ -47,6 +47,7 @@ class Upload:
     width: int
     height: int
     created: float
+    searches: SearchCache = field(default_factory=SearchCache)
 
 
 class Uploads:

@@ -4,7 +4,7 @@ every other image, never written anywhere."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -16,7 +16,7 @@ from facerec.usecases.library.search import PhotoMatch
 from facerec.usecases.library.search import search_face as search_library
 from facerec.vision.images import image_from_bytes
 
-__all__ = ["FaceSearch", "PhotoFaces", "Preview", "analyze_bytes", "preview", "search_face"]
+__all__ = ["FaceSearch", "PhotoFaces", "Preview", "SearchCache", "analyze_bytes", "preview", "search_face"]
 
 DECODE_SIDE = 1920
 """Large JPEGs are decoded at reduced size (both sides at least this long):
@@ -69,17 +69,41 @@ def analyze_bytes(ctx: Context, data: bytes, label: str = "upload") -> PhotoFace
     return PhotoFaces(label, image.pixels, sorted(faces, key=lambda f: (f.face.box.x, f.face.box.y)))
 
 
+@dataclass
+class SearchCache:
+    """The answers already given for one uploaded photo (by face number and limit),
+    good while the library is as it was (`facerec.db.stats.StatsStore.version`): the
+    web page shows the same upload again (a reload, back from naming) without a search."""
+
+    version: tuple[int, int, int] | None = None
+    answers: dict[tuple[int | None, int | None], FaceSearch] = field(default_factory=dict)
+
+
 def search_face(
-    ctx: Context, photo: PhotoFaces, face_number: int | None = None, limit: int | None = None
+    ctx: Context,
+    photo: PhotoFaces,
+    face_number: int | None = None,
+    limit: int | None = None,
+    cache: SearchCache | None = None,
 ) -> FaceSearch:
     """The library photos of the person whose face is number `face_number` in
-    `photo` (1-based, left to right; default: the largest), within the threshold."""
+    `photo` (1-based, left to right; default: the largest), within the threshold.
+    With a `cache`, an answer given before is given again while nothing changed."""
+    if cache is not None:
+        version = ctx.db.stats.version()
+        if version != cache.version:
+            cache.version, cache.answers = version, {}
+        elif (face_number, limit) in cache.answers:
+            return cache.answers[(face_number, limit)]
     if not photo.faces:
         raise NoFaceError(f"{photo.label}: no face found")
-    if face_number is None:
-        face_number = 1 + max(range(len(photo.faces)), key=lambda i: photo.faces[i].face.box.area)
-    if not 1 <= face_number <= len(photo.faces):
-        raise FaceNotFoundError(f"{photo.label} has {len(photo.faces)} face(s), not a face {face_number}")
-    query = photo.faces[face_number - 1]
-    found = search_library(ctx, query, limit)
-    return FaceSearch(face_number, found.matches, found.total)
+    number = face_number
+    if number is None:
+        number = 1 + max(range(len(photo.faces)), key=lambda i: photo.faces[i].face.box.area)
+    if not 1 <= number <= len(photo.faces):
+        raise FaceNotFoundError(f"{photo.label} has {len(photo.faces)} face(s), not a face {number}")
+    found = search_library(ctx, photo.faces[number - 1], limit)
+    answer = FaceSearch(number, found.matches, found.total)
+    if cache is not None:
+        cache.answers[(face_number, limit)] = answer
+    return answer
