@@ -4,6 +4,8 @@ the user: say what went wrong and, where possible, what to do."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class FacerecError(Exception):
     """Base class of every error the user can cause or fix."""
@@ -142,11 +144,16 @@ class LooksLikeSomeoneElseError(FacerecError):
     """Faces about to be added to a person look like someone else, or unlike that person.
 
     `question` is what to ask a person who can answer ("store anyway?"); `--force`
-    (`force=True`) stores anyway."""
+    (`force=True`) stores anyway. `go_ahead`, when the change was planned before the
+    guard spoke: applies that plan (a "yes" then decodes, detects and embeds nothing
+    again; what can have changed meanwhile is checked where it is stored)."""
 
-    def __init__(self, message: str, question: str = "store anyway?") -> None:
+    def __init__(
+        self, message: str, question: str = "store anyway?", go_ahead: Callable[[], object] | None = None
+    ) -> None:
         super().__init__(message)
         self.question = question
+        self.go_ahead = go_ahead
 
 
 class SimilarNameError(FacerecError):

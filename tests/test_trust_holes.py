@@ -316,3 +316,41 @@ def test_the_menus_suggestion_review_asks_the_guards_question_on_yes(lib: Librar
     finally:
         child.close(force=True)
     assert state(lib) == before
+
+
+# -- plan, then apply (issue 21) ----------------------------------------------------------------
+
+
+def test_a_registration_answered_yes_applies_its_plan_without_reading_the_photo_again(
+    lib: Library, faces: FaceSet, monkeypatch: pytest.MonkeyPatch
+):
+    """The guard asks between the plan (photo decoded, face found and embedded, checked) and
+    its application: "yes" stores that plan; nothing is decoded or embedded again."""
+    import io
+
+    from facerec.ui.commands.common import guarded
+    from facerec.ui.console import Console
+    from facerec.usecases.people import register
+
+    register_photos(lib.ctx, "Joe", faces.people()["joe_biden"][:1])
+    reads: list[str] = []
+    real = register.analyze_photo
+
+    def counted(ctx, path):  # type: ignore[no-untyped-def]
+        reads.append(str(path))
+        return real(ctx, path)
+
+    monkeypatch.setattr(register, "analyze_photo", counted)
+    obama = faces.people()["barack_obama"][0]
+    out = io.StringIO()
+    con = Console(stdin=io.StringIO("y\n"), stdout=out, stderr=out, prompting=True)
+    done = guarded(con, lambda force: register_photos(lib.ctx, "Joe", [obama], force=force))
+    assert "unlike" in out.getvalue() and done.added == 1  # asked, then stored
+    assert reads == [str(obama)]  # read once: the "yes" applied the plan
+    assert [f.picture for f in lib.ctx.db.people.person("Joe").faces][-1].endswith(obama.name)
+    # "no" stores nothing (and reads nothing more).
+    con = Console(stdin=io.StringIO("n\n"), stdout=out, stderr=out, prompting=True)
+    other = faces.people()["deepface_angelina"][0]
+    with pytest.raises(Exception, match="nothing stored"):
+        guarded(con, lambda force: register_photos(lib.ctx, "Joe", [other], force=force))
+    assert reads == [str(obama), str(other)] and len(lib.ctx.db.people.person("Joe").faces) == 2

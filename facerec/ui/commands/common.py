@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from facerec.errors import (
     Cancelled,
@@ -38,6 +38,8 @@ def guarded(con: Console, run: Callable[[bool], T], force: bool = False) -> T:
             raise _with_force_hint(exc) from None
         if not _ask_guard(con, exc):
             raise Cancelled("nothing stored") from None
+        if exc.go_ahead is not None:  # the change was planned: apply it as it is
+            return cast(T, exc.go_ahead())
         return run(True)
     except SimilarNameError as exc:
         raise (_with_force_hint(exc) if not con.interactive else exc) from None

@@ -25,7 +25,7 @@ the median face is farther than the bound from the person's samples.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,11 +48,14 @@ class Verdict:
     def ok(self) -> bool:
         return not self.problems
 
-    def raise_unless(self, force: bool) -> None:
-        """`LooksLikeSomeoneElseError` naming the problems, unless all is well or `force`."""
+    def raise_unless(self, force: bool, go_ahead: Callable[[], object] | None = None) -> None:
+        """`LooksLikeSomeoneElseError` naming the problems, unless all is well or `force`;
+        `go_ahead`: the planned change, for a "yes" to apply as it is."""
         if self.problems and not force:
             raise LooksLikeSomeoneElseError(
-                "; ".join(self.problems) + "; nothing stored", question=f"store them as {self.name!r} anyway?"
+                "; ".join(self.problems) + "; nothing stored",
+                question=f"store them as {self.name!r} anyway?",
+                go_ahead=go_ahead,
             )
 
 

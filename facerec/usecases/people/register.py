@@ -63,7 +63,14 @@ def register_photos(
         raise RegistrationError("; ".join(problems) + " (nothing registered)")
     labels = [str(image.path) for image, _ in chosen] if len(chosen) > 1 else ["this photo"]
     verdict = _check(ctx, name, [f for _, f in chosen], labels)
-    verdict.raise_unless(force)
+    verdict.raise_unless(force, go_ahead=lambda: _store_photos(ctx, name, chosen, verdict))
+    return _store_photos(ctx, name, chosen, verdict)
+
+
+def _store_photos(
+    ctx: Context, name: str, chosen: Sequence[tuple[LoadedImage, EmbeddedFace]], verdict: Verdict
+) -> Registration:
+    """Apply a planned registration from photos: crops written, samples stored."""
     samples = []
     try:
         for image, face in chosen:
@@ -100,7 +107,14 @@ def register_frames(
     name = validate_name(name)
     check_new_name(ctx, name, force)
     verdict = _check(ctx, name, [f for _, f in frames], None)
-    verdict.raise_unless(force)
+    verdict.raise_unless(force, go_ahead=lambda: _store_frames(ctx, name, frames, verdict))
+    return _store_frames(ctx, name, frames, verdict)
+
+
+def _store_frames(
+    ctx: Context, name: str, frames: Sequence[tuple[Image, EmbeddedFace]], verdict: Verdict
+) -> Registration:
+    """Apply a planned registration from camera frames: crops written, samples stored."""
     samples = []
     try:
         for pixels, face in frames:
