@@ -146,7 +146,8 @@ def password_server(user: str, password: str, programs: Path | None = None) -> I
     """initdb + start a private cluster from the bundled PostgreSQL's programs (or `programs`:
     `EmbeddedServer.programs()`, which as root the service user can reach), then stop it.
     As root, it runs as facerec's service user, as the embedded server does."""
-    from facerec.db.server import _bin_dir, _service_user
+    from facerec.db.server import _bin_dir
+    from facerec.db.server_root import service_user as _service_user
 
     bin_dir = programs or _bin_dir()
     run_as: dict[str, Any] = {}

@@ -31,7 +31,8 @@ import pytest
 
 from facerec.config import Settings, load_settings
 from facerec.db import Database
-from facerec.db.server import EmbeddedServer, _bin_dir, _service_user, bundle_version
+from facerec.db.server import EmbeddedServer, _bin_dir, bundle_version
+from facerec.db.server_root import service_user as _service_user
 from tests.helpers import CLI, PROJECT, FaceSet, cli_env, skip_or_fail
 
 OLDER_CPU = "Haswell-v4"

