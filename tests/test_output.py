@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facerec.ui.cli import build_parser
 from facerec.ui.console import display_width
+from facerec.ui.parser import build_parser
 from facerec.ui.plot import COLORS, MARKER_COLORS, line_chart, nice_ticks
 from facerec.ui.sheets import (
     CAPTION,
