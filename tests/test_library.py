@@ -71,7 +71,7 @@ def test_indexing_the_dev_set_stores_every_face(dev_library: Context, faces: Fac
     noface = str(faces.of_kind("noface")[0].path)
     assert (
         count(
-            dev_library.db,
+            dev_library.database,
             "SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
             noface,
         )
@@ -80,7 +80,7 @@ def test_indexing_the_dev_set_stores_every_face(dev_library: Context, faces: Fac
     for group in faces.of_kind("group"):
         if group.faces_in_photo:
             n = count(
-                dev_library.db,
+                dev_library.database,
                 "SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
                 str(group.path),
             )
