@@ -50,10 +50,11 @@ from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import people_view
 from facerec.usecases.library.index import index_folders
 from facerec.web.app import create_app
-from facerec.web.routes import PAGE_SIZE, prewarm_cards
+from facerec.web.pages import PAGE_SIZE
 from facerec.web.security import new_secrets
 from facerec.web.server import bind
 from facerec.web.state import WebState
+from facerec.web.thumb_routes import prewarm_cards
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_FACES = Path(os.environ.get("FACEREC_TEST_FACES", PROJECT.parent / "shared" / "faces" / "dev"))

@@ -36,7 +36,8 @@ from facerec.usecases.library.search import photos_of
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import delete_person
 from facerec.web import actions
-from facerec.web.routes import _read_form, people_screen
+from facerec.web.pages import _read_form
+from facerec.web.people_routes import people_screen
 from tests.helpers import CLI, PROJECT, FaceSet, count
 from tests.media import near_miss
 from tests.webkit import Library, client, csrf, indexed_library, reset, state, stored_files

@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from facerec.usecases.context import Context
-from facerec.web.routes import prewarm_cards, routes
+from facerec.web.routes import routes
 from facerec.web.security import Secrets, TokenGuard
 from facerec.web.state import WebState
+from facerec.web.thumb_routes import prewarm_cards
 
 
 def create_app(
