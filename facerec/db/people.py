@@ -9,7 +9,6 @@ journal entry in the same transaction (see `facerec.db.journal`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import psycopg2.errors
@@ -17,87 +16,33 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from facerec.db.connection import Connection
-from facerec.db.journal import Recorder, scope_groups, scrub, write_irreversible
+from facerec.db.people_rows import (
+    FACELESS_SAMPLE_PICTURE,
+    IDS_OF,
+    LINKS_OF_ROWS,
+    REFUSALS_OF_ROWS,
+    ROWS_OF_FACE,
+    ROWS_TO_ATTACH,
+    Attached,
+    Sample,
+    StoredSamples,
+    existing_person,
+    person_for_update,
+    reuse_stored_face,
+    unname,
+    upsert_picture,
+)
+from facerec.db.recorder import Recorder, scope_groups, scrub, write_irreversible
 from facerec.db.rows import box as row_box
 from facerec.db.rows import face_values, vector
 from facerec.db.vectors import knn_params, knn_query, set_search
 from facerec.errors import InvalidNameError, PersonExistsError, PersonNotFoundError
-from facerec.types import Candidate, Face, Person, SampleFace
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One face to store as a registration sample of a person."""
-
-    picture: str
-    source: str  # 'file' or 'capture'
-    sha256: str | None
-    width: int
-    height: int
-    face: Face
-    embedding: np.ndarray
-    model: str
-    crop: str | None = None
-    size: int | None = None
-    mtime: float | None = None
-
-
-@dataclass(frozen=True)
-class StoredSamples:
-    """What `add_samples` did: the person, the faces added (not counting samples
-    already stored), the new crop files no face refers to (samples already
-    stored), and the journal entry (None when nothing changed)."""
-
-    person_id: int
-    added: int
-    unused_files: list[str]
-    created: bool = False
-    already_stored: int = 0
-    entry: int | None = None
-
-
-@dataclass(frozen=True)
-class Attached:
-    """Faces attached to a person: how many detections (not rows: a face embedded by two
-    models is one face), how many were skipped because the user said they are not
-    that person, and the journal entry."""
-
-    person_id: int
-    faces: int
-    refused: int
-    created: bool
-    entry: int | None
-
-
-ROWS_OF_FACE = sql.SQL(
-    "id IN (SELECT f2.id FROM faces f2 JOIN faces f1 ON f2.picture_id = f1.picture_id AND f2.box = f1.box"
-    " WHERE f1.id = %s)"
-)
-"""The rows of one detected face (parameter: a face id): the same picture and box, one row per model."""
-
-ROWS_TO_ATTACH = sql.SQL(
-    "id IN (SELECT f2.id FROM faces f2 JOIN faces f1 ON f2.picture_id = f1.picture_id AND f2.box = f1.box"
-    " WHERE f1.id = ANY(%(ids)s)"
-    " AND NOT EXISTS (SELECT 1 FROM face_not_person n WHERE n.face_id = f1.id AND n.person_id = %(p)s))"
-)
-"""The rows of faces `ids` (every model) except those the user said are not person `p`."""
+from facerec.types import Candidate, Person, SampleFace
 
 
 def _nearest_people_query(dim: int) -> sql.Composed:
     """Each query vector's nearest samples, with their person's name."""
     return knn_query(dim, "m.person_id, p.name, m.distance", "JOIN people p ON p.id = m.person_id", people_only=True)
-
-
-_UNNAME = sql.SQL("UPDATE faces SET person_id = NULL WHERE {}").format(ROWS_OF_FACE)
-_IDS_OF = sql.SQL("SELECT id FROM faces WHERE {}")
-_LINKS_OF_ROWS = sql.SQL(
-    "face_a IN (SELECT id FROM faces WHERE {same}) OR face_b IN (SELECT id FROM faces WHERE {same})"
-)
-_REFUSALS_OF_ROWS = sql.SQL("face_id IN (SELECT id FROM faces WHERE {same})")
-_FACELESS_SAMPLE_PICTURE = sql.SQL(
-    "id = %s AND indexed_at IS NULL AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.picture_id = %s)"
-)
-"""A registration picture (not in the library) left with no face (parameters: its id, twice)."""
 
 
 class PeopleStore:
@@ -196,11 +141,11 @@ class PeopleStore:
 
         def store(cur: psycopg2.extensions.cursor) -> StoredSamples:
             rec = Recorder(cur)
-            person_id, created = _person_for_update(cur, rec, name, create)
+            person_id, created = person_for_update(cur, rec, name, create)
             added, attached, unused = 0, 0, []
             for s in ordered:
-                picture_id = _upsert_picture(cur, rec, s)
-                found, mine, spare_crop = _reuse_stored_face(cur, rec, picture_id, person_id, s)
+                picture_id = upsert_picture(cur, rec, s)
+                found, mine, spare_crop = reuse_stored_face(cur, rec, picture_id, person_id, s)
                 if spare_crop is not None:
                     unused.append(spare_crop)
                 if found:
@@ -231,14 +176,14 @@ class PeopleStore:
 
         def work(cur: psycopg2.extensions.cursor) -> Attached:
             rec = Recorder(cur)
-            person_id, created = _person_for_update(cur, rec, name, create)
+            person_id, created = person_for_update(cur, rec, name, create)
             params = {"p": person_id, "ids": list(face_ids)}
             cur.execute(
                 "SELECT count(*) FROM face_not_person WHERE face_id = ANY(%(ids)s) AND person_id = %(p)s", params
             )
             refused = int(cur.fetchone()[0])
             rec.updating("faces", ROWS_TO_ATTACH, params)
-            scope_groups(cur, rec, _IDS_OF.format(ROWS_TO_ATTACH), params)
+            scope_groups(cur, rec, IDS_OF.format(ROWS_TO_ATTACH), params)
             cur.execute(sql.SQL("UPDATE faces SET person_id = %(p)s WHERE {}").format(ROWS_TO_ATTACH), params)
             cur.execute("SELECT count(*) FROM faces WHERE id = ANY(%(ids)s) AND person_id = %(p)s", params)
             attached = int(cur.fetchone()[0])
@@ -260,7 +205,7 @@ class PeopleStore:
             )
             rows = cur.fetchall()
             for face_id, person_id, _ in rows:
-                _unname(cur, rec, face_id, person_id)
+                unname(cur, rec, face_id, person_id)
             if rows:
                 names = sorted({n for _, _, n in rows})
                 faces = ", ".join(str(f) for f, _, _ in rows)
@@ -275,8 +220,8 @@ class PeopleStore:
 
         def work(cur: psycopg2.extensions.cursor) -> int:
             rec = Recorder(cur)
-            keep_id = _existing_person(cur, keep)
-            drop_id = _existing_person(cur, drop)
+            keep_id = existing_person(cur, keep)
+            drop_id = existing_person(cur, drop)
             cur.execute("SELECT count(DISTINCT (picture_id, box)) FROM faces WHERE person_id = %s", (drop_id,))
             moved = int(cur.fetchone()[0])
             rec.updating("faces", "person_id = %s", (drop_id,))
@@ -312,24 +257,24 @@ class PeopleStore:
             for face_id, person_id, _, picture_id, indexed in rows:
                 same = ROWS_OF_FACE
                 if indexed:
-                    _unname(cur, rec, face_id, person_id)
+                    unname(cur, rec, face_id, person_id)
                     continue
                 cur.execute(sql.SQL("SELECT crop FROM faces WHERE crop IS NOT NULL AND {}").format(same), (face_id,))
                 files += [r[0] for r in cur.fetchall()]
-                rec.deleting("face_links", _LINKS_OF_ROWS.format(same=same), (face_id, face_id))
-                rec.deleting("face_not_person", _REFUSALS_OF_ROWS.format(same=same), (face_id,))
+                rec.deleting("face_links", LINKS_OF_ROWS.format(same=same), (face_id, face_id))
+                rec.deleting("face_not_person", REFUSALS_OF_ROWS.format(same=same), (face_id,))
                 rec.deleting("faces", same, (face_id,))
                 cur.execute(sql.SQL("DELETE FROM faces WHERE {}").format(same), (face_id,))
-                rec.deleting("pictures", _FACELESS_SAMPLE_PICTURE, (picture_id, picture_id))
+                rec.deleting("pictures", FACELESS_SAMPLE_PICTURE, (picture_id, picture_id))
                 cur.execute(
                     sql.SQL("SELECT picture FROM pictures WHERE source = 'capture' AND {}").format(
-                        _FACELESS_SAMPLE_PICTURE
+                        FACELESS_SAMPLE_PICTURE
                     ),
                     (picture_id, picture_id),
                 )
                 files += [r[0] for r in cur.fetchall()]
                 cur.execute(
-                    sql.SQL("DELETE FROM pictures WHERE {}").format(_FACELESS_SAMPLE_PICTURE), (picture_id, picture_id)
+                    sql.SQL("DELETE FROM pictures WHERE {}").format(FACELESS_SAMPLE_PICTURE), (picture_id, picture_id)
                 )
             if rows:
                 names = sorted({n for _, _, n, _, _ in rows})
@@ -365,7 +310,7 @@ class PeopleStore:
         and forgets what earlier entries held about them. Returns the files
         (crops, captures) that belonged only to them, for the caller to remove."""
         with self.conn.transaction() as cur:
-            pid = _existing_person(cur, name)
+            pid = existing_person(cur, name)
             cur.execute("SELECT DISTINCT crop FROM faces WHERE person_id = %s AND crop IS NOT NULL", (pid,))
             files = [r[0] for r in cur.fetchall()]
             cur.execute("SELECT DISTINCT picture_id FROM faces WHERE person_id = %s", (pid,))
@@ -451,95 +396,3 @@ class PeopleStore:
         with self.conn.transaction() as cur:
             cur.execute("SELECT id, name FROM people WHERE id = ANY(%s)", (list({int(p) for p in person_ids}),))
             return {int(i): n for i, n in cur.fetchall()}
-
-
-def _unname(cur: psycopg2.extensions.cursor, rec: Recorder, face_id: int, person_id: int) -> None:
-    """A library face is not `person_id` after all: it is unnamed (with its rows of
-    other models) and remembered as "not this person", journalled; it goes back to the People view."""
-    cur.execute(
-        "INSERT INTO face_not_person (face_id, person_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-        " RETURNING face_id, person_id",
-        (face_id, person_id),
-    )
-    rec.inserted("face_not_person", cur.fetchall())
-    rec.updating("faces", ROWS_OF_FACE, (face_id,))
-    scope_groups(cur, rec, _IDS_OF.format(ROWS_OF_FACE), (face_id,))
-    cur.execute(_UNNAME, (face_id,))
-
-
-def _existing_person(cur: psycopg2.extensions.cursor, name: str) -> int:
-    cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
-    row = cur.fetchone()
-    if row is None:
-        raise PersonNotFoundError(f"no registered person named {name!r}")
-    return int(row[0])
-
-
-def _person_for_update(cur: psycopg2.extensions.cursor, rec: Recorder, name: str, create: bool) -> tuple[int, bool]:
-    """The id of `name` (locked), created if missing and `create`; and whether it was created."""
-    cur.execute("SELECT id FROM people WHERE name = %s FOR UPDATE", (name,))
-    row = cur.fetchone()
-    if row is not None:
-        return int(row[0]), False
-    if not create:
-        raise PersonNotFoundError(f"no registered person named {name!r}")
-    cur.execute(
-        "INSERT INTO people (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
-        " RETURNING id, xmax = 0",
-        (name,),
-    )
-    person_id, fresh = cur.fetchone()
-    if fresh:
-        rec.inserted("people", [(person_id,)])
-    return int(person_id), bool(fresh)
-
-
-def _upsert_picture(cur: psycopg2.extensions.cursor, rec: Recorder, s: Sample) -> int:
-    cur.execute("SELECT id, sha256 IS NOT DISTINCT FROM %s FROM pictures WHERE picture = %s", (s.sha256, s.picture))
-    row = cur.fetchone()
-    if row is not None:
-        picture_id, same = row
-        if not same:
-            rec.updating("pictures", "id = %s", (picture_id,))
-            cur.execute("UPDATE pictures SET sha256 = %s WHERE id = %s", (s.sha256, picture_id))
-        return int(picture_id)
-    cur.execute(
-        "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256"
-        " RETURNING id, xmax = 0",
-        (s.picture, s.source, s.sha256, s.size, s.mtime, s.width, s.height),
-    )
-    picture_id, fresh = cur.fetchone()
-    if fresh:
-        rec.inserted("pictures", [(picture_id,)])
-    return int(picture_id)
-
-
-def _reuse_stored_face(
-    cur: psycopg2.extensions.cursor, rec: Recorder, picture_id: int, person_id: int, s: Sample
-) -> tuple[bool, bool, str | None]:
-    """If the picture already holds this face (same model, a box overlapping by
-    IoU >= 0.5) as a sample of this person, or unnamed in the photo library,
-    use that face (attached to the person; given this sample's crop if it
-    has none) instead of storing a twin. Returns (done, it was already this
-    person's, this sample's crop if it was not needed: the face kept the crop
-    it had, which rows of other models may share)."""
-    cur.execute(
-        "SELECT id, box, crop, person_id FROM faces WHERE picture_id = %s AND model = %s"
-        " AND (person_id = %s OR person_id IS NULL) ORDER BY person_id NULLS LAST, id",
-        (picture_id, s.model, person_id),
-    )
-    for face_id, box, crop, owner in cur.fetchall():
-        if row_box(box).iou(s.face.box) >= 0.5:
-            spare = s.crop if crop is not None and crop != s.crop else None
-            if owner == person_id and crop is not None:
-                return True, True, spare
-            rec.updating("faces", "id = %s", (face_id,))
-            rec.scope("face_groups", "face_id", [face_id])
-            cur.execute(
-                "UPDATE faces SET person_id = %s, crop = COALESCE(crop, %s) WHERE id = %s",
-                (person_id, s.crop, face_id),
-            )
-            return True, owner == person_id, spare
-    return False, False, None

@@ -13,7 +13,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from facerec.db.connection import Connection
-from facerec.db.journal import Recorder, scope_groups
+from facerec.db.recorder import Recorder, scope_groups
 
 
 class SaidStore:
