@@ -356,6 +356,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     _many(p, "folders", nargs="+", help="folders of photos (searched recursively), or single photos")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: number of CPU cores)")
     p.add_argument("--prune", action="store_true", help="forget indexed photos under these folders that are gone")
+    commands.watch_parser(sub, common, prog)
 
     p = add(
         "search",
