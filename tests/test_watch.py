@@ -303,3 +303,35 @@ def test_watch_without_folders_and_nothing_indexed_says_what_to_do(cli: CLI, tmp
     assert r.returncode == 2 and "give the folders to watch" in r.stderr and "Traceback" not in r.stderr
     r = cli("watch", str(tmp_path / "nope"))
     assert r.returncode == 1 and "no such folder" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_watch_opens_no_network_connection_and_writes_nothing_in_home(cli: CLI, faces: FaceSet, tmp_path: Path):
+    """watchdog as facerec uses it: inotify only, no AF_INET socket, nothing left in HOME (as tests/test_privacy.py)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        raise AssertionError("strace is not installed (apt-get install strace)")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    log = tmp_path / "watch.strace"
+    env = {k: v for k, v in cli.env.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    env |= {"HOME": str(home), "FACEREC_WATCH_SETTLE_S": "0.5"}
+    traced = "trace=connect,bind,sendto,sendmsg,inotify_init1,inotify_init"
+    argv = [strace, "-f", "-qq", "-e", traced, "-e", "signal=none", "-o", str(log)]
+    argv += [sys.executable, str(PROJECT / "face_recognition.py"), "watch", str(lib)]
+    child = spawn_terminal(argv, env=env, cwd=str(cli.cwd), encoding="utf-8", timeout=TIMEOUT_S)
+    try:
+        child.expect("for changes")
+        shutil.copy(person_photos(faces, 1)[0][1], lib / "new.jpg")
+        child.expect(r"indexed 1, moved 0")
+        facerec = int(Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()[0])
+        os.kill(facerec, signal.SIGTERM)  # facerec itself, not strace
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    calls = log.read_text().splitlines()
+    assert [c for c in calls if "AF_INET" in c] == []
+    assert any("inotify_init" in c for c in calls), "the watcher should use inotify"
+    assert list(home.rglob("*")) == []
