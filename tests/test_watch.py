@@ -335,3 +335,26 @@ def test_watch_opens_no_network_connection_and_writes_nothing_in_home(cli: CLI, 
     assert [c for c in calls if "AF_INET" in c] == []
     assert any("inotify_init" in c for c in calls), "the watcher should use inotify"
     assert list(home.rglob("*")) == []
+
+
+def test_the_menu_watches_a_folder_until_ctrl_c_and_comes_back(cli: CLI, faces: FaceSet, tmp_path: Path):
+    from tests.test_menu import choose, spawn_menu
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    child = spawn_menu(cli.env | {"FACEREC_WATCH_SETTLE_S": "0.5", "HOME": str(tmp_path)}, tmp_path)
+    try:
+        child.expect_exact("w. Watch the library folders")
+        choose(child, "w")
+        child.expect_exact("Folder to watch")
+        child.sendline(str(lib))
+        child.expect_exact(f"watching {lib} for changes", timeout=TIMEOUT_S)
+        shutil.copy(person_photos(faces, 1)[0][1], lib / "new.jpg")
+        child.expect(r"indexed 1, moved 0", timeout=TIMEOUT_S)
+        child.sendintr()
+        child.expect_exact("facerec watch: stopped; indexed 1")
+        choose(child, "0")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

@@ -63,8 +63,12 @@ def watch_parser(sub: Any, common: argparse.ArgumentParser, prog: str) -> argpar
     return p
 
 
-def watch(ctx: Context, con: Console, folders: Sequence[str], workers: int | None = 1) -> int:
-    """Watch until Ctrl-C or SIGTERM; one line per change, one line at the end. Exit status 0."""
+def watch(
+    ctx: Context, con: Console, folders: Sequence[str], workers: int | None = 1, stop_on_sigterm: bool = True
+) -> int:
+    """Watch until Ctrl-C or SIGTERM; one line per change, one line at the end. Exit status 0.
+
+    `stop_on_sigterm=False` (the menu): SIGTERM ends facerec as it does elsewhere, not just the watch."""
 
     def on_event(event: WatchEvent) -> None:
         record: dict[str, object] = {"event": event.kind, "text": event.text}
@@ -82,7 +86,7 @@ def watch(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
             for picture, error in event.index.failed if event.index is not None else []:
                 con.out(f"  failed: {picture}: {error}")
 
-    with _sigterm_is_ctrl_c():
+    with _sigterm_is_ctrl_c(stop_on_sigterm):
         report = watch_folders(ctx, folders or None, workers, on_event=on_event)
     con.emit({"event": "stopped", **report.as_json()})
     con.info(f"facerec watch: stopped; {_totals(report)}")
@@ -101,9 +105,12 @@ class _sigterm_is_ctrl_c:
     systemd stops a service), not as `facerec`'s usual SIGTERM (exit 143). A second
     signal while it stops is ignored, so the clean-up is never cut short."""
 
-    def __enter__(self) -> None:
+    def __init__(self, active: bool = True) -> None:
+        self.active = active
         self.previous: Any = None
-        if threading.current_thread() is threading.main_thread():
+
+    def __enter__(self) -> None:
+        if self.active and threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, self._interrupt)
 
     def __exit__(self, *exc: object) -> None:

@@ -231,8 +231,9 @@ class _Watcher:
                 self._loop_events()
             else:
                 self._loop_polling()
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as exc:
+            if type(exc) is not KeyboardInterrupt:  # the terminal's SIGHUP/SIGTERM: on up, after the clean-up
+                raise
         finally:
             self._stop_observer()
             self.report.seconds = time.monotonic() - start
