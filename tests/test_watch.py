@@ -358,3 +358,45 @@ def test_the_menu_watches_a_folder_until_ctrl_c_and_comes_back(cli: CLI, faces: 
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_the_library_screen_switches_a_background_watcher_on_and_off(
+    db: Database, settings: Settings, pipeline, faces: FaceSet, tmp_path: Path
+):
+    from starlette.testclient import TestClient
+
+    from facerec.web.app import create_app
+    from facerec.web.security import cookie_name, new_secrets
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    quick = dataclasses.replace(settings, watch_settle_s=0.5)
+    keys = new_secrets()
+    with Context(quick, db=db, pipeline=pipeline) as ctx:
+        app = create_app(ctx, keys, index_workers=1)
+        with TestClient(app, base_url="http://127.0.0.1:8765", follow_redirects=False) as web:
+            web.cookies.set(cookie_name(8765), keys.token)
+            assert 'aria-checked="false"' in web.get("/library").text
+            form = {"csrf": keys.csrf, "next": "/library", "folder": str(lib)}
+            assert web.post("/library/watch", data={**form, "csrf": "0" * 64}).status_code == 403
+            assert web.app.state.watch.status().state == "off"  # type: ignore[attr-defined]
+
+            r = web.post("/library/watch", data=form)
+            assert r.status_code == 303
+            job = web.app.state.watch  # type: ignore[attr-defined]
+            wait_for(lambda: job.status().state == "watching", "the page's watcher to start")
+            page = web.get("/library").text
+            assert 'aria-checked="true"' in page and f"watching {lib} for changes" in page
+            assert "already watching" in web.get(web.post("/library/watch", data=form).headers["location"]).text
+
+            shutil.copy(person_photos(faces, 1)[0][1], lib / "new.jpg")
+            wait_for(lambda: indexed(db, lib / "new.jpg"), "the page's watcher to index a new photo")
+            wait_for(lambda: "indexed 1" in job.status().message, "the page to say so")
+
+            assert web.post("/library/watch/stop", data=form).status_code == 303
+            wait_for(lambda: job.status().state == "off", "the watcher to stop")
+            assert 'aria-checked="false"' in web.get("/library").text
+
+            assert web.post("/library/watch", data=form).status_code == 303  # on again, then the server stops
+            wait_for(lambda: job.status().state == "watching", "the watcher to start again")
+        assert job.status().state == "off" and not job._thread.is_alive()  # stopped with the server

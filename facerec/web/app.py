@@ -20,6 +20,7 @@ from facerec.usecases.context import Context
 from facerec.web.routes import prewarm_cards, routes
 from facerec.web.security import Secrets, TokenGuard
 from facerec.web.state import WebState
+from facerec.web.watch_routes import install as install_watch
 
 
 def create_app(
@@ -51,4 +52,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = state
+    install_watch(app, state)
     return app
