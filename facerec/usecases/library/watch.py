@@ -38,7 +38,7 @@ from facerec.paths import key_path, path_key
 from facerec.usecases.context import Context
 from facerec.usecases.library.index import IndexReport, check_inputs, index_folders
 
-__all__ = ["WatchEvent", "WatchReport", "indexed_roots", "watch_folders"]
+__all__ = ["WatchEvent", "WatchReport", "watch_folders"]
 
 log = logging.getLogger(__name__)
 
