@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from facerec.config import Settings
 from facerec.db import Database
@@ -400,3 +401,64 @@ def test_the_library_screen_switches_a_background_watcher_on_and_off(
             assert web.post("/library/watch", data=form).status_code == 303  # on again, then the server stops
             wait_for(lambda: job.status().state == "watching", "the watcher to start again")
         assert job.status().state == "off" and not job._thread.is_alive()  # stopped with the server
+
+
+LIMITED = '''
+"""`facerec watch DIR` under a real inotify limit of LIMIT watches: the database connection is
+opened first (its socket folder is not reachable from a user namespace), then this process,
+still single-threaded, moves into a user namespace of its own and lowers that namespace's limit."""
+import ctypes, os, sys
+
+def main() -> int:
+    from facerec.config import load_settings
+    from facerec.db import Database
+
+    settings = load_settings()
+    db = Database.open(settings)
+    uid, gid = os.getuid(), os.getgid()
+    if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        print("cannot make a user namespace:", os.strerror(ctypes.get_errno()))
+        return 77
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"),
+                       ("../sys/user/max_inotify_watches", sys.argv[2])):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    from facerec.ui.commands.watch import watch
+    from facerec.ui.console import Console
+    from facerec.usecases.context import Context
+
+    with Context(settings, db=db) as ctx:
+        return watch(ctx, Console(), [sys.argv[1]])
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def test_a_real_inotify_limit_is_said_once_and_the_periodic_index_covers_the_unwatched_folders(
+    cli: CLI, faces: FaceSet, tmp_path: Path
+):
+    """watchdog skips, without a word, a subfolder whose watch the kernel refuses: facerec counts them."""
+    lib = tmp_path / "lib"
+    deep = lib / "a" / "b" / "c" / "d" / "e" / "f"
+    deep.mkdir(parents=True)  # 7 folders, 3 watches allowed
+    script = tmp_path / "limited.py"
+    script.write_text(LIMITED)
+    env = cli.env | {"OPENBLAS_NUM_THREADS": "1", "FACEREC_WATCH_SETTLE_S": "0.5", "FACEREC_WATCH_POLL_S": "1"}
+    child = spawn_terminal(
+        [sys.executable, str(script), str(lib), "3"], env=env, cwd=str(cli.cwd), encoding="utf-8", timeout=TIMEOUT_S
+    )
+    try:
+        if child.expect(["refuses more file watches", "cannot make a user namespace"]) == 1:
+            pytest.skip("user namespaces are not allowed here (the fallback test above covers the refusal)")
+        shutil.copy(person_photos(faces, 1)[0][1], deep / "new.jpg")  # in a folder without a watch
+        child.expect(r"indexed 1, moved 0")
+        said = child.before
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF)
+        said += child.before
+    finally:
+        child.close(force=True)
+    assert "4 folders could not be watched" in said and "user.max_inotify_watches = 3" in said
+    assert "refuses" not in said  # said once (the first one is before `said`)
+    assert child.exitstatus == 0

@@ -220,6 +220,9 @@ class _Watcher:
         self.gone: dict[str, tuple[bool, float]] = {}
         self.report = WatchReport(list(roots))
         self.observer: Observer | None = None
+        self.census_due: float | None = time.monotonic()
+        self.short = False
+        self.last_error: str | None = None
 
     def run(self) -> WatchReport:
         start = time.monotonic()
@@ -264,7 +267,7 @@ class _Watcher:
         else:
             why = "file watching stopped working"
         text = f"{why}: indexing the folders every {self.poll:g} s instead"
-        log.warning("%s", text)
+        log.info("%s", text)  # said by the edges (`on_event`), once
         self.report.mode, self.report.fallback = "polling", text
         self.on_event(WatchEvent("fallback", text))
 
@@ -279,6 +282,24 @@ class _Watcher:
             return False
         emitters = getattr(observer, "emitters", None)  # a watch refused later (a new folder) ends its emitter
         return emitters is None or all(e.is_alive() for e in list(emitters))
+
+    def _refused(self, now: float) -> OSError | None:
+        """Why the events can no longer be trusted, if they cannot: the observer died, or
+        folders went unwatched (watchdog skips a subfolder whose watch the system refuses,
+        without a word: counted here, at the start and after folders arrive, twice a
+        second apart so a folder still being added is not taken for a refusal)."""
+        if not self._observer_alive():
+            return OSError(0, "the file watcher stopped")
+        if self.census_due is None or now < self.census_due:
+            return None
+        missing = _unwatched(self.observer, self.roots)
+        if not missing:
+            self.census_due, self.short = None, False
+            return None
+        if not self.short:
+            self.census_due, self.short = now + 1.0, True
+            return None
+        return OSError(errno.ENOSPC, f"{missing} folder{'s' * (missing != 1)} could not be watched")
 
     # -- the loops -------------------------------------------------------------------------
 
@@ -298,18 +319,17 @@ class _Watcher:
                     self._take(*self.events.get_nowait())
             except queue.Empty:
                 pass
-            if not self._observer_alive():
+            refused = self._refused(time.monotonic())
+            if refused is not None:
                 self._stop_observer()
-                self._fall_back(None)
+                self._fall_back(refused)
                 self._index(self.roots, prune=True)
                 self._loop_polling()
                 return
             ready = self._settled(time.monotonic())
             if ready:
                 self._index(ready, prune=False)
-            if self.gone and (
-                not self.waiting or time.monotonic() - min(t for _, t in self.gone.values()) > MAX_HOLD_S
-            ):
+            if self.gone and (not self.waiting or self._held() > MAX_HOLD_S):
                 self._prune()
 
     def _held(self) -> float:
@@ -331,6 +351,7 @@ class _Watcher:
         if not is_dir:
             self._wait_for(path)
             return
+        self.census_due = self.census_due or time.monotonic() + 1.0  # are its folders watched?
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for name in sorted(filenames):
@@ -371,15 +392,22 @@ class _Watcher:
             return
         try:
             report = index_folders(self.ctx, paths, self.workers, prune=prune)
-        except FacerecError as exc:  # e.g. the database restarting: said, and the watch goes on
-            log.warning("watch: index failed: %s", exc)
-            self.on_event(WatchEvent("error", f"index failed: {exc}", paths=tuple(paths)))
+        except FacerecError as exc:  # e.g. the database restarting: said (once while it lasts), the watch goes on
+            self._error(f"index failed: {exc}", paths)
             return
+        self.last_error = None
         self.report.add(report)
         if report.indexed or report.moved or report.copied or report.pruned or report.failed:
             self.on_event(WatchEvent("indexed", _summary(report), index=report, paths=tuple(paths)))
         if report.interrupted:
             raise KeyboardInterrupt
+
+    def _error(self, text: str, paths: list[str] | None = None) -> None:
+        """A pass failed: said once, not again at every pass while the same trouble lasts."""
+        log.info("watch: %s", text)
+        if text != self.last_error:
+            self.last_error = text
+            self.on_event(WatchEvent("error", text, paths=tuple(paths or ())))
 
     def _prune(self) -> None:
         """Forget the pictures whose files (or folders) are gone and stay gone."""
@@ -394,11 +422,30 @@ class _Watcher:
         try:
             pruned = self.ctx.db.library.prune(missing) if missing else 0
         except FacerecError as exc:
-            self.on_event(WatchEvent("error", f"prune failed: {exc}"))
+            self._error(f"prune failed: {exc}")
             return
         if pruned:
             self.report.pruned += pruned
             self.on_event(WatchEvent("pruned", f"pruned {pruned} (files gone)", pruned=pruned))
+
+
+def _unwatched(observer: Observer | None, roots: list[str]) -> int:
+    """How many folders under `roots` watchdog's inotify emitters hold no watch for
+    (0 when that cannot be known: another platform, another watchdog)."""
+    watched: set[str] = set()
+    for emitter in list(getattr(observer, "emitters", ())):
+        paths = getattr(getattr(emitter, "_inotify", None), "_active_callbacks_by_path", None)
+        if not isinstance(paths, dict):
+            return 0
+        watched.update(os.fsdecode(p) for p in list(paths))
+    if not watched:
+        return 0
+    missing = 0
+    for root in roots:
+        for dirpath, dirnames, _ in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            missing += dirpath not in watched
+    return missing
 
 
 def _summary(report: IndexReport) -> str:
@@ -409,11 +456,17 @@ def _summary(report: IndexReport) -> str:
 def _limits() -> str:
     """The inotify limits, and how to raise them."""
     values = []
-    for name in ("max_user_watches", "max_user_instances"):
+    for name, path in (
+        ("fs.inotify.max_user_watches", "/proc/sys/fs/inotify/max_user_watches"),
+        ("fs.inotify.max_user_instances", "/proc/sys/fs/inotify/max_user_instances"),
+        ("user.max_inotify_watches", "/proc/sys/user/max_inotify_watches"),  # this user namespace's (containers)
+    ):
         try:
-            values.append(f"fs.inotify.{name} = {Path('/proc/sys/fs/inotify', name).read_text().strip()}")
+            value = Path(path).read_text().strip()
         except OSError:
-            pass
+            continue
+        if name != "user.max_inotify_watches" or int(value) < 2**31 - 1:
+            values.append(f"{name} = {value}")
     raise_it = "raise it with e.g. 'sudo sysctl fs.inotify.max_user_watches=524288'"
     return f"{', '.join(values)}; {raise_it}" if values else raise_it
 
