@@ -391,7 +391,9 @@ class _Watcher:
         if not paths:
             return
         try:
-            report = index_folders(self.ctx, paths, self.workers, prune=prune)
+            # A pass over the folders (the start, the fallback) leaves a file still being written for later;
+            # the files of an event pass have settled already.
+            report = index_folders(self.ctx, paths, self.workers, prune=prune, settle=self.settle if prune else 0.0)
         except FacerecError as exc:  # e.g. the database restarting: said (once while it lasts), the watch goes on
             self._error(f"index failed: {exc}", paths)
             return
