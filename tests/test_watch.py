@@ -87,9 +87,11 @@ class Watching:
 
 
 @contextmanager
-def watching(settings: Settings, folders: list[Path], **options: object) -> Iterator[Watching]:
+def watching(
+    settings: Settings, folders: list[Path], settle: float = SETTLE_S, **options: object
+) -> Iterator[Watching]:
     """Start `watch_folders`, wait until it watches (or fell back), stop it at the end."""
-    settings = dataclasses.replace(settings, watch_settle_s=SETTLE_S, watch_poll_s=1.0)
+    settings = dataclasses.replace(settings, watch_settle_s=settle, watch_poll_s=1.0)
     w = Watching([], threading.Event(), [])
     errors: list[BaseException] = []
 
@@ -201,6 +203,17 @@ def test_a_file_copied_in_slowly_is_indexed_once_and_only_after_it_settles(
         assert face_ids(db, lib)["slow.jpg"] == first["slow.jpg"]  # not analysed again
         passes = [e for e in w.of_kind("indexed") if str(slow) in e.paths]
         assert len(passes) == 1, passes
+
+
+def test_a_file_written_just_before_the_watch_starts_is_indexed_once_it_settles(
+    db: Database, settings: Settings, faces: FaceSet, tmp_path: Path
+):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(person_photos(faces, 1)[0][1], lib / "fresh.jpg")  # maybe still being written, for all it knows
+    with watching(settings, [lib], settle=5.0) as w:  # the start's pass leaves it (changed < 5 s ago)
+        wait_for(lambda: indexed(db, lib / "fresh.jpg"), "the fresh file to be indexed once settled")
+    assert [e.paths for e in w.of_kind("indexed")] == [(str(lib / "fresh.jpg"),)]  # by a pass of its own
 
 
 def test_a_deletion_prunes_and_a_renamed_folder_keeps_every_name_while_watching(

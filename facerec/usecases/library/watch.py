@@ -230,6 +230,7 @@ class _Watcher:
             self._start_observer()
             self._index(self.roots, prune=True)  # what changed while nothing watched
             if self.observer is not None:
+                self._wait_for_recent()  # left by that pass as still being written, maybe with no event to come
                 self.on_event(WatchEvent("watching", f"watching {', '.join(self.roots)} for changes"))
                 self._loop_events()
             else:
@@ -356,6 +357,19 @@ class _Watcher:
             dirnames.sort()
             for name in sorted(filenames):
                 self._wait_for(os.path.join(dirpath, name))
+
+    def _wait_for_recent(self) -> None:
+        """Wait for the files modified in the last settle time, as if an event had said so."""
+        recent = time.time() - self.settle
+        for root in self.roots:
+            for dirpath, _, filenames in os.walk(root):
+                for name in filenames:
+                    path = os.path.join(dirpath, name)
+                    try:
+                        if os.stat(path).st_mtime > recent:
+                            self._wait_for(path)
+                    except OSError:
+                        continue
 
     def _wait_for(self, path: str) -> None:
         try:
