@@ -29,6 +29,13 @@ DEFAULT_PEOPLE_MIN_FACES = 2
 DEFAULT_PEOPLE_MIN_FACE_PX = 40
 DEFAULT_PEOPLE_MIN_SCORE = 0.85
 
+# `facerec watch` (facerec.usecases.library.watch): a file is indexed once its size and
+# modification time have not changed for the settle time (a copy in progress is not a photo
+# yet); when the system refuses file watches (inotify limits), the folders are indexed
+# again every poll interval instead.
+DEFAULT_WATCH_SETTLE_S = 2.0
+DEFAULT_WATCH_POLL_S = 300.0
+
 
 def default_data_dir(env: dict[str, str]) -> Path:
     """Per-user data directory: `$XDG_DATA_HOME/facerec` or `~/.local/share/facerec`."""
@@ -55,6 +62,10 @@ class Settings:
     pixels, its aligned crop is less sharp than `people_min_sharpness` (None:
     the embedder's blur gate), or its detector score is under
     `people_min_score` (0..1; YuNet keeps faces from 0.8).
+
+    `facerec watch`: a changed file is indexed once it has not changed for
+    `watch_settle_s` seconds; without file system events (the system refused
+    the watches) the folders are indexed again every `watch_poll_s` seconds.
     """
 
     database_url: str = ""
@@ -73,6 +84,8 @@ class Settings:
     people_min_face_px: int = DEFAULT_PEOPLE_MIN_FACE_PX
     people_min_sharpness: float | None = None
     people_min_score: float = DEFAULT_PEOPLE_MIN_SCORE
+    watch_settle_s: float = DEFAULT_WATCH_SETTLE_S
+    watch_poll_s: float = DEFAULT_WATCH_POLL_S
 
     @property
     def pgdata(self) -> Path:
@@ -197,5 +210,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         ),
         people_min_score=_number_or(
             "FACEREC_PEOPLE_MIN_SCORE", merged.get("FACEREC_PEOPLE_MIN_SCORE"), DEFAULT_PEOPLE_MIN_SCORE, 0, 1
+        ),
+        watch_settle_s=_number_or(
+            "FACEREC_WATCH_SETTLE_S", merged.get("FACEREC_WATCH_SETTLE_S"), DEFAULT_WATCH_SETTLE_S, 0.1, 3600
+        ),
+        watch_poll_s=_number_or(
+            "FACEREC_WATCH_POLL_S", merged.get("FACEREC_WATCH_POLL_S"), DEFAULT_WATCH_POLL_S, 1, 86400
         ),
     )

@@ -196,6 +196,15 @@ class LibraryStore:
                 out += [r[0] for r in cur.fetchall()]
         return out
 
+    def indexed_folders(self) -> list[str]:
+        """The folders that directly hold indexed library pictures, sorted (what `facerec watch` watches by default)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT DISTINCT regexp_replace(picture, '/[^/]*$', '') FROM pictures"
+                " WHERE source = 'file' AND indexed_at IS NOT NULL ORDER BY 1"
+            )
+            return [r[0] or "/" for r in cur.fetchall()]
+
     def prune(self, keys: Sequence[str]) -> int:
         """Forget library pictures whose files are gone; returns how many.
 

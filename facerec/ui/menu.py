@@ -122,6 +122,7 @@ class Menu:
             Item("7", "People in the photo library", self.people),
             Item("8", "Review people suggestions", self.suggestions),
             Item("9", "Open the web page (people, search, library in a browser)", self.web),
+            Item("w", "Watch the library folders: index what arrives, changes, moves or goes", self.watch),
             Item("0", "Exit", lambda: None),
         ]
 
@@ -286,6 +287,11 @@ class Menu:
         folder = self._ask_path("Folder of photos (empty to go back): ")
         if folder:
             commands.index(self.ctx, self.con, [folder], workers=None, prune=False)
+
+    def watch(self) -> None:
+        folder = self._ask_path("Folder to watch (Enter: the folders already indexed): ")
+        self.con.out("Watching: new, changed, moved and deleted photos are indexed as they settle. Ctrl-C stops.")
+        commands.watch(self.ctx, self.con, [folder] if folder else [], stop_on_sigterm=False)
 
     def search(self) -> None:
         image = self._ask_path("Photo of the person (empty to go back): ")

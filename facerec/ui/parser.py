@@ -121,6 +121,7 @@ def _library_commands(add: Adder) -> None:
     many(p, "folders", nargs="+", help="folders of photos (searched recursively), or single photos")
     p.add_argument("--workers", type=positive_int, help="worker processes (default: number of CPU cores)")
     p.add_argument("--prune", action="store_true", help="forget indexed photos under these folders that are gone")
+    commands.watch_parser(add.sub, add.common, add.prog)
     p = add("recognize", "name every face in the given photos", lambda c, o, a: commands.recognize(c, o, a.images))
     many(p, "images", nargs="+", help="photos to recognize the faces of")
     p = add(

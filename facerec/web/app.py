@@ -21,6 +21,7 @@ from facerec.web.routes import routes
 from facerec.web.security import Secrets, TokenGuard
 from facerec.web.state import WebState
 from facerec.web.thumb_routes import prewarm_cards
+from facerec.web.watch_routes import install as install_watch
 
 
 def create_app(
@@ -52,4 +53,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = state
+    install_watch(app, state)
     return app

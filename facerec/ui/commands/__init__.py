@@ -34,6 +34,7 @@ from facerec.ui.commands.people import (
     users_rename,
     users_show,
 )
+from facerec.ui.commands.watch import watch, watch_parser  # noqa: F401 (re-exported)
 
 __all__ = [
     "doctor",

@@ -327,6 +327,7 @@ def index_folders(
     on_progress: Callable[[Progress], None] | None = None,
     group: bool = True,
     on_grouping: ProgressCallback | None = None,
+    settle: float = 0.0,
 ) -> IndexReport:
     """Index every photo under `folders` into the library (incremental, resumable).
 
@@ -337,10 +338,11 @@ def index_folders(
     refused (`InputPathError`) before anything is indexed. `group`: then place
     the new faces in the People groups (`facerec.usecases.groups.grouping.update_groups`,
     progress to `on_grouping`); Ctrl-C there keeps what was indexed and the
-    groups as they were.
+    groups as they were. `settle` (`facerec watch`): a file modified in the
+    last `settle` seconds is being written; it is left for a later run.
     """
     check_inputs(folders)
-    report = _Indexer(ctx, workers, on_progress).run(folders, prune)
+    report = _Indexer(ctx, workers, on_progress).run(folders, prune, settle)
     if group and not report.interrupted:
         try:
             report.grouping = update_groups(ctx, on_grouping)
@@ -363,12 +365,15 @@ class _Indexer:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.on_progress = on_progress or (lambda p: None)
 
-    def run(self, folders: Sequence[str | Path], prune: bool = False) -> IndexReport:
+    def run(self, folders: Sequence[str | Path], prune: bool = False, settle: float = 0.0) -> IndexReport:
         report = IndexReport()
         start = time.perf_counter()
         known = self.library.pictures()
         todo: list[Candidate] = []
+        now = time.time()
         for cand in walk(folders, report.failed):
+            if settle and now - settle < cand.mtime <= now:  # still being written: a later run takes it
+                continue
             report.seen += 1
             state = known.get(cand.key)
             if state and state.indexed and state.size == cand.size and state.mtime == cand.mtime:
