@@ -77,10 +77,11 @@ ROWS_OF_FACE = sql.SQL(
 
 ROWS_TO_ATTACH = sql.SQL(
     "id IN (SELECT f2.id FROM faces f2 JOIN faces f1 ON f2.picture_id = f1.picture_id AND f2.box = f1.box"
-    " WHERE f1.id = ANY(%(ids)s)"
+    " WHERE f1.id = ANY(%(ids)s) AND NOT f1.small"
     " AND NOT EXISTS (SELECT 1 FROM face_not_person n WHERE n.face_id = f1.id AND n.person_id = %(p)s))"
 )
-"""The rows of faces `ids` (every model) except those the user said are not person `p`."""
+"""The rows of faces `ids` (every model) except those the user said are not person `p`
+and those too small to recognise (never named)."""
 
 
 def _nearest_people_query(dim: int) -> sql.Composed:
