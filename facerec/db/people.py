@@ -527,7 +527,7 @@ def _reuse_stored_face(
     person's, this sample's crop if it was not needed: the face kept the crop
     it had, which rows of other models may share)."""
     cur.execute(
-        "SELECT id, box, crop, person_id FROM faces WHERE picture_id = %s AND model = %s"
+        "SELECT id, box, crop, person_id FROM faces WHERE picture_id = %s AND model = %s AND NOT small"
         " AND (person_id = %s OR person_id IS NULL) ORDER BY person_id NULLS LAST, id",
         (picture_id, s.model, person_id),
     )
