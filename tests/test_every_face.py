@@ -23,6 +23,7 @@ from bench.detect_cases import crowd_cases, jpeg
 from facerec.config import Settings
 from facerec.db import Database
 from facerec.types import Box, Face
+from facerec.ui.sheets import TILE, Tile, make_sheet
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import people_view, update_groups
 from facerec.usecases.library.index import index_folders
@@ -35,6 +36,7 @@ from facerec.usecases.library.thumbnails import (
     locate_thumbnail,
     make_thumbnail,
 )
+from facerec.usecases.library.upload import analyze_bytes, preview
 from facerec.usecases.people.register import register_photos
 from facerec.vision.detectors import YuNetDetector
 from facerec.vision.embedders import embedder_spec
@@ -353,3 +355,42 @@ def test_the_web_page_shows_a_photo_on_its_side_upright_with_the_box_on_the_face
     assert box.iou(expected) >= 0.6, (box, expected)
     # And the served image is upright: the detector finds both faces there in one normal look.
     assert len([f for f in YuNetDetector().detect(shown) if f.score >= 0.9]) == 2
+
+
+# -- the search by photo and the contact sheets show a photo on its side upright -------------------------------
+
+
+def test_an_uploaded_photo_on_its_side_is_previewed_upright_with_its_boxes_on_the_faces(
+    ctx: Context, turned_photo: bytes
+):
+    photo = analyze_bytes(ctx, turned_photo, "side.jpg")
+    assert photo.turn == 270 and len(photo.faces) == 2 and photo.small == (False, False)
+    shown = preview(ctx, photo)
+    assert shown.width > shown.height  # the photo is a landscape; its file lies on its side
+    pixels = cv2.imdecode(np.frombuffer(shown.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    expected = [f.box for f in YuNetDetector().detect(pixels)]  # found upright, in one normal look
+    boxes = photo.preview_boxes(shown.width)
+    assert len(expected) == 2
+    assert all(max(b.iou(e) for e in expected) >= 0.7 for b in boxes), (boxes, expected)
+
+
+def test_a_contact_sheet_shows_a_photo_on_its_side_as_it_shows_it_upright(
+    faces: FaceSet, turned_photo: bytes, tmp_path: Path
+):
+    upright_path = faces.photo("groups/fr_two_people.jpg")
+    upright = load_image(upright_path).pixels
+    side = write(tmp_path / "side.jpg", turned_photo)
+    height, width = upright.shape[:2]
+    face = YuNetDetector().detect(upright)[0]
+    # The same face's box in the file on its side (turned 90 clockwise): what `index` stores.
+    b = face.box
+    in_file = Box(height - (b.y + b.h), b.x, b.h, b.w)
+    turned = make_sheet([Tile(str(side), in_file, "side", turn=270)], tmp_path / "turned.jpg")
+    plain = make_sheet([Tile(str(upright_path), b, "upright")], tmp_path / "upright.jpg")
+    a, c = cv2.imread(str(turned.path)), cv2.imread(str(plain.path))
+    assert a.shape == c.shape
+    tile = slice(0, TILE)  # the photo, not its caption (the captions differ)
+    diff = np.abs(a[tile, tile].astype(int) - c[tile, tile].astype(int))
+    assert diff.mean() < 6, diff.mean()
+    unturned = make_sheet([Tile(str(side), in_file, "side")], tmp_path / "unturned.jpg")
+    assert np.abs(cv2.imread(str(unturned.path))[tile, tile].astype(int) - c[tile, tile].astype(int)).mean() > 20
