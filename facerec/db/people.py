@@ -80,8 +80,7 @@ ROWS_TO_ATTACH = sql.SQL(
     " WHERE f1.id = ANY(%(ids)s) AND NOT f1.small"
     " AND NOT EXISTS (SELECT 1 FROM face_not_person n WHERE n.face_id = f1.id AND n.person_id = %(p)s))"
 )
-"""The rows of faces `ids` (every model) except those the user said are not person `p`
-and those too small to recognise (never named)."""
+"""The rows of faces `ids` (every model), except those the user said are not person `p` and small ones."""
 
 
 def _nearest_people_query(dim: int) -> sql.Composed:
