@@ -48,6 +48,10 @@ class IndexedPhoto:
     faces: list[EmbeddedFace]
     sharpness: tuple[float | None, ...] = ()
     """Each face's sharpness (`facerec.vision.quality.sharpness`), in the order of `faces`; () if not measured."""
+    small: tuple[bool, ...] = ()
+    """Each face: too small to recognise (stored and shown, never grouped, named or matched); () if none is."""
+    turn: int = 0
+    """Degrees clockwise (0, 90, 180, 270) that show the photo upright; the boxes are not turned."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,21 @@ class FaceSource:
     height: int | None
     box: Box
     source: str  # 'file' or 'capture'
+    turn: int = 0
+    """Degrees clockwise that show the picture upright (its boxes are in the unturned pixels)."""
+    small: bool = False
+    """Too small to recognise."""
+
+
+@dataclass(frozen=True)
+class PictureFace:
+    """One face of a picture as a photo view draws it: its box (in the picture's own
+    pixels), whether it is too small to recognise, and who it is named as, if anyone."""
+
+    face_id: int
+    box: Box
+    small: bool
+    name: str | None
 
 
 def _overlaps(box: Box, others: Iterable[Box], iou: float = 0.5) -> bool:
@@ -112,12 +131,13 @@ class LibraryStore:
     @staticmethod
     def _save_photo(cur: psycopg2.extensions.cursor, photo: IndexedPhoto) -> int:
         cur.execute(
-            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
-            " VALUES (%s, 'file', %s, %s, %s, %s, %s, now())"
+            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at)"
+            " VALUES (%s, 'file', %s, %s, %s, %s, %s, %s, now())"
             " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-            " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, indexed_at = now()"
+            " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, turn = EXCLUDED.turn,"
+            " indexed_at = now()"
             " RETURNING id",
-            (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height),
+            (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height, photo.turn),
         )
         picture_id = int(cur.fetchone()[0])
         models = {f.model for f in photo.faces}
@@ -128,17 +148,18 @@ class LibraryStore:
         cur.execute("SELECT box FROM faces WHERE picture_id = %s AND person_id IS NOT NULL", (picture_id,))
         kept = [row_box(r[0]) for r in cur.fetchall()]
         sharp = photo.sharpness or (None,) * len(photo.faces)
+        small = photo.small or (False,) * len(photo.faces)
         rows = [
-            (picture_id, *face_values(f.model, f.face, f.embedding), s)
-            for f, s in zip(photo.faces, sharp)
+            (picture_id, *face_values(f.model, f.face, f.embedding), s, tiny)
+            for f, s, tiny in zip(photo.faces, sharp, small)
             if not _overlaps(f.face.box, kept)
         ]
         if rows:
             execute_values(
                 cur,
-                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding, sharpness) VALUES %s",
+                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding, sharpness, small) VALUES %s",
                 rows,
-                template="(%s, %s, %s, %s, %s, %s, %s)",
+                template="(%s, %s, %s, %s, %s, %s, %s, %s)",
             )
         return len(rows)
 
@@ -165,18 +186,18 @@ class LibraryStore:
 
         def copy(cur: psycopg2.extensions.cursor) -> int:
             cur.execute(
-                "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, indexed_at)"
-                " SELECT %s, 'file', sha256, %s, %s, width, height, now() FROM pictures WHERE id = %s"
+                "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at)"
+                " SELECT %s, 'file', sha256, %s, %s, width, height, turn, now() FROM pictures WHERE id = %s"
                 " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-                " mtime = EXCLUDED.mtime, indexed_at = now()"
+                " mtime = EXCLUDED.mtime, turn = EXCLUDED.turn, indexed_at = now()"
                 " RETURNING id",
                 (new_key, size, mtime, source_id),
             )
             new_id = int(cur.fetchone()[0])
             cur.execute("DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL", (new_id,))
             cur.execute(
-                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, sharpness)"
-                " SELECT %s, person_id, model, box, landmarks, score, embedding, sharpness FROM faces"
+                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, sharpness, small)"
+                " SELECT %s, person_id, model, box, landmarks, score, embedding, sharpness, small FROM faces"
                 " WHERE picture_id = %s",
                 (new_id, source_id),
             )
@@ -292,12 +313,35 @@ class LibraryStore:
         """Where each face's pixels are (missing ids are left out): for thumbnails."""
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT f.id, p.picture, p.sha256, p.width, p.height, f.box, p.source"
+                "SELECT f.id, p.picture, p.sha256, p.width, p.height, f.box, p.source, p.turn, f.small"
                 " FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE f.id = ANY(%s)",
                 (list(face_ids),),
             )
             rows = cur.fetchall()
-        return {int(i): FaceSource(int(i), pic, sha, w, h, row_box(b), src) for i, pic, sha, w, h, b, src in rows}
+        return {
+            int(i): FaceSource(int(i), pic, sha, w, h, row_box(b), src, int(t), bool(tiny))
+            for i, pic, sha, w, h, b, src, t, tiny in rows
+        }
+
+    def picture_faces(self, face_id: int) -> list[PictureFace]:
+        """Every face of this model in the picture that face `face_id` is in (one row
+        per detection), left to right: what a view of that photo draws."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT f.id, f.box, f.small, pe.name FROM faces f JOIN faces o ON o.picture_id = f.picture_id"
+                " LEFT JOIN people pe ON pe.id = f.person_id WHERE o.id = %s AND f.model = %s ORDER BY f.id",
+                (face_id, self.model),
+            )
+            rows = cur.fetchall()
+        faces = [PictureFace(int(i), row_box(b), bool(tiny), name) for i, b, tiny, name in rows]
+        return sorted(faces, key=lambda f: (f.box.x, f.box.y, f.face_id))
+
+    def turns(self, pictures: Sequence[str]) -> dict[str, int]:
+        """The turn (degrees clockwise) that shows each of these pictures upright; 0 for one not stored."""
+        with self.conn.transaction() as cur:
+            cur.execute("SELECT picture, turn FROM pictures WHERE picture = ANY(%s)", (list(pictures),))
+            found = {pic: int(t) for pic, t in cur.fetchall()}
+        return {p: found.get(p, 0) for p in pictures}
 
     def existing_faces(self, face_ids: Sequence[int]) -> set[int]:
         """Which of `face_ids` are still stored."""
@@ -346,8 +390,8 @@ class LibraryStore:
             for face_id, vector in vectors:
                 cur.execute(
                     "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop,"
-                    " sharpness) SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score, %(v)s,"
-                    " f.crop, f.sharpness"
+                    " sharpness, small) SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score,"
+                    " %(v)s, f.crop, f.sharpness, f.small"
                     " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
                     "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                     "   AND g.model = %(model)s)",

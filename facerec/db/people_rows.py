@@ -70,10 +70,10 @@ ROWS_OF_FACE = sql.SQL(
 
 ROWS_TO_ATTACH = sql.SQL(
     "id IN (SELECT f2.id FROM faces f2 JOIN faces f1 ON f2.picture_id = f1.picture_id AND f2.box = f1.box"
-    " WHERE f1.id = ANY(%(ids)s)"
+    " WHERE f1.id = ANY(%(ids)s) AND NOT f1.small"
     " AND NOT EXISTS (SELECT 1 FROM face_not_person n WHERE n.face_id = f1.id AND n.person_id = %(p)s))"
 )
-"""The rows of faces `ids` (every model) except those the user said are not person `p`."""
+"""The rows of faces `ids` (every model), except those the user said are not person `p` and small ones."""
 
 
 UNNAME = sql.SQL("UPDATE faces SET person_id = NULL WHERE {}").format(ROWS_OF_FACE)
@@ -161,7 +161,7 @@ def reuse_stored_face(
     person's, this sample's crop if it was not needed: the face kept the crop
     it had, which rows of other models may share)."""
     cur.execute(
-        "SELECT id, box, crop, person_id FROM faces WHERE picture_id = %s AND model = %s"
+        "SELECT id, box, crop, person_id FROM faces WHERE picture_id = %s AND model = %s AND NOT small"
         " AND (person_id = %s OR person_id IS NULL) ORDER BY person_id NULLS LAST, id",
         (picture_id, s.model, person_id),
     )

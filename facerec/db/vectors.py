@@ -5,7 +5,8 @@ Vectors of different embedders share the untyped `faces.embedding` column;
 the query names the model and casts to that model's dimension, which is how
 the per-model partial HNSW indexes get used (`sql/001_initial.sql`):
 `people_only` matches `faces_<model>_people_hnsw` (registered people's
-faces), otherwise `faces_<model>_hnsw` (every face). Callers add their own
+faces), otherwise `faces_<model>_hnsw` (every face). Faces too small to
+recognise (`faces.small`) are never returned: they match nobody. Callers add their own
 columns and joins (fixed SQL of theirs, never values) around the `m` rows
 (`m.id, m.picture_id, m.box, m.person_id, m.distance`) and the query's
 1-based position `q.ord`.
@@ -30,7 +31,7 @@ def knn_query(dim: int, columns: str, joins: str = "", people_only: bool = False
         " FROM unnest(%(vectors)s::vector[]) WITH ORDINALITY AS q(v, ord)"
         " CROSS JOIN LATERAL ("
         "   SELECT f.id, f.picture_id, f.box, f.person_id, f.embedding::{vt} <=> q.v::{vt} AS distance"
-        "   FROM faces f WHERE f.model = %(model)s{people}"
+        "   FROM faces f WHERE f.model = %(model)s AND NOT f.small{people}"
         "   ORDER BY f.embedding::{vt} <=> q.v::{vt} LIMIT %(k)s"
         " ) m {joins}"
         " ORDER BY q.ord, m.distance"

@@ -19,9 +19,10 @@ import numpy as np
 
 from facerec.errors import FacerecError, NothingToShowError
 from facerec.paths import key_path
-from facerec.types import Box
+from facerec.types import Box, Face
 from facerec.video import overlay, text
 from facerec.vision.images import load_image, save_private_image
+from facerec.vision.looks import face_upright, turn_image
 
 TILE = 240
 """Thumbnail size in pixels (square)."""
@@ -48,13 +49,16 @@ class Tile:
     """One photo on the sheet: its stored key, the face to box, two caption lines.
 
     `crop`: show the face itself (its box with a margin, enlarged) instead of
-    the whole photo."""
+    the whole photo. `turn`: degrees clockwise that show the photo upright (a
+    photo lying on its side; `facerec.usecases.library.thumbnails.photo_turns`):
+    the tile shows it turned, the box with it (`box` is in the file's pixels)."""
 
     picture: str
     box: Box
     caption: str
     label: str | None = None
     crop: bool = False
+    turn: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,9 @@ def _thumbnail(tile: Tile) -> np.ndarray:
     if image.scale != 1.0:  # original coordinates -> the decoded pixels
         k = 1.0 / image.scale
         b = Box(int(b.x * k), int(b.y * k), max(1, int(b.w * k)), max(1, int(b.h * k)))
+    if tile.turn % 360:  # shown upright, the box with it
+        b = face_upright(Face(b, 1.0), tile.turn, pixels.shape[1], pixels.shape[0]).box
+        pixels = turn_image(pixels, tile.turn)
     ox_src = oy_src = 0
     if tile.crop:
         x0, y0, x1, y1 = _crop_region(b, pixels.shape[1], pixels.shape[0])

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from facerec.config import Settings
+from facerec.errors import ImageError
 from facerec.types import EmbeddedFace, Face, Image
 from facerec.vision.detectors import Detector, YuNetDetector, get_detector
 from facerec.vision.embedders import Embedder, embedder_spec, get_embedder
@@ -98,7 +99,18 @@ class Pipeline:
     def analyze_photo(self, data: bytes, label: str = "image", looks: Looks | None = ALL_LOOKS) -> PhotoAnalysis:
         """Decode a photo file's bytes once (`DECODE_SIDE`) and find, embed and
         measure every face in it; `label` names it in errors (`ImageError`)."""
+        if not data:
+            raise ImageError(f"{label}: empty file")
         pixels, width, height, scale = decode(data, label, DECODE_SIDE)
+        return self.analyze_pixels(pixels, width, height, scale, looks)
+
+    def analyze_pixels(
+        self, pixels: Image, width: int, height: int, scale: float = 1.0, looks: Looks | None = ALL_LOOKS
+    ) -> PhotoAnalysis:
+        """`analyze_photo` for a photo already decoded (`facerec.vision.images.decode`):
+        `pixels` of a `width` x `height` photo, decoded at 1/`scale`. Boxes come back
+        in the photo's pixels; pass `scale=1.0` (and the pixels' own size) to keep
+        them in the decoded pixels (e.g. to crop from `pixels` afterwards)."""
         found = self.find(pixels, looks)
         faces = self.embed(pixels, found.faces)
         sharp = face_sharpness(self.embedder, pixels, found.faces)

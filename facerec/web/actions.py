@@ -156,6 +156,8 @@ def keep_face(ctx: Context, photo: PhotoFaces, face_number: int, name: str, conf
     crop around the face is stored (as a camera capture is), never the photo."""
     if not 1 <= face_number <= len(photo.faces):
         raise MergeError(f"the photo has no face {face_number}")
+    if photo.too_small(face_number):
+        raise MergeError(f"face {face_number} is too small to recognise: it cannot be a sample")
     face = photo.faces[face_number - 1]
     fields: dict[str, str | list[str]] = {"face": str(face_number), "name": name}
 

@@ -91,11 +91,7 @@ async def search_result(request: Request) -> Response:
 
 def _face_boxes(photo: PhotoFaces, width: int) -> list[dict[str, int]]:
     """Each face's box in the preview's pixels (the page draws them over it)."""
-    k = width / photo.pixels.shape[1]
-    return [
-        {"x": round(b.x * k), "y": round(b.y * k), "w": round(b.w * k), "h": round(b.h * k)}
-        for b in (f.face.box for f in photo.faces)
-    ]
+    return [{"x": b.x, "y": b.y, "w": b.w, "h": b.h} for b in photo.preview_boxes(width)]
 
 
 async def upload_preview(request: Request) -> Response:

@@ -22,6 +22,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import GroupingProgress, GroupingReport
 from facerec.usecases.library.albums import make_album
 from facerec.usecases.library.search import PhotoMatch
+from facerec.usecases.library.thumbnails import photo_turns
 from facerec.usecases.people.register import Registration
 
 T = TypeVar("T")
@@ -126,7 +127,10 @@ def _photo_matches(
     if total > len(matches):
         con.info(f"... and {total - len(matches)} more photos ({total} in all; raise --limit to see them)")
     if export and matches:
-        tiles = [Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name) for m in matches]
+        turns = photo_turns(ctx, [m.picture for m in matches])
+        tiles = [
+            Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name, turn=turns[m.picture]) for m in matches
+        ]
         sheet = make_sheet(tiles, _sheet_path(export, stem))
         con.info(f"contact sheet: {sheet.path} ({sheet.tiles} photos)")
     if album and matches:

@@ -18,6 +18,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.groups import changes as people_uc
 from facerec.usecases.groups import grouping
 from facerec.usecases.groups import suggest as suggest_uc
+from facerec.usecases.library.thumbnails import photo_turns
 from facerec.usecases.people.names import name_order
 
 
@@ -76,10 +77,11 @@ def people_list(
             f"{view.hidden} hidden group{'s' if view.hidden != 1 else ''} not listed ('people --hidden' lists them)"
         )
     if export and view.groups:
+        turns = photo_turns(ctx, [f.picture for g in view.groups for f in g.faces[:12]])
         sections = [
             Section(
                 f"group {g.id}: {g.size} faces",
-                [Tile(f.picture, f.box, f"face {f.face_id}", crop=True) for f in g.faces[:12]],
+                [Tile(f.picture, f.box, f"face {f.face_id}", crop=True, turn=turns[f.picture]) for f in g.faces[:12]],
             )
             for g in view.groups
         ]

@@ -25,6 +25,7 @@ from facerec.ui.sheets import Tile, make_sheet
 from facerec.ui.windows.enroll import EnrollWindow
 from facerec.usecases import journal
 from facerec.usecases.context import Context
+from facerec.usecases.library.thumbnails import photo_turns
 from facerec.usecases.live.enroll import EnrollOptions, enroll
 from facerec.usecases.people import users as users_uc
 from facerec.usecases.people.labelled import PersonOutcome, register_folder
@@ -108,7 +109,11 @@ def users_show(ctx: Context, con: Console, name: str, export: str | None = None)
     p = users_uc.show_person(ctx, name)
     _person_faces(con, p)
     if export and p.faces:
-        tiles = [Tile(f.picture, f.box, f"face {f.face_id} ({f.source})", p.name, crop=True) for f in p.faces]
+        turns = photo_turns(ctx, [f.picture for f in p.faces])
+        tiles = [
+            Tile(f.picture, f.box, f"face {f.face_id} ({f.source})", p.name, crop=True, turn=turns[f.picture])
+            for f in p.faces
+        ]
         sheet = make_sheet(tiles, _sheet_path(export, "person"))
         con.info(f"contact sheet: {sheet.path} ({sheet.tiles} faces)")
     return 0

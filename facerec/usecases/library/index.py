@@ -5,8 +5,10 @@ The run is incremental and safe to interrupt:
 - a changed or new file is read and hashed by a worker; if its bytes are already
   known (a moved, renamed or copied file) its faces are moved or copied in the
   database, not computed again;
-- otherwise the worker decodes it (large JPEGs at reduced size), finds and
-  embeds every face, and the main process stores photos in small batches, each
+- otherwise the worker decodes it once (large JPEGs at reduced size:
+  `facerec.vision.pipeline.DECODE_SIDE`), finds every face with several looks
+  (`Pipeline.analyze_photo`: faces filling the frame, crowds of small faces,
+  a photo lying on its side), embeds them, and the main process stores photos in small batches, each
   batch one transaction: an interrupted run loses at most the batch in flight,
   and the next run picks up exactly the photos that are not stored.
 Worker processes (default: one per CPU core) each load the models once, and
@@ -37,22 +39,15 @@ from facerec.db.library import IndexedPhoto, PictureState
 from facerec.errors import FacerecError, InputPathError, ModelError
 from facerec.logs import configure_logging
 from facerec.paths import key_path, path_key
-from facerec.types import EmbeddedFace
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import GroupingReport, ProgressCallback, update_groups
 from facerec.vision import runtime
-from facerec.vision.images import IMAGE_SUFFIXES, image_from_bytes, read_bytes
-from facerec.vision.pipeline import Pipeline, load_pipeline
-from facerec.vision.quality import face_sharpness
+from facerec.vision.images import IMAGE_SUFFIXES, read_bytes
+from facerec.vision.pipeline import DECODE_SIDE, Pipeline, load_pipeline
 
-__all__ = ["IndexReport", "Progress", "index_folders"]
+__all__ = ["DECODE_SIDE", "IndexReport", "Progress", "index_folders"]  # DECODE_SIDE: the pipeline's
 
 log = logging.getLogger(__name__)
-
-DECODE_SIDE = 1920
-"""Large JPEGs are decoded at 1/2, 1/4 or 1/8 size while both sides stay at
-least this long (e.g. a 6000x4000 photo at 1/2): several times faster than a
-full decode, and faces keep at least 3x the pixels the detector saw."""
 
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
@@ -284,20 +279,26 @@ def _analyze(candidate: Candidate) -> Analysis:
 
 
 def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Candidate) -> Analysis:
-    """Hash a file; unless its bytes are known, find and embed its faces."""
+    """Hash a file; unless its bytes are known, decode it once and find (every look:
+    `Pipeline.analyze_photo`), embed and measure its faces."""
     try:
         data = read_bytes(Path(candidate.path))
         digest = hashlib.sha256(data).hexdigest()
         if digest in known_hashes:
             return Analysis(candidate, digest, known=True)
-        image = image_from_bytes(Path(candidate.path), data, reduce_to=DECODE_SIDE, sha256=digest)
+        found = pipeline.analyze_photo(data, candidate.path)
         del data
-        faces = pipeline.analyze(image.pixels)
-        sharp = face_sharpness(pipeline.embedder, image.pixels, [f.face for f in faces])
-        if image.scale != 1.0:
-            faces = [EmbeddedFace(f.face.scaled(image.scale), f.embedding, f.model) for f in faces]
         photo = IndexedPhoto(
-            candidate.key, image.sha256, candidate.size, candidate.mtime, image.width, image.height, faces, sharp
+            candidate.key,
+            digest,
+            candidate.size,
+            candidate.mtime,
+            found.width,
+            found.height,
+            found.faces,
+            found.sharpness,
+            found.small,
+            found.turn,
         )
         return Analysis(candidate, digest, photo)
     except FacerecError as exc:

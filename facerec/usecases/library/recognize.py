@@ -16,10 +16,23 @@ __all__ = ["AnalyzedPhoto", "PhotoRecognition", "analyze_photo", "recognize_phot
 
 @dataclass(frozen=True)
 class AnalyzedPhoto:
-    """A decoded photo and every face found in it, with its embedding, left to right."""
+    """A decoded photo (full size) and every face found in it, with its embedding,
+    left to right, boxes in its pixels. `small`: per face, too small to recognise
+    (never named or searched for); `turn`: degrees clockwise that show it upright."""
 
     image: LoadedImage
     faces: list[EmbeddedFace]
+    small: tuple[bool, ...] = ()
+    turn: int = 0
+
+    def recognisable(self) -> list[EmbeddedFace]:
+        """The faces large enough to recognise, left to right."""
+        small = self.small or (False,) * len(self.faces)
+        return [f for f, tiny in zip(self.faces, small) if not tiny]
+
+    def too_small(self, face: EmbeddedFace) -> bool:
+        """Whether `face` (one of `faces`) is too small to recognise."""
+        return any(f is face and tiny for f, tiny in zip(self.faces, self.small))
 
 
 @dataclass(frozen=True)
@@ -31,15 +44,23 @@ class PhotoRecognition:
 
 
 def analyze_photo(ctx: Context, path: Path | str) -> AnalyzedPhoto:
-    """Load an image file and embed every face in it (no database)."""
+    """Load an image file (decoded once, full size) and find every face in it with
+    every look (`Pipeline.analyze_pixels`: a face filling the frame, a crowd, a
+    photo on its side), each embedded (no database)."""
     image = load_image(path)
-    return AnalyzedPhoto(image, ctx.pipeline.analyze(image.pixels))
+    height, width = image.pixels.shape[:2]
+    found = ctx.pipeline.analyze_pixels(image.pixels, width, height)
+    return AnalyzedPhoto(image, found.faces, found.small, found.turn)
 
 
 def recognize_photo(ctx: Context, path: Path | str) -> PhotoRecognition:
-    """Every face in an image file, named or Unknown."""
-    faces = analyze_photo(ctx, path).faces
-    return PhotoRecognition(str(path), identify(ctx, faces) if faces else [])
+    """Every face in an image file, named or Unknown; a face too small to recognise is Unknown."""
+    photo = analyze_photo(ctx, path)
+    keep = photo.recognisable()
+    named = iter(identify(ctx, keep) if keep else [])
+    small = photo.small or (False,) * len(photo.faces)
+    faces = [Recognition(f.face, None, None) if tiny else next(named) for f, tiny in zip(photo.faces, small)]
+    return PhotoRecognition(str(path), faces)
 
 
 def identify(ctx: Context, faces: Sequence[EmbeddedFace], one_photo: bool = True) -> list[Recognition]:

@@ -93,8 +93,11 @@ def search_photo(
 ) -> PhotoSearch:
     """Every library photo that contains the person in `image` (its largest face, or
     number `face_number`), best first, within the threshold; the first `limit` if given."""
-    faces = analyze_photo(ctx, image).faces
-    return search_face(ctx, choose_face(faces, str(image), face_number), limit)
+    photo = analyze_photo(ctx, image)
+    query = choose_face(photo.faces, str(image), face_number)
+    if photo.too_small(query):
+        raise NoFaceError(f"{image}: that face is too small to recognise ({query.face.box.w} px wide)")
+    return search_face(ctx, query, limit)
 
 
 def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> PhotoSearch:

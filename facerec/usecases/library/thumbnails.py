@@ -1,5 +1,8 @@
 """Thumbnails for the web page: a face cropped around its box, or its whole
-photo shrunk with the face boxed. Each is made once and kept in
+photo shrunk with the face boxed (and the photo's faces too small to
+recognise boxed in grey, with a caption saying so). Both are shown upright:
+a photo lying on its side is turned by its stored turn (the file is never
+rewritten), its boxes with it. Each is made once and kept in
 `<data dir>/thumbnails/` (0700, files 0600, like every other file facerec
 writes), named after the face and a hash of what it shows, so a changed
 photo gets a new one; `sweep_thumbnails` removes those of faces that are
@@ -24,16 +27,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facerec.db.library import FaceSource
+from facerec.db.library import FaceSource, PictureFace
 from facerec.errors import FaceNotFoundError, UsageError
 from facerec.files import make_private_dir
 from facerec.paths import key_path
-from facerec.types import Box, Image
+from facerec.types import Box, Face, Image
 from facerec.usecases.context import Context
+from facerec.video import text
 from facerec.vision.images import load_image, save_private_image
+from facerec.vision.looks import face_upright, turn_image
 
 __all__ = [
     "CardSource",
+    "PhotoTurns",
     "Sweep",
     "Thumbnail",
     "ThumbnailSource",
@@ -41,6 +47,7 @@ __all__ = [
     "locate_thumbnail",
     "make_card",
     "make_thumbnail",
+    "photo_turns",
     "sweep_thumbnails",
 ]
 
@@ -53,8 +60,10 @@ FACE_MARGIN = 0.35
 PHOTO_SIDE = 480
 """A photo thumbnail's longer side, in pixels."""
 BOX_COLOR = (0, 200, 255)  # BGR amber: the same on named and unnamed faces, so naming never changes a thumbnail
+SMALL_COLOR = (170, 170, 170)  # BGR grey: a face too small to recognise
+SMALL_CAPTION = "too small to recognise"
 KINDS = ("face", "photo")
-VERSION = "2"
+VERSION = "3"
 """Part of every cache key: bump it when the drawing changes, and every thumbnail is made again."""
 
 CARD_FACES = 4
@@ -77,6 +86,8 @@ class ThumbnailSource:
     kind: str
     path: Path
     key: str
+    small: tuple[Box, ...] = ()
+    """A photo thumbnail's other faces too small to recognise (boxes in the picture's pixels)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,30 @@ def locate_thumbnail(ctx: Context, face_id: int, kind: str = "face") -> Thumbnai
     if found is None:
         raise FaceNotFoundError(f"no face {face_id}")
     key = _key(found, kind)
-    return ThumbnailSource(found, kind, thumbnails_dir(ctx) / f"{face_id}-{kind}-{key}.jpg", key)
+    small: tuple[Box, ...] = ()
+    if kind == "photo":  # the faces of a picture change only with it (then every id is new)
+        small = tuple(f.box for f in _small_faces(ctx.db.library.picture_faces(face_id)) if f.face_id != face_id)
+    return ThumbnailSource(found, kind, thumbnails_dir(ctx) / f"{face_id}-{kind}-{key}.jpg", key, small)
+
+
+@dataclass(frozen=True)
+class PhotoTurns:
+    """The turn (degrees clockwise) that shows each picture upright: `turns[picture]`."""
+
+    turns: dict[str, int]
+
+    def __getitem__(self, picture: str) -> int:
+        return self.turns.get(picture, 0)
+
+
+def photo_turns(ctx: Context, pictures: Sequence[str]) -> PhotoTurns:
+    """The turn that shows each picture upright, for whoever draws them (contact
+    sheets); 0 for a picture not stored."""
+    return PhotoTurns(ctx.db.library.turns(list(dict.fromkeys(pictures))) if pictures else {})
+
+
+def _small_faces(faces: Sequence[PictureFace]) -> list[PictureFace]:
+    return [f for f in faces if f.small]
 
 
 def locate_card(ctx: Context, face_ids: Sequence[int]) -> CardSource:
@@ -180,8 +214,8 @@ def make_card(ctx: Context, card: CardSource) -> Thumbnail:
 def _key(face: FaceSource, kind: str) -> str:
     """What the thumbnail shows, hashed: a new photo, box or drawing gives a new file."""
     b = face.box
-    text = f"{VERSION}|{kind}|{face.picture}|{face.sha256}|{b.x},{b.y},{b.w},{b.h}"
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    shown = f"{VERSION}|{kind}|{face.picture}|{face.sha256}|{b.x},{b.y},{b.w},{b.h}|{face.turn}|{face.small}"
+    return hashlib.sha256(shown.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def make_thumbnail(ctx: Context, source: ThumbnailSource) -> Thumbnail:
@@ -260,12 +294,18 @@ def _render(source: ThumbnailSource) -> Image:
     else:
         reduce_to = PHOTO_SIDE
     image = load_image(key_path(face.picture), reduce_to=reduce_to)
-    k = 1.0 / image.scale  # original coordinates -> decoded pixels
-    b = face.box
-    box = Box(int(b.x * k), int(b.y * k), max(1, int(b.w * k)), max(1, int(b.h * k)))
+    h, w = image.pixels.shape[:2]
+    pixels = turn_image(image.pixels, face.turn)
+
+    def upright(b: Box) -> Box:  # original coordinates -> the decoded pixels, turned upright
+        k = 1.0 / image.scale
+        box = Box(int(b.x * k), int(b.y * k), max(1, int(b.w * k)), max(1, int(b.h * k)))
+        return face_upright(Face(box, 1.0), face.turn, w, h).box
+
     if source.kind == "face":
-        return face_tile(image.pixels, box)
-    return boxed_photo(image.pixels, box)
+        return face_tile(pixels, upright(face.box))
+    small = [upright(b) for b in source.small]
+    return boxed_photo(pixels, upright(face.box), small=small, this_small=face.small)
 
 
 def _face_decode_side(box: Box, width: int | None, height: int | None) -> int | None:
@@ -304,14 +344,30 @@ def face_tile(pixels: Image, box: Box, size: int = FACE_SIZE) -> Image:
     return cv2.resize(tile, (size, size), interpolation=interpolation)
 
 
-def boxed_photo(pixels: Image, box: Box, side: int = PHOTO_SIDE) -> Image:
-    """The photo with its longer side `side` (never enlarged) and the face boxed."""
+def boxed_photo(
+    pixels: Image, box: Box, side: int = PHOTO_SIDE, small: Sequence[Box] = (), this_small: bool = False
+) -> Image:
+    """The photo with its longer side `side` (never enlarged) and the face boxed; the
+    faces too small to recognise (`small`, and the face itself when `this_small`)
+    boxed thin in grey, with a caption saying what the grey boxes are."""
     h, w = pixels.shape[:2]
     f = min(1.0, side / max(h, w))
-    small = cv2.resize(pixels, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    small = np.ascontiguousarray(small)
-    thickness = max(2, int(round(max(small.shape[:2]) / 200)))
+    shown = cv2.resize(pixels, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    shown = np.ascontiguousarray(shown)
+    thickness = max(2, int(round(max(shown.shape[:2]) / 200)))
+    for b in small:
+        _rectangle(shown, b, f, SMALL_COLOR, 1)
+    _rectangle(shown, box, f, SMALL_COLOR if this_small else BOX_COLOR, thickness)
+    if small or this_small:
+        size = 12
+        width = text.text_width(SMALL_CAPTION, size) + 8
+        top = shown.shape[0] - text.line_height(size) - 4
+        cv2.rectangle(shown, (0, top), (width, shown.shape[0]), (40, 40, 40), cv2.FILLED)
+        text.draw_text(shown, SMALL_CAPTION, 4, top + 2, size, SMALL_COLOR)
+    return shown
+
+
+def _rectangle(pixels: Image, box: Box, f: float, color: tuple[int, int, int], thickness: int) -> None:
     x0, y0 = int(box.x * f), int(box.y * f)
     x1, y1 = int((box.x + box.w) * f), int((box.y + box.h) * f)
-    cv2.rectangle(small, (x0, y0), (x1, y1), BOX_COLOR, thickness)
-    return small
+    cv2.rectangle(pixels, (x0, y0), (x1, y1), color, thickness)

@@ -145,7 +145,10 @@ def _one_face(ctx: Context, path: Path | str, use_largest: bool) -> tuple[Loaded
         raise NoFaceError(f"{path}: no face found")
     if len(photo.faces) > 1 and not use_largest:
         raise MultipleFacesError(f"{path}: {len(photo.faces)} faces found; use --largest to take the largest")
-    return photo.image, largest(photo.faces)
+    face = largest(photo.faces)
+    if photo.too_small(face):  # its vector tells nobody apart: never a sample
+        raise NoFaceError(f"{path}: the face is too small to recognise ({face.face.box.w} px wide)")
+    return photo.image, face
 
 
 def _check(ctx: Context, name: str, faces: Sequence[EmbeddedFace], labels: Sequence[str] | None) -> Verdict:
