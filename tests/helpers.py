@@ -6,8 +6,11 @@ conftest.py, which pytest loads on its own."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
+import io
+import logging
 import os
 import shutil
 import signal
@@ -95,12 +98,27 @@ def count(db: Database, sql: str, *params: object) -> int:
 
 @dataclass
 class CLI:
-    """Runs `python face_recognition.py` as a user would, against the test database."""
+    """Runs `python face_recognition.py ARGS` against the test database, as a user would.
+
+    By default in this process (`facerec.ui.cli.main` with the same environment,
+    folder, stdin and prog name, its stdout and stderr captured): the same parser,
+    context, commands and exit status, without starting Python and loading the
+    models again for every call. `process=True` (or `cli.process(...)`) runs a real
+    process: for what only a process shows (signals, the network, HOME, what is
+    left behind), and for the tests of each exit status and output shape."""
 
     env: dict[str, str]
     cwd: Path
+    in_process: bool = True
 
     def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 120, process: bool = False, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        if process or not self.in_process:
+            return self.process(*args, input=input, timeout=timeout, **env)
+        return run_in_process(list(args), {**self.env, **env}, self.cwd, input or "")
+
+    def process(
         self, *args: str, input: str | None = None, timeout: float = 120, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -112,6 +130,35 @@ class CLI:
             cwd=self.cwd,
             timeout=timeout,
         )
+
+
+def run_in_process(argv: list[str], env: dict[str, str], cwd: Path, stdin: str) -> subprocess.CompletedProcess[str]:
+    """`face_recognition.py ARGV` in this process: the environment, the working folder,
+    stdin and stdout/stderr swapped in for the call and put back after it (with the
+    logging configuration and the signal handlers the command may change)."""
+    from facerec.ui.cli import main
+    from facerec.ui.console import Console
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(argv, Console(stdin=io.StringIO(stdin), stdout=out, stderr=err), prog="face_recognition.py")
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:] = saved_logging[0]
+        root.setLevel(saved_logging[1])
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+    return subprocess.CompletedProcess(["face_recognition.py", *argv], status, out.getvalue(), err.getvalue())
 
 
 @contextmanager

@@ -200,7 +200,7 @@ def test_log_lines_carry_their_level(cli: CLI, faces: FaceSet, tmp_path):
     r = cli("-v", "users", FACEREC_DATA_DIR=str(tmp_path / "new"))  # a new data directory: INFO lines
     assert r.returncode == 0, r.stderr
     assert "facerec: INFO: creating the embedded database in" in r.stderr
-    r = cli("-vv", "register", "obama", str(faces.people()["barack_obama"][0]))
+    r = cli("-vv", "register", "obama", str(faces.people()["barack_obama"][0]), process=True)  # loads the models
     assert r.returncode == 0
     assert "facerec: DEBUG: facerec.vision.runtime: loaded face_recognition_sface_2021dec.onnx" in r.stderr
 

@@ -126,6 +126,14 @@ def put_in_cache(hf_home: Path, repo: str, files: dict[str, bytes]) -> None:
     (hf_home / "hub" / "version.txt").write_text("1")
 
 
+@pytest.fixture
+def cli(cli: CLI) -> CLI:
+    """Real processes here: the Hugging Face libraries read HF_HOME and HF_HUB_OFFLINE when
+    they are imported, so each test's settings need a process of their own."""
+    cli.in_process = False
+    return cli
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tiny]:
     """Built once. This process's HF_HOME points at the cache before anything imports

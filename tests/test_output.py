@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from facerec.ui.console import display_width
 from facerec.ui.parser import build_parser
@@ -41,6 +42,14 @@ def copy_people(faces: FaceSet, folder: Path, people: dict[str, int]) -> Path:
         for photo in faces.people()[person][:n]:
             shutil.copy(photo, folder / f"{person}_{photo.name}")
     return folder
+
+
+@pytest.fixture
+def cli(cli: CLI) -> CLI:
+    """Real processes here: what a command prints and its exit status, as a user's shell sees them
+    (the other tests run the same `main` in the test process: see `tests.helpers.CLI`)."""
+    cli.in_process = False
+    return cli
 
 
 # -- index ------------------------------------------------------------------------------
