@@ -523,6 +523,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
         "check the installation: Python, CPU, versions, database, models, runtime, display, camera, no network",
         lambda c, o, a: commands.doctor(c, o),
     )
+    commands.metadata.add_parsers(sub, common, prog, _Parser)
     return parser
 
 
