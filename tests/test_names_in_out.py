@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
+from starlette.testclient import TestClient
 
 from facerec.db import Database
 from facerec.errors import MetadataError
@@ -22,6 +23,8 @@ from facerec.usecases.metadata.importing import import_names
 from facerec.usecases.people.register import register_photos
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
+from facerec.web.app import create_app
+from facerec.web.security import cookie_name, new_secrets
 from tests.conftest import CLI, FaceSet, skip_or_fail, wipe
 from tests.test_import_sources import takeout_json
 from tests.test_xmp import (
@@ -349,3 +352,40 @@ def test_takeout_and_picasa_folders_import_with_the_right_names_and_a_contradict
     assert tally.source.startswith("Picasa") and (tally.named, tally.refused) == (2, 0)
     assert [n for n, _ in named_faces(db, two)] == ["Barack Obama", "Joe Biden"]
     assert [close(b, want, 2.0) for (_, b), want in zip(named_faces(db, two), (obama, biden))] == [True, True]
+
+
+# -- the edges: the command line and the person page's button ---------------------------------------------
+
+
+def test_xmp_export_on_the_command_line_and_the_person_pages_button(
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, tmp_path: Path, cli: CLI
+):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    kit, obama = folder / "kit.jpg", folder / "obama.jpg"
+    shutil.copyfile(faces.people()["kit_harington"][0], kit)
+    shutil.copyfile(faces.people()["barack_obama"][0], obama)
+    register_photos(ctx, "Kit Harington", [kit])
+    register_photos(ctx, "Barack Obama", [obama])
+
+    assert cli("xmp").returncode == 2  # which action?
+    done = cli("xmp", "export", str(folder), "--person", "Kit Harington")
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {kit}.xmp" in done.stdout and "1 sidecar written (1 face regions" in done.stdout
+    assert not Path(f"{obama}.xmp").exists()
+    assert as_list(exiftool_json(exiftool, Path(f"{kit}.xmp"))["PersonInImage"]) == ["Kit Harington"]
+    refused = cli("xmp", "export", "--person", "Kit Haringtn")
+    assert refused.returncode != 0 and "did you mean 'Kit Harington'" in refused.stderr
+
+    keys = new_secrets()
+    with TestClient(create_app(ctx, keys, index_workers=1), base_url="http://127.0.0.1:8765") as web:
+        web.cookies.set(cookie_name(8765), keys.token)
+        page = web.get("/person?name=Barack+Obama")
+        assert 'action="/person/xmp-export"' in page.text
+        assert web.post("/person/xmp-export", data={"name": "Barack Obama"}).status_code == 403  # no CSRF token
+        assert not Path(f"{obama}.xmp").exists()
+        r = web.post("/person/xmp-export", data={"csrf": keys.csrf, "name": "Barack Obama"}, follow_redirects=True)
+        assert r.status_code == 200 and "1 sidecar written" in r.text
+    assert as_list(exiftool_json(exiftool, Path(f"{obama}.xmp"))["PersonInImage"]) == ["Barack Obama"]
+    undo(ctx)
+    assert not Path(f"{obama}.xmp").exists() and Path(f"{kit}.xmp").exists()

@@ -35,9 +35,10 @@ def xmp_export(ctx: Context, con: Console, paths: Sequence[str], person: str | N
         con.out(f"  failed: {picture}: {error}")
     con.emit({"written": done.written, "unchanged": done.unchanged, "faces": done.faces, "kept": done.kept,
               "failed": [{"picture": p, "error": e} for p, e in done.failed], "entry": done.entry})  # fmt: skip
-    where = "photos' own XMP" if in_place else "sidecars"
+    n = len(done.written)
+    where = ("photo's own XMP" if n == 1 else "photos' own XMP") if in_place else ("sidecar" if n == 1 else "sidecars")
     con.out(
-        f"{len(done.written)} {where} written ({done.faces} face regions, {done.kept} of other tools kept), "
+        f"{n} {where} written ({done.faces} face regions, {done.kept} of other tools kept), "
         f"{done.unchanged} already up to date"
         + (f"; 'undo' puts the old files back (#{done.entry})" if done.entry else "")
     )
