@@ -90,6 +90,8 @@ class IndexReport:
         }
         if self.grouping is not None:
             out["people"] = self.grouping.as_json()
+        if self.names is not None:
+            out["names"] = self.names.as_json()
         return out
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facerec.db.regions import NameRecord, RegionPicture, RegionStore, StoredFace
-from facerec.errors import FacerecError
-from facerec.metadata import read_regions, sidecar_states
+from facerec.errors import FacerecError, MetadataError
+from facerec.metadata import containers, read_regions, sidecar_states
 from facerec.paths import key_path, path_key
 from facerec.rules.naming import name_faces
 from facerec.types import Box, EmbeddedFace, Face
@@ -35,6 +35,9 @@ from facerec.vision.images import load_image
 __all__ = ["NamesFromFiles", "names_from_files"]
 
 log = logging.getLogger(__name__)
+
+HEAD_BYTES = 256 * 1024
+"""Bytes of a JPEG read for its regions: its metadata segments come before the image data."""
 
 MATCH_IOU = 0.3
 """A region and a detected face are one face from this overlap (IoU) on, or when each
@@ -99,7 +102,7 @@ def names_from_files(ctx: Context, folders: Sequence[str | Path]) -> NamesFromFi
     for picture in store.pictures_under(roots, files):
         path = Path(key_path(picture.picture))
         try:
-            read = read_regions(path) if _changed(picture, path) else None
+            read = read_regions(path, _head(path)) if _changed(picture, path) else None
         except FacerecError as exc:
             out.failed.append((picture.picture, str(exc)))
             log.warning("%s", exc)
@@ -116,6 +119,25 @@ def names_from_files(ctx: Context, folders: Sequence[str | Path]) -> NamesFromFi
     if out.tally.total or out.tally.unnamed:
         log.info("%s", out.tally.summary())
     return out
+
+
+def _head(path: Path) -> bytes:
+    """The part of the photo that holds its size, orientation and XMP: for a JPEG or PNG
+    whose XMP sits before the image data (as every writer puts it), its first
+    `HEAD_BYTES`; else the whole file."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            if len(head) < HEAD_BYTES:
+                return head
+            try:
+                if containers.container_kind(head) == "jpeg" and containers.find_xmp(head) is not None:
+                    return head
+            except containers.ContainerError:
+                pass
+            return head + fh.read()
+    except OSError as exc:
+        raise MetadataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _changed(picture: RegionPicture, path: Path) -> bool:
