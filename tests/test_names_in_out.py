@@ -16,6 +16,7 @@ from facerec.db import Database
 from facerec.errors import MetadataError
 from facerec.types import Box
 from facerec.usecases.context import Context
+from facerec.usecases.groups.suggest import answer_near_miss
 from facerec.usecases.journal import undo
 from facerec.usecases.library.index import IndexReport, index_folders
 from facerec.usecases.metadata.export import export_regions
@@ -177,6 +178,33 @@ def test_a_region_that_contradicts_a_registered_person_is_reported_and_not_appli
     with db.transaction() as cur:
         cur.execute("SELECT state, name FROM region_names ORDER BY name")
         assert cur.fetchall() == [("refused", "Joe Biden"), ("named", "Kamala")]
+
+
+def test_a_region_unlike_the_named_person_is_left_to_confirm_and_the_user_can_confirm_it(
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+):
+    register_photos(ctx, "Barack Obama", faces.people()["barack_obama"][:2])
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "two.jpg"
+    shutil.copyfile(faces.photo(TWO), photo)
+    _, biden = detected(pipeline, photo)
+    size = stored_size(photo)
+    run_exiftool(exiftool, "-q", mwg_argument([("Barack Obama", stored_fractions(biden, *size, 1))], size),
+                 photo.with_name(photo.name + ".xmp"))  # fmt: skip
+
+    report = index(ctx, folder)
+
+    assert report.names is not None and (report.names.tally.asked, report.names.tally.named) == (1, 0)
+    (line,) = report.names.tally.lines
+    assert "'Barack Obama' left to confirm" in line and "is unlike every sample of 'Barack Obama'" in line
+    assert named_faces(db, photo) == []
+    with db.transaction() as cur:
+        cur.execute("SELECT face_id, state FROM region_names")
+        ((face_id, state),) = cur.fetchall()
+    assert state == "ask" and f"'people is 'Barack Obama' {face_id} --force'" in line
+    answer_near_miss(ctx, "Barack Obama", [face_id], True, force=True)  # the user says yes
+    assert [n for n, _ in named_faces(db, photo)] == ["Barack Obama"]
 
 
 def test_a_changed_sidecar_updates_what_came_from_it_and_the_users_name_wins(

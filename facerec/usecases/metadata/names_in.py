@@ -239,7 +239,7 @@ def name_face(
             t.lines.append(f"{photo}: {name!r} refused by the guard: {problem}")
             return NameRecord(name, box, origin, "refused", face.id, problem)
         t.asked += 1
-        t.lines.append(f"{photo}: {name!r} left to confirm: {problem}; 'people is {name!r} {face.id}' names it")
+        t.lines.append(f"{photo}: {name!r} left to confirm: {problem}; 'people is {name!r} {face.id} --force' names it")
         return NameRecord(name, box, origin, "ask", face.id, problem)
     if person_id is not None and _looks_like(ctx, face, name):
         t.confirmed += 1
