@@ -17,7 +17,7 @@ from facerec.errors import MetadataError
 from facerec.types import Box
 from facerec.usecases.context import Context
 from facerec.usecases.groups.suggest import answer_near_miss
-from facerec.usecases.journal import undo
+from facerec.usecases.journal import redo, undo
 from facerec.usecases.library.index import IndexReport, index_folders
 from facerec.usecases.metadata.export import export_regions
 from facerec.usecases.metadata.importing import import_names
@@ -330,6 +330,11 @@ def test_undo_of_an_export_removes_a_new_sidecar_and_refuses_when_it_changed_sin
     sidecar.write_bytes(sidecar.read_bytes()[:-1])
     undo(ctx)
     assert not sidecar.exists()
+    redo(ctx)  # the entry is back (the files are not written again) ...
+    undo(ctx)  # ... and undoing it again is no trap: the files are as they were already
+    assert not sidecar.exists()
+    (entry,) = [e for e in ctx.db.journal.history(10) if e.id == done.entry]
+    assert entry.undone_by is not None and not entry.undoable
 
 
 # -- importing from other tools ----------------------------------------------------------------------------

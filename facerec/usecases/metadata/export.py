@@ -133,18 +133,21 @@ def restore_export(ctx: Context, entry_id: int) -> Restored:
     journal entry). Checks every file first: one changed since facerec wrote it
     refuses the whole undo (`MetadataError`), changing nothing. Not an export: nothing."""
     store = RegionStore(ctx.db.library.conn, ctx.spec.name)
-    writes = store.export_writes(entry_id)
-    for w in writes:
-        current = read_file(Path(w.path))
-        if current is None or sha256(current) != w.sha256:
-            raise MetadataError(f"{w.path}: changed since facerec wrote it; nothing was undone")
-    restored = removed = 0
-    for w in writes:
+    todo = []
+    for w in store.export_writes(entry_id):
         previous = None
         if w.previous is not None:
             previous = read_file(ctx.settings.data_dir / w.previous)
             if previous is None:
-                raise MetadataError(f"{w.path}: the copy of its old content is gone; not restored")
+                raise MetadataError(f"{w.path}: the copy of its old content is gone; nothing was undone")
+        current = read_file(Path(w.path))
+        if current == previous:  # put back already (an undo, then a redo, of this export)
+            continue
+        if current is None or sha256(current) != w.sha256:
+            raise MetadataError(f"{w.path}: changed since facerec wrote it; nothing was undone")
+        todo.append((w, previous))
+    restored = removed = 0
+    for w, previous in todo:
         photo = Path(key_path(w.photo))
         restore(RegionWrite(photo, Path(w.path), previous, w.sha256, 0, 0, 0))
         if previous is None:
