@@ -175,6 +175,9 @@ def test_a_region_that_contradicts_a_registered_person_is_reported_and_not_appli
     assert "'Joe Biden' refused by the guard" in result.stdout and "'Barack Obama'" in result.stdout
     assert "names from photo metadata: 1 named (0 confirmed by a look), 0 left to ask, 1 refused" in result.stdout
     assert named_faces(db, photo) == [("Kamala", named_faces(db, photo)[0][1])]
+    pending = cli("xmp", "pending")
+    assert f"{photo}: 'Joe Biden' refused by the guard: face " in pending.stdout
+    assert "1 name from files not on a face" in pending.stdout
     with db.transaction() as cur:
         cur.execute("SELECT state, name FROM region_names ORDER BY name")
         assert cur.fetchall() == [("refused", "Joe Biden"), ("named", "Kamala")]

@@ -13,13 +13,14 @@ from facerec.ui.console import Console
 from facerec.usecases.context import Context
 from facerec.usecases.metadata.export import export_regions
 from facerec.usecases.metadata.importing import import_names
-from facerec.usecases.metadata.names_in import NamesFromFiles, Tally
+from facerec.usecases.metadata.names_in import NamesFromFiles, Tally, pending_names
 
 EXPORT_EXAMPLES = [
     "{prog} xmp export                      # every photo with named faces: a sidecar beside each",
     "{prog} xmp export ~/Photos/2024 --person 'Ada Lovelace'",
     "{prog} xmp export party.jpg --in-place # into the photo's own XMP (only its XMP changes)",
 ]
+PENDING = ["{prog} xmp pending"]
 IMPORT_EXAMPLES = [
     "{prog} import ~/Takeout/Google\\ Photos   # names from a Google Takeout export",
     "{prog} import ~/Pictures/2009 --contacts ~/picasa/contacts.xml",
@@ -43,6 +44,19 @@ def xmp_export(ctx: Context, con: Console, paths: Sequence[str], person: str | N
         + (f"; 'undo' puts the old files back (#{done.entry})" if done.entry else "")
     )
     return 1 if done.failed and not done.written and not done.unchanged else 0
+
+
+STATES = {"ask": "left to confirm", "refused": "refused by the guard", "hint": "kept as a hint (no face found)"}
+
+
+def xmp_pending(ctx: Context, con: Console) -> int:
+    """The names from photo metadata, Takeout or Picasa that are not on a face yet, and why."""
+    items = pending_names(ctx).items
+    for picture, name, state, why in items:
+        con.emit({"picture": picture, "name": name, "state": state, "problem": why})
+        con.out(f"{picture}: {name!r} {STATES.get(state, state)}" + (f": {why}" if why else ""))
+    con.out(f"{len(items)} name{'s' if len(items) != 1 else ''} from files not on a face")
+    return 0
 
 
 def import_folder(ctx: Context, con: Console, path: str, contacts: str | None) -> int:
@@ -99,6 +113,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, prog: str, parser_cla
     q.add_argument("--person", metavar="NAME", help="only the photos where this registered person is")
     q.add_argument("--in-place", action="store_true", help="write into the photo's own XMP instead of a sidecar")
     q.set_defaults(run=lambda c, o, a: xmp_export(c, o, a.paths, a.person, a.in_place))
+
+    q = add(xmp, "pending", "names from files left to confirm, refused by the guard, or kept as hints", PENDING)
+    q.set_defaults(run=lambda c, o, a: xmp_pending(c, o))
 
     p = add(sub, "import", "bring in names from a Google Takeout or Picasa folder", IMPORT_EXAMPLES)
     p.add_argument("path", metavar="PATH", help="a Google Takeout folder (unpacked) or a folder with .picasa.ini")

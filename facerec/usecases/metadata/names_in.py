@@ -32,7 +32,7 @@ from facerec.usecases.people.guard import check_new_faces
 from facerec.usecases.people.names import validate_name
 from facerec.vision.images import load_image
 
-__all__ = ["NamesFromFiles", "names_from_files"]
+__all__ = ["NamesFromFiles", "PendingNames", "names_from_files", "pending_names"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,20 @@ def names_from_files(ctx: Context, folders: Sequence[str | Path]) -> NamesFromFi
     if out.tally.total or out.tally.unnamed:
         log.info("%s", out.tally.summary())
     return out
+
+
+@dataclass(frozen=True)
+class PendingNames:
+    """Names files gave that are not on a face: (picture, name, state, why), where
+    state is 'ask' (left to confirm), 'refused' (by the guard) or 'hint' (no face found)."""
+
+    items: list[tuple[str, str, str, str | None]]
+
+
+def pending_names(ctx: Context) -> PendingNames:
+    """The names read from photo metadata, Takeout or Picasa that wait for the user."""
+    store = RegionStore(ctx.db.library.conn, ctx.spec.name)
+    return PendingNames(store.open_names(["ask", "refused", "hint"]))
 
 
 def _head(path: Path) -> bytes:
