@@ -5,6 +5,7 @@ back, and `import` brings names in from Takeout and Picasa folders made here."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -425,3 +426,33 @@ def test_xmp_export_on_the_command_line_and_the_person_pages_button(
     assert as_list(exiftool_json(exiftool, Path(f"{obama}.xmp"))["PersonInImage"]) == ["Barack Obama"]
     undo(ctx)
     assert not Path(f"{obama}.xmp").exists() and Path(f"{kit}.xmp").exists()
+
+
+def test_a_photo_whose_file_name_is_not_utf8_exports_and_gets_its_name_back(
+    ctx: Context, db: Database, settings, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/caf\xe9 \xff.jpg"  # Latin-1 bytes: not UTF-8
+    with open(raw, "wb") as fh:
+        fh.write(faces.people()["kit_harington"][0].read_bytes())
+    index(ctx, folder)
+    ((face,),) = [[h.face_id for h in hits] for hits in ctx.db.library.search([face_vector(ctx)], 2.0)]
+    ctx.db.people.attach([face], "Kit Harington", "test")
+
+    done = export_regions(ctx, [str(folder)])
+
+    assert done.written == [str(folder) + "/caf\\xe9 \\xff.jpg.xmp"]  # as the database and the output spell it
+    assert os.path.exists(raw + b".xmp")
+    wipe(db, settings)
+    report = index(ctx, folder)
+    assert report.names is not None and report.names.tally.named == 1
+    assert ctx.db.people.names() == ["Kit Harington"]
+
+
+def face_vector(ctx: Context):
+    """The vector of the only face in the library."""
+    with ctx.database.transaction() as cur:
+        cur.execute("SELECT id FROM faces")
+        ((face_id,),) = cur.fetchall()
+    return ctx.db.library.face_vectors([face_id])[0]

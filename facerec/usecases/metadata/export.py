@@ -96,9 +96,9 @@ def export_regions(
                 out.unchanged += 1
                 continue
             write, copy = done
-            writes.append(SidecarWrite(str(write.path), picture, copy, write.sha256))
+            writes.append(SidecarWrite(path_key(write.path), picture, copy, write.sha256))
             people |= {f.person_id for f in faces}
-            out.written.append(str(write.path))
+            out.written.append(path_key(write.path))
             out.faces += write.written
             out.kept += write.kept
     finally:  # what was written is journalled, even when a later photo stops the run
@@ -115,7 +115,7 @@ def _write(
 ) -> tuple[RegionWrite, str | None] | None:
     """Write one photo's regions, keeping a copy of the file's old bytes first."""
     if not photo.is_file():
-        raise MetadataError(f"{photo}: no such file (moved or deleted since it was indexed)")
+        raise MetadataError(f"{path_key(photo)}: no such file (moved or deleted since it was indexed)")
     result = write_regions(photo, faces, in_place=in_place)
     if not result.changed:
         return None
@@ -140,7 +140,7 @@ def restore_export(ctx: Context, entry_id: int) -> Restored:
             previous = read_file(ctx.settings.data_dir / w.previous)
             if previous is None:
                 raise MetadataError(f"{w.path}: the copy of its old content is gone; nothing was undone")
-        current = read_file(Path(w.path))
+        current = read_file(Path(key_path(w.path)))
         if current == previous:  # put back already (an undo, then a redo, of this export)
             continue
         if current is None or sha256(current) != w.sha256:
@@ -149,7 +149,7 @@ def restore_export(ctx: Context, entry_id: int) -> Restored:
     restored = removed = 0
     for w, previous in todo:
         photo = Path(key_path(w.photo))
-        restore(RegionWrite(photo, Path(w.path), previous, w.sha256, 0, 0, 0))
+        restore(RegionWrite(photo, Path(key_path(w.path)), previous, w.sha256, 0, 0, 0))
         if previous is None:
             removed += 1
         else:

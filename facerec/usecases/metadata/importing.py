@@ -100,7 +100,7 @@ def place_names(
     """Names without boxes on a photo's faces: a name a face already has stays; a
     registered name whose look exactly one unnamed face has names it; one name left
     for one unnamed face names it; the rest are hints (through the guard, all)."""
-    origin = f"takeout:{photo}"
+    origin = f"takeout:{path_key(photo)}"
     faces = store.faces(picture_id)
     have = {f.person: f for f in faces if f.person}
     records: list[NameRecord] = []

@@ -112,9 +112,9 @@ def names_from_files(ctx: Context, folders: Sequence[str | Path]) -> NamesFromFi
         out.photos += 1
         named = [(r.name, r.box) for r in read.regions if r.name]
         previous = store.records(picture.id, "xmp")
-        origins = {r.box: f"xmp:{r.origin}" for r in read.regions}
+        origins = {r.box: f"xmp:{path_key(r.origin)}" for r in read.regions}
         records = place_regions(ctx, store, picture.id, path, named, "xmp", out.tally, previous, origins)
-        sidecars = [(str(s.path), s.sha256) for s in read.sidecars]
+        sidecars = [(path_key(s.path), s.sha256) for s in read.sidecars]
         store.replace_records(picture.id, "xmp", records, picture.sha256, sidecars)
     if out.tally.total or out.tally.unnamed:
         log.info("%s", out.tally.summary())
@@ -158,7 +158,7 @@ def _changed(picture: RegionPicture, path: Path) -> bool:
     """Whether the photo or one of its sidecars differs from when its regions were read."""
     if picture.sidecars is None or picture.read_sha256 != picture.sha256:
         return True
-    now = [[str(s.path), s.sha256] for s in sidecar_states(path)]
+    now = [[path_key(s.path), s.sha256] for s in sidecar_states(path)]
     return now != [list(s) for s in picture.sidecars]
 
 
@@ -207,7 +207,7 @@ def place_regions(
     records: list[NameRecord] = []
     from_file = {r.face_id: r.name for r in previous if r.state == "named" and r.face_id is not None}
     for i, (name, box) in enumerate(named):
-        origin = (origins or {}).get(box, f"{kind}:{photo}")
+        origin = (origins or {}).get(box, f"{kind}:{path_key(photo)}")
         face = matches.get(i) or _missed_face(ctx, store, picture_id, photo, box, tally)
         if face is None:
             tally.hints += 1
@@ -221,16 +221,22 @@ def place_regions(
     placed = {r.face_id for r in records if r.state == "named"}
     gone = [f.id for f in faces if f.id in from_file and f.id not in placed and f.person == from_file[f.id]]
     if gone:
-        store.unname(gone, f"{photo.name}: {len(gone)} name(s) its metadata no longer gives taken off")
+        store.unname(gone, f"{_shown(photo).name}: {len(gone)} name(s) its metadata no longer gives taken off")
         tally.unnamed += len(gone)
     return records
+
+
+def _shown(photo: Path) -> Path:
+    """The photo's path as the database and the output spell it (a name that is not
+    UTF-8 with its bytes escaped)."""
+    return Path(path_key(photo))
 
 
 def _valid(name: str | None, photo: Path, tally: Tally) -> str | None:
     try:
         return validate_name(name or "")
     except FacerecError as exc:
-        tally.lines.append(f"{photo}: a region's name {name!r} is not used: {exc}")
+        tally.lines.append(f"{_shown(photo)}: a region's name {name!r} is not used: {exc}")
         return None
 
 
@@ -250,14 +256,15 @@ def name_face(
         problem = "; ".join(problems)
         if any("looks like registered person" in p for p in problems):
             t.refused += 1
-            t.lines.append(f"{photo}: {name!r} refused by the guard: {problem}")
+            t.lines.append(f"{_shown(photo)}: {name!r} refused by the guard: {problem}")
             return NameRecord(name, box, origin, "refused", face.id, problem)
         t.asked += 1
-        t.lines.append(f"{photo}: {name!r} left to confirm: {problem}; 'people is {name!r} {face.id} --force' names it")
+        how = f"'people is {name!r} {face.id} --force' names it"
+        t.lines.append(f"{_shown(photo)}: {name!r} left to confirm: {problem}; {how}")
         return NameRecord(name, box, origin, "ask", face.id, problem)
     if person_id is not None and _looks_like(ctx, face, name):
         t.confirmed += 1
-    ctx.db.people.attach([face.id], name, f"{photo.name}: face {face.id} is {name!r} (named in its metadata)")
+    ctx.db.people.attach([face.id], name, f"{_shown(photo).name}: face {face.id} is {name!r} (named in its metadata)")
     t.named += 1
     return NameRecord(name, box, origin, "named", face.id)
 
