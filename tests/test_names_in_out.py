@@ -456,3 +456,36 @@ def face_vector(ctx: Context):
         cur.execute("SELECT id FROM faces")
         ((face_id,),) = cur.fetchall()
     return ctx.db.library.face_vectors([face_id])[0]
+
+
+def test_a_named_region_where_the_detector_saw_no_face_becomes_a_face_or_a_hint(
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
+):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "two.jpg"
+    shutil.copyfile(faces.photo(TWO), photo)
+    obama, biden = detected(pipeline, photo)
+    index(ctx, folder)
+    with db.transaction() as cur:  # as if YuNet had missed Biden
+        cur.execute("DELETE FROM faces WHERE box[1] = %s", (biden.x,))
+        assert cur.rowcount >= 1
+    size = stored_size(photo)
+    blank = Box(5, 5, 60, 60)  # a corner of the photo with no face
+    regions = [("Barack Obama", obama), ("Joe Biden", biden), ("Nobody", blank)]
+    run_exiftool(exiftool, "-q", mwg_argument([(n, stored_fractions(b, *size, 1)) for n, b in regions], size),
+                 photo.with_name(photo.name + ".xmp"))  # fmt: skip
+
+    report = index(ctx, folder)
+
+    tally = report.names.tally  # type: ignore[union-attr]
+    assert (tally.named, tally.missed, tally.hints) == (2, 1, 1), tally
+    got = named_faces(db, photo)
+    assert [n for n, _ in got] == ["Barack Obama", "Joe Biden"]
+    assert got[1][1] == biden  # the face found again is the region's box, embedded there
+    # ... and it is Biden: his other photo finds it
+    hits = ctx.db.library.search(ctx.db.people.vectors(ctx.db.people.person_id("Joe Biden")), ctx.threshold)[0]
+    assert [h.picture for h in hits] == [str(photo)]
+    with db.transaction() as cur:
+        cur.execute("SELECT state FROM region_names WHERE name = 'Nobody'")
+        assert cur.fetchall() == [("hint",)]
