@@ -489,3 +489,29 @@ def test_a_named_region_where_the_detector_saw_no_face_becomes_a_face_or_a_hint(
     with db.transaction() as cur:
         cur.execute("SELECT state FROM region_names WHERE name = 'Nobody'")
         assert cur.fetchall() == [("hint",)]
+
+
+def test_in_place_export_changes_only_the_photos_xmp_and_undo_gives_back_its_bytes(
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, tmp_path: Path
+):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "kit.jpg"
+    shutil.copyfile(faces.people()["kit_harington"][0], photo)
+    register_photos(ctx, "Kit Harington", [photo])
+    before = photo.read_bytes()
+    pixels = load_image(photo).pixels
+    copies = ctx.settings.data_dir / "sidecars"
+    kept = set(copies.iterdir()) if copies.exists() else set()
+
+    done = export_regions(ctx, [str(photo)], in_place=True)
+
+    assert done.written == [str(photo)] and not Path(f"{photo}.xmp").exists()
+    data = exiftool_json(exiftool, photo)
+    assert [r["Name"] for r in facerec_regions(data)] == ["Kit Harington"]
+    assert (load_image(photo).pixels == pixels).all()  # the same pixels, only the XMP changed
+    (copy,) = set(copies.iterdir()) - kept  # the photo's old bytes, kept for undo
+    assert copy.read_bytes() == before and copy.stat().st_mode & 0o077 == 0
+    undo(ctx)
+    assert photo.read_bytes() == before
+    assert not copy.exists()  # the copy went with the undo
