@@ -25,7 +25,7 @@ from facerec.paths import path_key
 from facerec.rules.naming import name_faces
 from facerec.usecases.context import Context
 from facerec.usecases.library.index import IndexReport, index_folders
-from facerec.usecases.metadata.names_in import Tally, _valid, name_face, place_regions
+from facerec.usecases.metadata.names_in import Tally, _valid, canonical, name_face, place_regions
 
 __all__ = ["Import", "import_names"]
 
@@ -106,9 +106,10 @@ def place_names(
     records: list[NameRecord] = []
     pending: list[str] = []
     for raw in names:
-        name = _valid(raw, photo, tally)
-        if name is None:
+        valid = _valid(raw, photo, tally)
+        if valid is None:
             continue
+        name = canonical(ctx, valid)
         if name in have:
             tally.named += 1
             records.append(NameRecord(name, None, origin, "named", have[name].id))

@@ -29,7 +29,7 @@ from facerec.rules.naming import name_faces
 from facerec.types import Box, EmbeddedFace, Face
 from facerec.usecases.context import Context
 from facerec.usecases.people.guard import check_new_faces
-from facerec.usecases.people.names import validate_name
+from facerec.usecases.people.names import normalized, validate_name
 from facerec.vision.images import load_image
 
 __all__ = ["NamesFromFiles", "PendingNames", "names_from_files", "pending_names"]
@@ -103,19 +103,18 @@ def names_from_files(ctx: Context, folders: Sequence[str | Path]) -> NamesFromFi
         path = Path(key_path(picture.picture))
         try:
             read = read_regions(path, _head(path)) if _changed(picture, path) else None
-        except FacerecError as exc:
+            if read is None:
+                continue
+            out.photos += 1
+            named = [(r.name, r.box) for r in read.regions if r.name]
+            previous = store.records(picture.id, "xmp")
+            origins = {r.box: f"xmp:{path_key(r.origin)}" for r in read.regions}
+            records = place_regions(ctx, store, picture.id, path, named, "xmp", out.tally, previous, origins)
+            sidecars = [(path_key(s.path), s.sha256) for s in read.sidecars]
+            store.replace_records(picture.id, "xmp", records, picture.sha256, sidecars)
+        except FacerecError as exc:  # one photo's metadata never stops the others
             out.failed.append((picture.picture, str(exc)))
             log.warning("%s", exc)
-            continue
-        if read is None:
-            continue
-        out.photos += 1
-        named = [(r.name, r.box) for r in read.regions if r.name]
-        previous = store.records(picture.id, "xmp")
-        origins = {r.box: f"xmp:{path_key(r.origin)}" for r in read.regions}
-        records = place_regions(ctx, store, picture.id, path, named, "xmp", out.tally, previous, origins)
-        sidecars = [(path_key(s.path), s.sha256) for s in read.sidecars]
-        store.replace_records(picture.id, "xmp", records, picture.sha256, sidecars)
     if out.tally.total or out.tally.unnamed:
         log.info("%s", out.tally.summary())
     return out
@@ -202,7 +201,7 @@ def place_regions(
     faces the detector missed; take off names the file no longer gives (when they are
     still as the file set them). Returns the records to keep."""
     faces = store.faces(picture_id)
-    named = [(name, b) for n, b in regions if n and (name := _valid(n, photo, tally))]
+    named = [(canonical(ctx, name), b) for n, b in regions if n and (name := _valid(n, photo, tally))]
     matches = match_boxes([b for _, b in named], faces)
     records: list[NameRecord] = []
     from_file = {r.face_id: r.name for r in previous if r.state == "named" and r.face_id is not None}
@@ -232,6 +231,15 @@ def _shown(photo: Path) -> Path:
     return Path(path_key(photo))
 
 
+def canonical(ctx: Context, name: str) -> str:
+    """The registered spelling of a name a file gives with other case, accents or
+    spacing ("joe biden" is the registered "Joe Biden"); else the name itself."""
+    if ctx.db.people.find_person(name) is not None:
+        return name
+    same = [k for k in ctx.db.people.names() if normalized(k) == normalized(name)]
+    return same[0] if len(same) == 1 else name
+
+
 def _valid(name: str | None, photo: Path, tally: Tally) -> str | None:
     try:
         return validate_name(name or "")
@@ -244,10 +252,11 @@ def name_face(
     ctx: Context, store: RegionStore, photo: Path, face: StoredFace, name: str, box: Box | None, origin: str, t: Tally
 ) -> NameRecord:
     """Give `face` the name `name` through the guard; the record of what happened."""
+    name = canonical(ctx, name)
+    person_id = ctx.db.people.find_person(name)
     if face.person == name:
         t.named += 1
         return NameRecord(name, box, origin, "named", face.id)
-    person_id = ctx.db.people.find_person(name)
     label = f"face {face.id}"
     verdict = check_new_faces(ctx, name, [face.embedding], person_id, [label])
     # A name the file gave before and changed since: the face looks like its old name, of course.
