@@ -74,6 +74,12 @@ def named_faces(db: Database, photo: Path) -> list[tuple[str, Box]]:
         return [(n, Box(*b)) for n, b in cur.fetchall()]
 
 
+def photo_in(folder: Path, source: Path, name: str) -> Path:
+    """A copy of `source` named `name` in a new `folder`."""
+    folder.mkdir()
+    return Path(shutil.copyfile(source, folder / name))
+
+
 def index(ctx: Context, *folders: Path) -> IndexReport:
     return index_folders(ctx, [str(f) for f in folders], workers=1)
 
@@ -125,11 +131,7 @@ def regions_for(photo: Path, boxes: list[Box], names: list[str], orientation: in
 
 
 def test_regions_exiftool_wrote_index_with_the_right_names_on_the_right_faces(
-    exiftool: str,
-    ctx: Context,
-    db: Database,
-    library: dict[str, tuple],
-    tmp_path: Path,
+    exiftool: str, ctx: Context, db: Database, library: dict[str, tuple], tmp_path: Path
 ):
     folder, a, b, boxes_a, boxes_b = fresh_folder(tmp_path, library)
     # a: MWG regions in a digiKam-style sidecar (photo.jpg.xmp), orientation 6
@@ -152,19 +154,11 @@ def test_regions_exiftool_wrote_index_with_the_right_names_on_the_right_faces(
 
 
 def test_a_region_that_contradicts_a_registered_person_is_reported_and_not_applied(
-    exiftool: str,
-    ctx: Context,
-    db: Database,
-    faces: FaceSet,
-    pipeline: Pipeline,
-    tmp_path: Path,
-    cli: CLI,
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path, cli: CLI
 ):
     register_photos(ctx, "Barack Obama", faces.people()["barack_obama"][:2])
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "two.jpg"
-    shutil.copyfile(faces.photo(TWO), photo)
+    photo = photo_in(tmp_path / "photos", faces.photo(TWO), "two.jpg")
+    folder = photo.parent
     obama, biden = detected(pipeline, photo)
     size = stored_size(photo)
     regions = [("Joe Biden", stored_fractions(obama, *size, 1)), ("Kamala", stored_fractions(biden, *size, 1))]
@@ -188,10 +182,8 @@ def test_a_region_unlike_the_named_person_is_left_to_confirm_and_the_user_can_co
     exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
     register_photos(ctx, "Barack Obama", faces.people()["barack_obama"][:2])
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "two.jpg"
-    shutil.copyfile(faces.photo(TWO), photo)
+    photo = photo_in(tmp_path / "photos", faces.photo(TWO), "two.jpg")
+    folder = photo.parent
     _, biden = detected(pipeline, photo)
     size = stored_size(photo)
     run_exiftool(exiftool, "-q", mwg_argument([("Barack Obama", stored_fractions(biden, *size, 1))], size),
@@ -212,17 +204,10 @@ def test_a_region_unlike_the_named_person_is_left_to_confirm_and_the_user_can_co
 
 
 def test_a_changed_sidecar_updates_what_came_from_it_and_the_users_name_wins(
-    exiftool: str,
-    ctx: Context,
-    db: Database,
-    faces: FaceSet,
-    pipeline: Pipeline,
-    tmp_path: Path,
+    exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "two.jpg"
-    shutil.copyfile(faces.photo(TWO), photo)
+    photo = photo_in(tmp_path / "photos", faces.photo(TWO), "two.jpg")
+    folder = photo.parent
     obama, biden = detected(pipeline, photo)
     size = stored_size(photo)
     sidecar = photo.with_name(photo.name + ".xmp")
@@ -251,12 +236,7 @@ def test_a_changed_sidecar_updates_what_came_from_it_and_the_users_name_wins(
 
 
 def test_export_is_read_back_by_exiftool_keeps_other_tags_and_every_name_comes_back_after_a_wipe(
-    exiftool: str,
-    ctx: Context,
-    db: Database,
-    settings,
-    library: dict[str, tuple],
-    tmp_path: Path,
+    exiftool: str, ctx: Context, db: Database, settings, library: dict[str, tuple], tmp_path: Path
 ):
     folder, a, b, boxes_a, boxes_b = fresh_folder(tmp_path, library)
     # Name the faces in facerec: through a sidecar of a's, then remove it (the names stay in facerec)
@@ -316,10 +296,7 @@ def test_export_is_read_back_by_exiftool_keeps_other_tags_and_every_name_comes_b
 def test_undo_of_an_export_removes_a_new_sidecar_and_refuses_when_it_changed_since(
     ctx: Context, db: Database, faces: FaceSet, tmp_path: Path
 ):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "obama.jpg"
-    shutil.copyfile(faces.people()["barack_obama"][0], photo)
+    photo = photo_in(tmp_path / "photos", faces.people()["barack_obama"][0], "obama.jpg")
     register_photos(ctx, "Barack Obama", [photo])
     sidecar = photo.with_name(photo.name + ".xmp")
 
@@ -462,10 +439,8 @@ def face_vector(ctx: Context):
 def test_a_named_region_where_the_detector_saw_no_face_becomes_a_face_or_a_hint(
     exiftool: str, ctx: Context, db: Database, faces: FaceSet, pipeline: Pipeline, tmp_path: Path
 ):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "two.jpg"
-    shutil.copyfile(faces.photo(TWO), photo)
+    photo = photo_in(tmp_path / "photos", faces.photo(TWO), "two.jpg")
+    folder = photo.parent
     obama, biden = detected(pipeline, photo)
     index(ctx, folder)
     with db.transaction() as cur:  # as if YuNet had missed Biden
@@ -495,10 +470,7 @@ def test_a_named_region_where_the_detector_saw_no_face_becomes_a_face_or_a_hint(
 def test_in_place_export_changes_only_the_photos_xmp_and_undo_gives_back_its_bytes(
     exiftool: str, ctx: Context, db: Database, faces: FaceSet, tmp_path: Path
 ):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = folder / "kit.jpg"
-    shutil.copyfile(faces.people()["kit_harington"][0], photo)
+    photo = photo_in(tmp_path / "photos", faces.people()["kit_harington"][0], "kit.jpg")
     register_photos(ctx, "Kit Harington", [photo])
     before = photo.read_bytes()
     pixels = load_image(photo).pixels
