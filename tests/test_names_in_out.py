@@ -404,6 +404,8 @@ def test_xmp_export_on_the_command_line_and_the_person_pages_button(
     assert as_list(exiftool_json(exiftool, Path(f"{obama}.xmp"))["PersonInImage"]) == ["Barack Obama"]
     undo(ctx)
     assert not Path(f"{obama}.xmp").exists() and Path(f"{kit}.xmp").exists()
+    menu = cli(input="3\nx\nBarack Obama\n0\n0\n")  # the menu: Manage User Database, x
+    assert menu.returncode == 0 and "1 sidecar written" in menu.stdout and Path(f"{obama}.xmp").exists()
 
 
 def test_a_photo_whose_file_name_is_not_utf8_exports_and_gets_its_name_back(
