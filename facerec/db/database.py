@@ -16,6 +16,7 @@ from facerec.db.journal import JournalStore
 from facerec.db.library import LibraryStore
 from facerec.db.migrate import applied_migrations, migrate
 from facerec.db.people import PeopleStore
+from facerec.db.regions import RegionStore
 from facerec.db.said import SaidStore
 from facerec.db.stats import StatsStore
 
@@ -25,7 +26,8 @@ class Stores:
     vectors `dim` numbers long): `people` (registered people and their samples),
     `library` (indexed pictures and their faces, search), `groups` (the People
     view's groups), `said` (what the user said: same/different, not this person,
-    hidden groups), `stats` (the counts) and `journal` (changes to who is who, undo).
+    hidden groups), `stats` (the counts), `journal` (changes to who is who, undo) and
+    `regions` (names from and to photo metadata files: XMP regions, Takeout, Picasa).
     None of their methods takes the model: they are its."""
 
     def __init__(self, conn: Connection, model: str, dim: int) -> None:
@@ -37,6 +39,7 @@ class Stores:
         self.said = SaidStore(conn, model)
         self.stats = StatsStore(conn, model)
         self.journal = JournalStore(conn)
+        self.regions = RegionStore(conn, model)
 
     def health(self) -> DatabaseHealth:
         """Versions, a 128-d vector round trip and the schema's state (for `doctor`)."""

@@ -410,6 +410,8 @@ class Menu:
             Item("7", "History of changes", lambda: commands.history(self.ctx, self.con, 20)),
             Item("8", "Check the installation (doctor)", lambda: commands.doctor(self.ctx, self.con)),
             Item("9", "Redo what was undone", lambda: commands.redo(self.ctx, self.con)),
+            Item("x", "Write the names into XMP sidecars (for other photo programs)", self._xmp_export),
+            Item("i", "Import names from a Google Takeout or Picasa folder", self._import_names),
             Item("0", "Back", lambda: None),
         ]
         while True:
@@ -417,6 +419,15 @@ class Menu:
             if choice.key == "0":
                 return
             self._do(choice.action)
+
+    def _xmp_export(self) -> None:
+        name = self._ask("Only the photos of (a registered name; empty: every photo with a name): ").strip()
+        commands.metadata.xmp_export(self.ctx, self.con, [], name or None, False)
+
+    def _import_names(self) -> None:
+        folder = self._ask_path("Google Takeout or Picasa folder (empty to go back): ")
+        if folder:
+            commands.metadata.import_folder(self.ctx, self.con, folder, None)
 
     def _show(self) -> None:
         name = self._ask_name("Name: ")

@@ -46,6 +46,7 @@ def build_parser(prog: str = "facerec") -> argparse.ArgumentParser:
     add("menu", "open the interactive menu (the default)", None)
     for subject in (_people_commands, _library_commands, _groups_commands, _live_commands, _checks_commands):
         subject(add)
+    commands.metadata.add_parsers(add.sub, common, prog, Parser)
     return parser
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from facerec.types import JournalEntry
 from facerec.usecases.context import Context
+from facerec.usecases.metadata.export import restore_export
 from facerec.usecases.people.crops import remove_data_files
 
 __all__ = ["History", "Undone", "history", "next_undo", "redo", "undo"]
@@ -49,6 +50,7 @@ def undo(ctx: Context, entry_id: int | None = None) -> Undone:
     """Revert the newest change still in effect, or change `entry_id` (`NothingToUndoError`
     if none; `UndoError` if it cannot be undone: an erasure, a later change to the same
     rows, or data that changed since). The stored images it leaves unused are removed."""
+    restore_export(ctx, ctx.db.journal.next_undo(entry_id).id)  # an `xmp export`: its old sidecars back first
     done = ctx.db.journal.undo(entry_id)
     return Undone(done.entry, remove_data_files(ctx, done.unused_files))
 

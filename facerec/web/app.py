@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from facerec.usecases.context import Context
+from facerec.web import metadata_routes
 from facerec.web.routes import routes
 from facerec.web.security import Secrets, TokenGuard
 from facerec.web.state import WebState
@@ -48,7 +49,7 @@ def create_app(
         state.uploads.clear()
 
     app = Starlette(
-        routes=routes(),
+        routes=[*metadata_routes.routes(), *routes()],
         middleware=[Middleware(TokenGuard, keys=keys, allowed_hosts=allowed_hosts)],
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ raised as `FacerecError` and turned into one line by the caller.
 
 One module per subject (people, library, groups, live, checks); `common` holds what they share."""
 
+from facerec.ui.commands import metadata as metadata
 from facerec.ui.commands.checks import doctor, evaluate, verify_pairs, web
 from facerec.ui.commands.common import guarded
 from facerec.ui.commands.groups import (

@@ -18,6 +18,7 @@ from facerec.ui.commands.common import (
     _photo_matches,
     _size,
 )
+from facerec.ui.commands.metadata import show_names
 from facerec.ui.console import Console, display_width, ljust
 from facerec.ui.progress import MIN_RATE_S, ProgressBar
 from facerec.usecases.context import Context
@@ -98,6 +99,7 @@ def index(ctx: Context, con: Console, folders: Sequence[str], workers: int | Non
     )
     for picture, error in report.failed:
         con.out(f"  failed: {picture}: {error}")
+    show_names(con, report.names)
     if report.interrupted:
         con.info("interrupted: what was indexed is kept; run index again to continue")
         return 130

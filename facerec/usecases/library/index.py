@@ -41,6 +41,7 @@ from facerec.logs import configure_logging
 from facerec.paths import key_path, path_key
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import GroupingReport, ProgressCallback, update_groups
+from facerec.usecases.metadata.names_in import NamesFromFiles, names_from_files
 from facerec.vision import runtime
 from facerec.vision.images import IMAGE_SUFFIXES, read_bytes
 from facerec.vision.pipeline import DECODE_SIDE, Pipeline, load_pipeline
@@ -71,6 +72,8 @@ class IndexReport:
     """What the People step after the run did (None if it did not run)."""
     grouping_error: str | None = None
     """Why the People step failed, if it did (the photos are indexed all the same)."""
+    names: NamesFromFiles | None = None
+    """Names read from the photos' face regions (XMP, sidecars) and what became of them."""
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -82,6 +85,8 @@ class IndexReport:
         }
         if self.grouping is not None:
             out["people"] = self.grouping.as_json()
+        if self.names is not None:
+            out["names"] = self.names.as_json()
         return out
 
 
@@ -344,6 +349,7 @@ def index_folders(
     """
     check_inputs(folders)
     report = _Indexer(ctx, workers, on_progress).run(folders, prune, settle)
+    report.names = None if report.interrupted else names_from_files(ctx, folders)
     if group and not report.interrupted:
         try:
             report.grouping = update_groups(ctx, on_grouping)
