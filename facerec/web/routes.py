@@ -54,7 +54,7 @@ from facerec.usecases.library.thumbnails import (
 from facerec.usecases.library.upload import PhotoFaces, analyze_bytes, preview, search_face
 from facerec.usecases.people import browse
 from facerec.usecases.people.names import name_order
-from facerec.web import actions
+from facerec.web import actions, video_routes
 from facerec.web.state import MAX_UPLOAD_BYTES, STATIC, Upload, WebState
 
 log = logging.getLogger(__name__)
@@ -606,5 +606,6 @@ def routes() -> list[BaseRoute]:
         Route("/library/index", _post(start_index), methods=["POST"]),
         Route("/library/index/stop", _post(stop_index), methods=["POST"]),
         Route("/library/index/status", index_status, methods=get),
+        *video_routes.routes(),
         Mount("/static", _Static(directory=str(STATIC)), name="static"),
     ]

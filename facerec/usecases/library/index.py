@@ -40,6 +40,7 @@ from facerec.paths import key_path, path_key
 from facerec.types import EmbeddedFace
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import GroupingReport, ProgressCallback, update_groups
+from facerec.video.suffixes import VIDEO_SUFFIXES
 from facerec.vision import runtime
 from facerec.vision.images import IMAGE_SUFFIXES, image_from_bytes, read_bytes
 from facerec.vision.pipeline import Pipeline, load_pipeline
@@ -53,6 +54,9 @@ DECODE_SIDE = 1920
 """Large JPEGs are decoded at 1/2, 1/4 or 1/8 size while both sides stay at
 least this long (e.g. a 6000x4000 photo at 1/2): several times faster than a
 full decode, and faces keep at least 3x the pixels the detector saw."""
+
+INDEXED_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+"""Photos and video clips (`facerec.usecases.library.clips`)."""
 
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
@@ -134,9 +138,9 @@ def check_inputs(folders: Sequence[str | Path]) -> None:
         root = os.fspath(folder)
         if not os.path.exists(root):
             problems.append(f"{root}: no such folder or file")
-        elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in IMAGE_SUFFIXES:
-            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
-            problems.append(f"{root}: not a folder or a photo (photos are {kinds})")
+        elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in INDEXED_SUFFIXES:
+            kinds, clips = ", ".join(sorted(IMAGE_SUFFIXES)), ", ".join(sorted(VIDEO_SUFFIXES))
+            problems.append(f"{root}: not a folder, a photo or a video (photos are {kinds}; videos {clips})")
     if problems:
         raise InputPathError("; ".join(problems) + "; nothing indexed")
 
@@ -153,7 +157,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
     for folder in folders:
         root = os.fspath(folder)
         if not os.path.isdir(root):
-            if os.path.exists(root) and os.path.splitext(root)[1].lower() in IMAGE_SUFFIXES:
+            if os.path.exists(root) and os.path.splitext(root)[1].lower() in INDEXED_SUFFIXES:
                 key = path_key(root)
                 if key not in seen:
                     seen.add(key)
@@ -172,7 +176,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
         for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
             dirnames.sort()
             for name in sorted(filenames):
-                if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
+                if os.path.splitext(name)[1].lower() not in INDEXED_SUFFIXES:
                     continue
                 path = os.path.join(dirpath, name)
                 key = path_key(path)
@@ -286,6 +290,12 @@ def _analyze(candidate: Candidate) -> Analysis:
 def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Candidate) -> Analysis:
     """Hash a file; unless its bytes are known, find and embed its faces."""
     try:
+        if os.path.splitext(candidate.path)[1].lower() in VIDEO_SUFFIXES:
+            from facerec.usecases.library.clips import analyze_video
+
+            c = candidate
+            digest, clip = analyze_video(pipeline, known_hashes, c.key, c.path, c.size, c.mtime)
+            return Analysis(candidate, digest, clip, known=clip is None)
         data = read_bytes(Path(candidate.path))
         digest = hashlib.sha256(data).hexdigest()
         if digest in known_hashes:

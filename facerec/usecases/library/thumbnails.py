@@ -30,7 +30,7 @@ from facerec.files import make_private_dir
 from facerec.paths import key_path
 from facerec.types import Box, Image
 from facerec.usecases.context import Context
-from facerec.vision.images import load_image, save_private_image
+from facerec.vision.images import LoadedImage, load_image, save_private_image
 
 __all__ = [
     "CardSource",
@@ -259,13 +259,24 @@ def _render(source: ThumbnailSource) -> Image:
         reduce_to = _face_decode_side(face.box, face.width, face.height)
     else:
         reduce_to = PHOTO_SIDE
-    image = load_image(key_path(face.picture), reduce_to=reduce_to)
+    image = _load(face, reduce_to)
     k = 1.0 / image.scale  # original coordinates -> decoded pixels
     b = face.box
     box = Box(int(b.x * k), int(b.y * k), max(1, int(b.w * k)), max(1, int(b.h * k)))
     if source.kind == "face":
         return face_tile(image.pixels, box)
     return boxed_photo(image.pixels, box)
+
+
+def _load(face: FaceSource, reduce_to: int | None) -> LoadedImage:
+    """The face's photo, or for a face of a video clip the frame it was found in."""
+    path = Path(key_path(face.picture))
+    if face.t_seconds is None:
+        return load_image(path, reduce_to=reduce_to)
+    from facerec.video.decode import frame_at  # PyAV: only for a clip
+
+    frame = frame_at(path, face.t_seconds)
+    return LoadedImage(path, frame, face.sha256 or "", 0, frame.shape[1], frame.shape[0])
 
 
 def _face_decode_side(box: Box, width: int | None, height: int | None) -> int | None:
