@@ -38,7 +38,7 @@ from facerec.web.server import bind
 from tests.conftest import CLI, FaceSet, count, skip_or_fail
 from tests.media import blank, pan_zoom, place
 from tests.test_clips import FPS, encode
-from tests.webkit import Library, client, indexed_library, reset
+from tests.webkit import Library, client, indexed_library, reset, state
 
 LEAD_S = 5.0
 """Seconds of empty picture before Obama comes on screen in the clip."""
@@ -175,6 +175,7 @@ def clip_face(lib: Library) -> tuple[int, Path]:
 def test_the_clip_is_served_with_range_requests_and_only_with_the_token(lib: Library):
     face_id, clip = clip_face(lib)
     data = clip.read_bytes()
+    before = state(lib)
     with client(lib) as c:
         whole = c.get(f"/video/{face_id}")
         assert whole.status_code == 200 and whole.content == data
@@ -201,6 +202,7 @@ def test_the_clip_is_served_with_range_requests_and_only_with_the_token(lib: Lib
         assert page.status_code == 200
         assert f'src="/video/{face_id}#t={LEAD_S:.2f}"' in page.text
         assert f"party.mp4 @ {format_time(LEAD_S)}" in page.text
+    assert state(lib)[:5] == before[:5]  # serving a clip changes nothing in the database
     with client(lib, logged_in=False) as anonymous:
         refused = anonymous.get(f"/video/{face_id}", headers={"Range": "bytes=0-99"})
         assert refused.status_code in (401, 403) and data[:100] not in refused.content

@@ -140,7 +140,7 @@ def check_inputs(folders: Sequence[str | Path]) -> None:
             problems.append(f"{root}: no such folder or file")
         elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in INDEXED_SUFFIXES:
             kinds, clips = ", ".join(sorted(IMAGE_SUFFIXES)), ", ".join(sorted(VIDEO_SUFFIXES))
-            problems.append(f"{root}: not a folder, a photo or a video (photos are {kinds}; videos {clips})")
+            problems.append(f"{root}: not a folder or a photo or video (photos are {kinds}; videos {clips})")
     if problems:
         raise InputPathError("; ".join(problems) + "; nothing indexed")
 
