@@ -38,7 +38,7 @@ from facerec.web.server import bind
 from tests.conftest import CLI, FaceSet, count, skip_or_fail
 from tests.media import blank, pan_zoom, place
 from tests.test_clips import FPS, encode
-from tests.webkit import Library, client, indexed_library, reset, state
+from tests.webkit import Library, client, csrf, indexed_library, reset, state
 
 LEAD_S = 5.0
 """Seconds of empty picture before Obama comes on screen in the clip."""
@@ -144,9 +144,18 @@ def test_two_tracks_of_one_clip_on_screen_together_are_two_people(ctx: Context, 
     with ctx.db.library.conn.transaction() as cur:
         cur.execute("SELECT f.id, g.state, g.group_id FROM faces f JOIN face_groups g ON g.face_id = f.id")
         rows = cur.fetchall()
-    assert len(rows) == 2
-    groups = [g for _, state, g in rows if state == "grouped"]
-    assert len(set(groups)) == len(groups), rows  # never one group
+    assert [state for _, state, _ in rows] == ["grouped", "grouped"], rows  # both placed in People
+    assert rows[0][2] != rows[1][2], rows  # never one group
+
+    (folder / "twins.mp4").rename(folder / "renamed.mp4")  # a moved clip keeps its faces (its hash is known)
+    again = index_folders(ctx, [folder], workers=1, prune=True)
+    assert again.moved == 1 and again.indexed == 0, again
+    with ctx.db.library.conn.transaction() as cur:
+        cur.execute(
+            "SELECT f.id FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE p.picture = %s",
+            (str(folder / "renamed.mp4"),),
+        )
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(r[0] for r in rows)
 
 
 # -- the web page: range requests, thumbnails, the person page ----------------------------------------
@@ -298,3 +307,15 @@ def test_the_person_page_plays_the_clip_from_the_time_the_person_appears(lib: Li
     ), clip_answers
     hosts = {urlsplit(u).netloc for u, *_ in answers if not u.startswith(("data:", "about:"))}
     assert hosts == {urlsplit(base).netloc}
+
+
+def test_searching_by_an_uploaded_photo_lists_the_clip_with_the_time(lib: Library, faces: FaceSet):
+    face_id, _ = clip_face(lib)
+    query = faces.people()[OBAMA][2]
+    with client(lib) as c:
+        r = c.post("/search", data={"csrf": csrf(c)}, files={"photo": ("q.jpg", query.read_bytes(), "image/jpeg")})
+        assert r.status_code == 303, r.text
+        result = c.get(r.headers["location"])
+    assert result.status_code == 200
+    assert f'href="/video/{face_id}#t={LEAD_S:.2f}"' in result.text
+    assert f"party.mp4 @ {format_time(LEAD_S)}" in result.text

@@ -9,6 +9,8 @@ The run is incremental and safe to interrupt:
   embeds every face, and the main process stores photos in small batches, each
   batch one transaction: an interrupted run loses at most the batch in flight,
   and the next run picks up exactly the photos that are not stored.
+Video clips are indexed too, each as one picture with one face per person on
+screen and their times (`facerec.usecases.library.clips`).
 Worker processes (default: one per CPU core) each load the models once, and
 die with the run: a run killed with SIGKILL (`kill -9`) takes them with it,
 quietly (no traceback from a worker whose parent is gone).
