@@ -319,3 +319,18 @@ def test_searching_by_an_uploaded_photo_lists_the_clip_with_the_time(lib: Librar
     assert result.status_code == 200
     assert f'href="/video/{face_id}#t={LEAD_S:.2f}"' in result.text
     assert f"party.mp4 @ {format_time(LEAD_S)}" in result.text
+
+
+def test_the_group_page_lists_a_clip_face_with_its_time_and_links_to_the_clip(lib: Library):
+    biden = count(
+        lib.db,
+        "SELECT g.group_id FROM face_groups g JOIN faces f ON f.id = g.face_id"
+        " WHERE f.t_seconds > %s AND g.state = 'grouped'",
+        LEAD_S + 3,
+    )  # Biden comes on screen at 9 s: unnamed, his clip face is in a group of its own
+    face = count(lib.db, "SELECT f.id FROM faces f WHERE f.t_seconds > %s", LEAD_S + 3)
+    with client(lib) as c:
+        page = c.get(f"/people/group/{biden}")
+    assert page.status_code == 200
+    assert f"party.mp4 @ {format_time(LEAD_S + 4)}" in page.text
+    assert f'href="/video/{face}#t={LEAD_S + 4:.2f}"' in page.text

@@ -77,6 +77,16 @@ def clip_times(ctx: Context, face_ids: list[int]) -> dict[int, ClipTime]:
     return ctx.db.library.face_times(face_ids) if face_ids else {}
 
 
+def clip_starts(ctx: Context, face_ids: list[int]) -> dict[int, tuple[float, str]]:
+    """For each face of a clip among `face_ids`: where to play it from, and its times as
+    players show them (`0:12, 1:05`), for the web page's lists of faces."""
+    out = {}
+    for face_id, time in clip_times(ctx, face_ids).items():
+        starts = [start for start, _ in time.spans] or [time.t_seconds]
+        out[face_id] = (start_of(time), ", ".join(format_time(t) for t in starts))
+    return out
+
+
 @dataclass(frozen=True)
 class PlayableClip:
     """A face's clip, for the web page's player: the file, where to start (when
