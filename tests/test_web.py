@@ -190,6 +190,7 @@ def test_every_get_route_is_listed_in_these_tests(web: TestClient):
         "/thumb/card/{faces:str}.jpg",
         "/search/{upload:str}",
         "/search/{upload:str}/photo.jpg",
+        "/video/{face:int}",  # tests/test_video_library.py (a library with a clip)
     }
     gets = {r.path for r in web.app.routes if isinstance(r, Route) and "GET" in (r.methods or set())}
     assert gets <= listed, gets - listed

@@ -52,6 +52,24 @@ class IndexedPhoto:
     """Each face: too small to recognise (stored and shown, never grouped, named or matched); () if none is."""
     turn: int = 0
     """Degrees clockwise (0, 90, 180, 270) that show the photo upright; the boxes are not turned."""
+    kind: str = "photo"
+    """'photo' or 'video' (a clip: `sha256` is its `clip_hash`, each face one face track)."""
+    duration: float | None = None
+    """A clip's length in seconds."""
+    times: tuple[ClipTime, ...] = ()
+    """A clip's faces: each one's time, in the order of `faces`."""
+
+
+@dataclass(frozen=True)
+class ClipTime:
+    """When a face of a clip is on screen: `t_seconds`, its best frame (where its
+    box is); `spans`, the (start, end) stretches in seconds it was seen."""
+
+    t_seconds: float
+    spans: tuple[tuple[float, float], ...] = ()
+
+    def flat(self) -> list[float]:
+        return [t for span in self.spans for t in span]
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,9 @@ class FaceSource:
     small: bool = False
     """Too small to recognise."""
 
+    t_seconds: float | None = None
+    """For a face of a video clip: the time of the frame the box is in."""
+
 
 @dataclass(frozen=True)
 class PictureFace:
@@ -84,6 +105,15 @@ class PictureFace:
 
 def _overlaps(box: Box, others: Iterable[Box], iou: float = 0.5) -> bool:
     return any(box.iou(o) >= iou for o in others)
+
+
+def _time_values(t: ClipTime | None) -> tuple[float | None, list[float] | None]:
+    return (None, None) if t is None else (t.t_seconds, t.flat())
+
+
+def _clip_time(t: float, spans: Sequence[float] | None) -> ClipTime:
+    flat = [float(x) for x in spans or ()]
+    return ClipTime(float(t), tuple(zip(flat[0::2], flat[1::2])))
 
 
 def _search_query(dim: int) -> sql.Composed:
@@ -131,13 +161,23 @@ class LibraryStore:
     @staticmethod
     def _save_photo(cur: psycopg2.extensions.cursor, photo: IndexedPhoto) -> int:
         cur.execute(
-            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at)"
-            " VALUES (%s, 'file', %s, %s, %s, %s, %s, %s, now())"
+            "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at, kind,"
+            " duration) VALUES (%s, 'file', %s, %s, %s, %s, %s, %s, now(), %s, %s)"
             " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
             " mtime = EXCLUDED.mtime, width = EXCLUDED.width, height = EXCLUDED.height, turn = EXCLUDED.turn,"
-            " indexed_at = now()"
+            " indexed_at = now(), kind = EXCLUDED.kind, duration = EXCLUDED.duration"
             " RETURNING id",
-            (photo.picture, photo.sha256, photo.size, photo.mtime, photo.width, photo.height, photo.turn),
+            (
+                photo.picture,
+                photo.sha256,
+                photo.size,
+                photo.mtime,
+                photo.width,
+                photo.height,
+                photo.turn,
+                photo.kind,
+                photo.duration,
+            ),
         )
         picture_id = int(cur.fetchone()[0])
         models = {f.model for f in photo.faces}
@@ -149,17 +189,19 @@ class LibraryStore:
         kept = [row_box(r[0]) for r in cur.fetchall()]
         sharp = photo.sharpness or (None,) * len(photo.faces)
         small = photo.small or (False,) * len(photo.faces)
+        times: Sequence[ClipTime | None] = photo.times or (None,) * len(photo.faces)
         rows = [
-            (picture_id, *face_values(f.model, f.face, f.embedding), s, tiny)
-            for f, s, tiny in zip(photo.faces, sharp, small)
-            if not _overlaps(f.face.box, kept)
+            (picture_id, *face_values(f.model, f.face, f.embedding), s, tiny, *_time_values(t))
+            for f, s, tiny, t in zip(photo.faces, sharp, small, times)
+            if t is not None or not _overlaps(f.face.box, kept)  # a clip's faces are at different times
         ]
         if rows:
             execute_values(
                 cur,
-                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding, sharpness, small) VALUES %s",
+                "INSERT INTO faces (picture_id, model, box, landmarks, score, embedding, sharpness, small,"
+                " t_seconds, spans) VALUES %s",
                 rows,
-                template="(%s, %s, %s, %s, %s, %s, %s, %s)",
+                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             )
         return len(rows)
 
@@ -186,19 +228,23 @@ class LibraryStore:
 
         def copy(cur: psycopg2.extensions.cursor) -> int:
             cur.execute(
-                "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at)"
-                " SELECT %s, 'file', sha256, %s, %s, width, height, turn, now() FROM pictures WHERE id = %s"
+                "INSERT INTO pictures (picture, source, sha256, size, mtime, width, height, turn, indexed_at,"
+                " kind, duration)"
+                " SELECT %s, 'file', sha256, %s, %s, width, height, turn, now(), kind, duration FROM pictures"
+                " WHERE id = %s"
                 " ON CONFLICT (picture) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-                " mtime = EXCLUDED.mtime, turn = EXCLUDED.turn, indexed_at = now()"
+                " mtime = EXCLUDED.mtime, turn = EXCLUDED.turn, indexed_at = now(), kind = EXCLUDED.kind,"
+                " duration = EXCLUDED.duration"
                 " RETURNING id",
                 (new_key, size, mtime, source_id),
             )
             new_id = int(cur.fetchone()[0])
             cur.execute("DELETE FROM faces WHERE picture_id = %s AND person_id IS NULL", (new_id,))
             cur.execute(
-                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, sharpness, small)"
-                " SELECT %s, person_id, model, box, landmarks, score, embedding, sharpness, small FROM faces"
-                " WHERE picture_id = %s",
+                "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, sharpness,"
+                " small, t_seconds, spans)"
+                " SELECT %s, person_id, model, box, landmarks, score, embedding, sharpness, small, t_seconds, spans"
+                " FROM faces WHERE picture_id = %s",
                 (new_id, source_id),
             )
             return int(cur.rowcount)
@@ -313,14 +359,16 @@ class LibraryStore:
         """Where each face's pixels are (missing ids are left out): for thumbnails."""
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT f.id, p.picture, p.sha256, p.width, p.height, f.box, p.source, p.turn, f.small"
+                "SELECT f.id, p.picture, p.sha256, p.width, p.height, f.box, p.source, p.turn, f.small, f.t_seconds"
                 " FROM faces f JOIN pictures p ON p.id = f.picture_id WHERE f.id = ANY(%s)",
                 (list(face_ids),),
             )
             rows = cur.fetchall()
         return {
-            int(i): FaceSource(int(i), pic, sha, w, h, row_box(b), src, int(t), bool(tiny))
-            for i, pic, sha, w, h, b, src, t, tiny in rows
+            int(i): FaceSource(
+                int(i), pic, sha, w, h, row_box(b), src, int(turn), bool(tiny), None if t is None else float(t)
+            )
+            for i, pic, sha, w, h, b, src, turn, tiny, t in rows
         }
 
     def picture_faces(self, face_id: int) -> list[PictureFace]:
@@ -342,6 +390,27 @@ class LibraryStore:
             cur.execute("SELECT picture, turn FROM pictures WHERE picture = ANY(%s)", (list(pictures),))
             found = {pic: int(t) for pic, t in cur.fetchall()}
         return {p: found.get(p, 0) for p in pictures}
+
+    def face_times(self, face_ids: Sequence[int]) -> dict[int, ClipTime]:
+        """When each face of a video clip among `face_ids` is on screen (faces of photos are left out)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT id, t_seconds, spans FROM faces WHERE id = ANY(%s) AND t_seconds IS NOT NULL",
+                (list(face_ids),),
+            )
+            rows = cur.fetchall()
+        return {int(i): _clip_time(t, spans) for i, t, spans in rows}
+
+    def clip_of_face(self, face_id: int) -> tuple[str, ClipTime] | None:
+        """The video file (its key) a face was found in and when, or None if it is not a face of an indexed clip."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT p.picture, f.t_seconds, f.spans FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                " WHERE f.id = %s AND p.kind = 'video' AND f.t_seconds IS NOT NULL",
+                (face_id,),
+            )
+            row = cur.fetchone()
+        return None if row is None else (row[0], _clip_time(row[1], row[2]))
 
     def existing_faces(self, face_ids: Sequence[int]) -> set[int]:
         """Which of `face_ids` are still stored."""
@@ -390,8 +459,8 @@ class LibraryStore:
             for face_id, vector in vectors:
                 cur.execute(
                     "INSERT INTO faces (picture_id, person_id, model, box, landmarks, score, embedding, crop,"
-                    " sharpness, small) SELECT f.picture_id, f.person_id, %(model)s, f.box, f.landmarks, f.score,"
-                    " %(v)s, f.crop, f.sharpness, f.small"
+                    " sharpness, small, t_seconds, spans) SELECT f.picture_id, f.person_id, %(model)s, f.box,"
+                    " f.landmarks, f.score, %(v)s, f.crop, f.sharpness, f.small, f.t_seconds, f.spans"
                     " FROM faces f WHERE f.id = %(id)s AND NOT EXISTS ("
                     "   SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                     "   AND g.model = %(model)s)",

@@ -21,7 +21,7 @@ from facerec.errors import FacerecError, NothingToShowError
 from facerec.paths import key_path
 from facerec.types import Box, Face
 from facerec.video import overlay, text
-from facerec.vision.images import load_image, save_private_image
+from facerec.vision.images import LoadedImage, load_image, save_private_image
 from facerec.vision.looks import face_upright, turn_image
 
 TILE = 240
@@ -59,6 +59,8 @@ class Tile:
     label: str | None = None
     crop: bool = False
     turn: int = 0
+    t_seconds: float | None = None
+    """A video clip's tile: the time of the frame shown (`frame_at`)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,14 @@ def _crop_region(box: Box, width: int, height: int) -> tuple[int, int, int, int]
 def _thumbnail(tile: Tile) -> np.ndarray:
     cell = np.full((TILE, TILE, 3), GREY, np.uint8)
     try:
-        image = load_image(key_path(tile.picture), reduce_to=None if tile.crop else TILE * 2)
+        if tile.t_seconds is not None:
+            path = Path(key_path(tile.picture))
+            from facerec.video.decode import frame_at  # PyAV: only for a clip
+
+            frame = frame_at(path, tile.t_seconds)
+            image = LoadedImage(path, frame, "", 0, frame.shape[1], frame.shape[0])
+        else:
+            image = load_image(key_path(tile.picture), reduce_to=None if tile.crop else TILE * 2)
     except FacerecError:
         return _unreadable()
     pixels = image.pixels

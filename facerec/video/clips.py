@@ -35,7 +35,8 @@ import numpy as np
 
 from facerec.errors import VideoError
 from facerec.types import Box, Face, Image, Vector
-from facerec.video.decode import VIDEO_SUFFIXES, ClipInfo, open_clip, read_ahead
+from facerec.video.decode import ClipInfo, open_clip, read_ahead
+from facerec.video.suffixes import VIDEO_SUFFIXES
 from facerec.video.tracking import Tracker
 from facerec.vision.geometry import normalize
 from facerec.vision.pipeline import Pipeline

@@ -34,28 +34,10 @@ from av.video.frame import VideoFrame
 
 from facerec.errors import VideoError
 from facerec.types import Image
+from facerec.video.suffixes import VIDEO_SUFFIXES as VIDEO_SUFFIXES  # where it used to be
 from facerec.vision.images import MAX_PIXELS
 
 log = logging.getLogger(__name__)
-
-VIDEO_SUFFIXES = frozenset(
-    {
-        ".mp4",
-        ".mov",  # iPhone (H.264, HEVC 8/10-bit), cameras
-        ".m4v",
-        ".3gp",  # older and budget phones (H.263, H.264)
-        ".3g2",
-        ".mkv",
-        ".webm",  # VP8/VP9/AV1 (browsers, screen recorders)
-        ".avi",  # MJPEG, MPEG-4 part 2 (compact cameras, old phones)
-        ".mts",  # AVCHD camcorders (H.264 in MPEG-TS)
-        ".m2ts",
-        ".mpg",  # MPEG-1/2 (DVD rips, old camcorders)
-        ".mpeg",
-        ".wmv",
-    }
-)
-"""File name endings (lower case) of the videos facerec reads; each is tested with a real clip."""
 
 SCENE_CUT = 0.15
 """`scene_change` from one frame to the next at and above which a new shot starts.

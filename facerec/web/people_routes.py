@@ -20,6 +20,7 @@ from facerec.usecases.groups.changes import show_group
 from facerec.usecases.groups.grouping import regroup_all
 from facerec.usecases.groups.screen import FACES_PER_CARD
 from facerec.usecases.groups.screen import people_screen as screen_of
+from facerec.usecases.library.clips import clip_starts
 from facerec.usecases.people import browse
 from facerec.usecases.people.names import name_order
 from facerec.web import actions
@@ -125,12 +126,14 @@ async def group_page(request: Request) -> Response:
     try:
         group = await _state(request).call(show_group, group_id)
         names = [p.name for p in (await _state(request).call(browse.people_cards, 0)).people]
+        clips = await _state(request).call(clip_starts, [f.face_id for f in group.faces])
     except FacerecError as exc:
         return _error_page(request, exc)
     return _page(
         request,
         "group.html",
         group=group,
+        clips=clips,
         names=sorted(names, key=name_order),
         here=f"/people/group/{group_id}",
         nav="people",

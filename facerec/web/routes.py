@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from facerec.web import video_routes
 from facerec.web.library_routes import home, index_status, library_page, start_index, stop_index
 from facerec.web.pages import _post
 from facerec.web.people_routes import (
@@ -78,5 +79,6 @@ def routes() -> list[BaseRoute]:
         Route("/library/index", _post(start_index), methods=["POST"]),
         Route("/library/index/stop", _post(stop_index), methods=["POST"]),
         Route("/library/index/status", index_status, methods=get),
+        *video_routes.routes(),
         Mount("/static", _Static(directory=str(STATIC)), name="static"),
     ]

@@ -123,13 +123,22 @@ def _photo_matches(
     for n, m in enumerate(matches, 1):
         con.emit(m.as_json())
         who = f"  {m.name}" if m.name else ""
-        con.out(f"{n:3d}. {m.picture}  distance {m.distance:.3f}  face at {_box(m.hit.box)}{who}")
+        at = f" @ {m.at}" if m.at else ""  # a clip: when they are on screen
+        con.out(f"{n:3d}. {m.picture}{at}  distance {m.distance:.3f}  face at {_box(m.hit.box)}{who}")
     if total > len(matches):
         con.info(f"... and {total - len(matches)} more photos ({total} in all; raise --limit to see them)")
     if export and matches:
         turns = photo_turns(ctx, [m.picture for m in matches])
         tiles = [
-            Tile(m.picture, m.hit.box, f"distance {m.distance:.3f}", m.name, turn=turns[m.picture]) for m in matches
+            Tile(
+                m.picture,
+                m.hit.box,
+                f"distance {m.distance:.3f}",
+                m.name,
+                turn=turns[m.picture],
+                t_seconds=m.clip.t_seconds if m.clip else None,
+            )
+            for m in matches
         ]
         sheet = make_sheet(tiles, _sheet_path(export, stem))
         con.info(f"contact sheet: {sheet.path} ({sheet.tiles} photos)")

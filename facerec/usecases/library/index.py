@@ -11,6 +11,8 @@ The run is incremental and safe to interrupt:
   a photo lying on its side), embeds them, and the main process stores photos in small batches, each
   batch one transaction: an interrupted run loses at most the batch in flight,
   and the next run picks up exactly the photos that are not stored.
+Video clips are indexed too, each as one picture with one face per person on
+screen and their times (`facerec.usecases.library.clips`).
 Worker processes (default: one per CPU core) each load the models once, and
 die with the run: a run killed with SIGKILL (`kill -9`) takes them with it,
 quietly (no traceback from a worker whose parent is gone).
@@ -42,6 +44,7 @@ from facerec.paths import key_path, path_key
 from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import GroupingReport, ProgressCallback, update_groups
 from facerec.usecases.metadata.names_in import NamesFromFiles, names_from_files
+from facerec.video.suffixes import VIDEO_SUFFIXES
 from facerec.vision import runtime
 from facerec.vision.images import IMAGE_SUFFIXES, read_bytes
 from facerec.vision.pipeline import DECODE_SIDE, Pipeline, load_pipeline
@@ -49,6 +52,9 @@ from facerec.vision.pipeline import DECODE_SIDE, Pipeline, load_pipeline
 __all__ = ["DECODE_SIDE", "IndexReport", "Progress", "index_folders"]  # DECODE_SIDE: the pipeline's
 
 log = logging.getLogger(__name__)
+
+INDEXED_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+"""Photos and video clips (`facerec.usecases.library.clips`)."""
 
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
@@ -134,9 +140,9 @@ def check_inputs(folders: Sequence[str | Path]) -> None:
         root = os.fspath(folder)
         if not os.path.exists(root):
             problems.append(f"{root}: no such folder or file")
-        elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in IMAGE_SUFFIXES:
-            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
-            problems.append(f"{root}: not a folder or a photo (photos are {kinds})")
+        elif not os.path.isdir(root) and os.path.splitext(root)[1].lower() not in INDEXED_SUFFIXES:
+            kinds, clips = ", ".join(sorted(IMAGE_SUFFIXES)), ", ".join(sorted(VIDEO_SUFFIXES))
+            problems.append(f"{root}: not a folder or a photo or video (photos are {kinds}; videos {clips})")
     if problems:
         raise InputPathError("; ".join(problems) + "; nothing indexed")
 
@@ -153,7 +159,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
     for folder in folders:
         root = os.fspath(folder)
         if not os.path.isdir(root):
-            if os.path.exists(root) and os.path.splitext(root)[1].lower() in IMAGE_SUFFIXES:
+            if os.path.exists(root) and os.path.splitext(root)[1].lower() in INDEXED_SUFFIXES:
                 key = path_key(root)
                 if key not in seen:
                     seen.add(key)
@@ -172,7 +178,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
         for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
             dirnames.sort()
             for name in sorted(filenames):
-                if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
+                if os.path.splitext(name)[1].lower() not in INDEXED_SUFFIXES:
                     continue
                 path = os.path.join(dirpath, name)
                 key = path_key(path)
@@ -287,6 +293,12 @@ def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Ca
     """Hash a file; unless its bytes are known, decode it once and find (every look:
     `Pipeline.analyze_photo`), embed and measure its faces."""
     try:
+        if os.path.splitext(candidate.path)[1].lower() in VIDEO_SUFFIXES:
+            from facerec.usecases.library.clips import analyze_video
+
+            c = candidate
+            digest, clip = analyze_video(pipeline, known_hashes, c.key, c.path, c.size, c.mtime)
+            return Analysis(candidate, digest, clip, known=clip is None)
         data = read_bytes(Path(candidate.path))
         digest = hashlib.sha256(data).hexdigest()
         if digest in known_hashes:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from facerec.db.library import ClipTime
 from facerec.errors import FaceNotFoundError, NoFaceError, NoSamplesError
 from facerec.rules.naming import name_faces
 from facerec.types import Candidate, EmbeddedFace, FaceHit
 from facerec.usecases.context import Context
+from facerec.usecases.library.clips import clip_times, format_time
 from facerec.usecases.library.recognize import analyze_photo, largest
 from facerec.usecases.people.names import require_person
 
@@ -24,11 +26,25 @@ class PhotoMatch:
     """A library photo containing the person: the best matching face in it.
 
     `name`: who that face is shown as (a registered person it matches), or None.
+    `clip`: when the photo is a video clip, when that face is on screen.
     """
 
     picture: str
     hit: FaceHit
     name: str | None = None
+    clip: ClipTime | None = None
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        """A clip's: the seconds at which the face comes on screen (each stretch's start); () for a photo."""
+        if self.clip is None:
+            return ()
+        return tuple(start for start, _ in self.clip.spans) or (self.clip.t_seconds,)
+
+    @property
+    def at(self) -> str:
+        """A clip's times as players show them (`0:12, 1:05`); "" for a photo."""
+        return ", ".join(format_time(t) for t in self.times)
 
     @property
     def distance(self) -> float:
@@ -41,6 +57,7 @@ class PhotoMatch:
             "distance": round(self.distance, 4),
             "face": self.hit.face_id,
             "name": self.name,
+            **({"kind": "video", "times": [round(t, 2) for t in self.times]} if self.clip is not None else {}),
         }
 
 
@@ -103,7 +120,7 @@ def search_photo(
 def search_face(ctx: Context, query: EmbeddedFace, limit: int | None = None) -> PhotoSearch:
     """Every library photo that contains the person whose face `query` is (e.g. a face of an uploaded photo)."""
     matches = _find(ctx, [query.embedding])
-    return PhotoSearch(query, _label(ctx, matches[:limit]), len(matches))
+    return PhotoSearch(query, with_times(ctx, _label(ctx, matches[:limit])), len(matches))
 
 
 def photos_of(ctx: Context, name: str, limit: int | None = None) -> PersonPhotos:
@@ -150,7 +167,7 @@ def photos_in(
                 if h.picture not in nearest or h.distance < nearest[h.picture].distance:
                     nearest[h.picture] = h
     matches = [PhotoMatch(h.picture, h, name) for h in sorted(nearest.values(), key=lambda h: (h.distance, h.picture))]
-    return PersonPhotos(name, matches[:limit], len(matches))
+    return PersonPhotos(name, with_times(ctx, matches[:limit]), len(matches))
 
 
 def nearest_names(
@@ -202,3 +219,9 @@ def _label(ctx: Context, matches: list[PhotoMatch]) -> list[PhotoMatch]:
     ids = [m.hit.face_id for m in unnamed]
     names = dict(zip(ids, known_as(ctx, ids, ctx.db.library.face_vectors(ids))))
     return [replace(m, name=names.get(m.hit.face_id) or m.name) for m in matches]
+
+
+def with_times(ctx: Context, matches: list[PhotoMatch]) -> list[PhotoMatch]:
+    """`matches` with, for each one in a video clip, when its face is on screen."""
+    times = clip_times(ctx, [m.hit.face_id for m in matches])
+    return [replace(m, clip=times[m.hit.face_id]) if m.hit.face_id in times else m for m in matches]

@@ -34,7 +34,7 @@ from facerec.paths import key_path
 from facerec.types import Box, Face, Image
 from facerec.usecases.context import Context
 from facerec.video import text
-from facerec.vision.images import load_image, save_private_image
+from facerec.vision.images import LoadedImage, load_image, save_private_image
 from facerec.vision.looks import face_upright, turn_image
 
 __all__ = [
@@ -293,7 +293,7 @@ def _render(source: ThumbnailSource) -> Image:
         reduce_to = _face_decode_side(face.box, face.width, face.height)
     else:
         reduce_to = PHOTO_SIDE
-    image = load_image(key_path(face.picture), reduce_to=reduce_to)
+    image = _load(face, reduce_to)
     h, w = image.pixels.shape[:2]
     pixels = turn_image(image.pixels, face.turn)
 
@@ -306,6 +306,17 @@ def _render(source: ThumbnailSource) -> Image:
         return face_tile(pixels, upright(face.box))
     small = [upright(b) for b in source.small]
     return boxed_photo(pixels, upright(face.box), small=small, this_small=face.small)
+
+
+def _load(face: FaceSource, reduce_to: int | None) -> LoadedImage:
+    """The face's photo, or for a face of a video clip the frame it was found in."""
+    path = Path(key_path(face.picture))
+    if face.t_seconds is None:
+        return load_image(path, reduce_to=reduce_to)
+    from facerec.video.decode import frame_at  # PyAV: only for a clip
+
+    frame = frame_at(path, face.t_seconds)
+    return LoadedImage(path, frame, face.sha256 or "", 0, frame.shape[1], frame.shape[0])
 
 
 def _face_decode_side(box: Box, width: int | None, height: int | None) -> int | None:
