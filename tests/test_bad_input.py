@@ -27,7 +27,7 @@ from facerec.errors import ImageError, InvalidNameError
 from facerec.types import Box
 from facerec.ui.sheets import CAPTION, TILE
 from facerec.usecases.context import Context
-from facerec.usecases.library.index import Candidate, analyze_file
+from facerec.usecases.library.index import FoundFile, analyze_file
 from facerec.usecases.library.recognize import analyze_photo, recognize_photo
 from facerec.usecases.people.names import MAX_NAME_LENGTH, validate_name
 from facerec.usecases.people.register import register_photos
@@ -221,7 +221,7 @@ def test_an_unreadable_file_is_permission_denied_for_recognize_and_index(portrai
             # What `recognize` and an `index` worker do with the file, as an ordinary user.
             os.chdir(folder)
             result = run_main("recognize", str(locked))
-            analysis = analyze_file(None, frozenset(), Candidate(str(locked), str(locked), 0, 0.0))  # type: ignore[arg-type]
+            analysis = analyze_file(None, frozenset(), FoundFile(str(locked), str(locked), 0, 0.0))  # type: ignore[arg-type]
             return result, analysis.error, read_bytes(readable)[:2]
 
         result, index_error, control = unprivileged(attempt)
@@ -341,7 +341,7 @@ def test_a_large_exif_rotated_photo_indexed_at_reduced_size_gets_upright_full_si
 ):
     (reference,) = analyze_photo(ctx, portrait).faces
     big = exif_rotated(portrait, tmp_path / "big.jpg", scale=4.0)  # 3640 x 4548 upright: decoded at 1/2
-    analysis = analyze_file(ctx.pipeline, frozenset(), Candidate(str(big), str(big), 0, 0.0))
+    analysis = analyze_file(ctx.pipeline, frozenset(), FoundFile(str(big), str(big), 0, 0.0))
     assert analysis.error is None and analysis.photo is not None
     assert (analysis.photo.width, analysis.photo.height) == (3640, 4548)
     (face,) = analysis.photo.faces

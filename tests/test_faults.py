@@ -24,7 +24,7 @@ from facerec.db import Database
 from facerec.db.library import IndexedPhoto
 from facerec.db.server import EmbeddedServer
 from facerec.types import Box, EmbeddedFace, Face
-from facerec.usecases.library.index import Candidate, analyze_file
+from facerec.usecases.library.index import FoundFile, analyze_file
 from facerec.vision.pipeline import Pipeline
 from tests.gui import press, wait_for_window
 from tests.helpers import CLI, PROJECT, FaceSet, cli_env, count
@@ -60,7 +60,7 @@ def clean_analysis(pipeline: Pipeline, folder: Path) -> dict[str, int]:
     """Faces per photo, as one uninterrupted analysis of each file finds them."""
     out = {}
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-        analysis = analyze_file(pipeline, frozenset(), Candidate(str(f), str(f), 0, 0.0))
+        analysis = analyze_file(pipeline, frozenset(), FoundFile(str(f), str(f), 0, 0.0))
         assert analysis.photo is not None, analysis.error
         out[str(f)] = len(analysis.photo.faces)
     return out

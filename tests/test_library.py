@@ -24,7 +24,7 @@ from facerec.ui.sheets import CAPTION, TILE, grid
 from facerec.usecases.context import Context
 from facerec.usecases.groups.changes import merge, name_group, show_group, split_faces
 from facerec.usecases.groups.grouping import Group, people_view, regroup
-from facerec.usecases.library.index import Candidate, analyze_file, index_folders
+from facerec.usecases.library.index import FoundFile, analyze_file, index_folders
 from facerec.usecases.library.search import photos_of, search_photo
 from facerec.usecases.people.register import register_photos
 from facerec.usecases.people.users import delete_person, list_people
@@ -222,6 +222,9 @@ def test_reindexing_adds_nothing_a_moved_file_keeps_its_faces_and_prune_forgets(
     moved = index_folders(ctx, workers=2, folders=[photo_folder])
     assert (moved.moved, moved.indexed) == (1, 0)
     assert face_ids_of(db, new) == ids and face_ids_of(db, old) == []
+    said = moved.as_json()  # what `index --json` prints says all of it
+    assert (said["moved"], said["copied"], said["pruned"], said["interrupted"]) == (1, 0, 0, False)
+    assert said["seconds"] == round(moved.seconds, 3) > 0
 
     copy = photo_folder / "copy.jpg"
     shutil.copy(new, copy)
@@ -235,6 +238,7 @@ def test_reindexing_adds_nothing_a_moved_file_keeps_its_faces_and_prune_forgets(
     assert kept.pruned == 0 and len(face_ids_of(db, gone)) == gone_faces
     pruned = index_folders(ctx, workers=2, folders=[photo_folder], prune=True)
     assert pruned.pruned == 1 and face_ids_of(db, gone) == []
+    assert pruned.as_json()["pruned"] == 1 and copied.as_json()["copied"] == 1
     assert count(db, "SELECT count(*) FROM pictures WHERE picture = %s", str(gone)) == 0
 
 
@@ -291,7 +295,7 @@ def test_an_index_killed_halfway_then_rerun_ends_with_exactly_the_right_rows(
     # Exactly the faces a single uninterrupted analysis finds.
     known: frozenset[str] = frozenset()
     expected = sum(
-        len(analyze_file(pipeline, known, Candidate(str(f), str(f), 0, 0.0)).photo.faces)  # type: ignore[union-attr]
+        len(analyze_file(pipeline, known, FoundFile(str(f), str(f), 0, 0.0)).photo.faces)  # type: ignore[union-attr]
         for f in sorted(folder.iterdir())
     )
     assert count(db, "SELECT count(*) FROM faces") == expected

@@ -86,11 +86,18 @@ class IndexReport:
             "seen": self.seen,
             "indexed": self.indexed,
             "skipped": self.skipped,
+            "moved": self.moved,
+            "copied": self.copied,
+            "pruned": self.pruned,
             "faces": self.faces,
             "failed": [{"picture": p, "error": e} for p, e in self.failed],
+            "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 3),
         }
         if self.grouping is not None:
             out["people"] = self.grouping.as_json()
+        if self.grouping_error is not None:
+            out["people_error"] = self.grouping_error
         if self.names is not None:
             out["names"] = self.names.as_json()
         return out
@@ -123,8 +130,9 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A file found by the walk."""
+class FoundFile:
+    """A photo or clip found by the walk: its key (`facerec.paths.path_key`), where it is,
+    and its size and mtime (an unchanged file is skipped on those alone)."""
 
     key: str
     path: str
@@ -147,7 +155,7 @@ def check_inputs(folders: Sequence[str | Path]) -> None:
         raise InputPathError("; ".join(problems) + "; nothing indexed")
 
 
-def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterator[Candidate]:
+def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterator[FoundFile]:
     """Image files under `folders`, recursively, in a stable order, each once
     (folders may overlap: `index photos photos/2024`). A photo file given
     itself is taken as it is.
@@ -165,7 +173,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
                     seen.add(key)
                     st = os.stat(root)
                     if stat.S_ISREG(st.st_mode):
-                        yield Candidate(key, root, st.st_size, st.st_mtime)
+                        yield FoundFile(key, root, st.st_size, st.st_mtime)
                     else:
                         failed.append((key, "not a regular file"))
                 continue
@@ -196,7 +204,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
                 if not stat.S_ISREG(st.st_mode):
                     failed.append((key, "not a regular file"))
                     continue
-                yield Candidate(key, path, st.st_size, st.st_mtime)
+                yield FoundFile(key, path, st.st_size, st.st_mtime)
 
 
 # -- worker processes ------------------------------------------------------------
@@ -206,7 +214,7 @@ def walk(folders: Sequence[str | Path], failed: list[tuple[str, str]]) -> Iterat
 class Analysis:
     """A worker's answer for one file."""
 
-    candidate: Candidate
+    candidate: FoundFile
     sha256: str = ""
     photo: IndexedPhoto | None = None
     known: bool = False
@@ -281,7 +289,7 @@ def _init_worker(settings: Settings, known_hashes: frozenset[str], log_level: in
         _worker = ModelError(f"index worker could not load the models: {type(exc).__name__}: {exc}")
 
 
-def _analyze(candidate: Candidate) -> Analysis:
+def _analyze(candidate: FoundFile) -> Analysis:
     if not isinstance(_worker, tuple):
         fatal = _worker or ModelError("index worker not initialised")
         return Analysis(candidate, error=str(fatal), fatal=fatal)
@@ -289,7 +297,7 @@ def _analyze(candidate: Candidate) -> Analysis:
     return analyze_file(pipeline, known, candidate)
 
 
-def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: Candidate) -> Analysis:
+def analyze_file(pipeline: Pipeline, known_hashes: frozenset[str], candidate: FoundFile) -> Analysis:
     """Hash a file; unless its bytes are known, decode it once and find (every look:
     `Pipeline.analyze_photo`), embed and measure its faces."""
     try:
@@ -388,7 +396,7 @@ class _Indexer:
         report = IndexReport()
         start = time.perf_counter()
         known = self.library.pictures()
-        todo: list[Candidate] = []
+        todo: list[FoundFile] = []
         now = time.time()
         for cand in walk(folders, report.failed):
             if settle and now - settle < cand.mtime <= now:  # still being written: a later run takes it
@@ -410,7 +418,7 @@ class _Indexer:
         return report
 
     def _process(
-        self, todo: list[Candidate], known: dict[str, PictureState], report: IndexReport, start: float
+        self, todo: list[FoundFile], known: dict[str, PictureState], report: IndexReport, start: float
     ) -> None:
         by_hash: dict[str, list[PictureState]] = {}
         for state in known.values():
@@ -459,7 +467,7 @@ class _Indexer:
         elif result.known:
             self._reuse(cand, by_hash[result.sha256], report)
 
-    def _reuse(self, cand: Candidate, same_bytes: list[PictureState], report: IndexReport) -> None:
+    def _reuse(self, cand: FoundFile, same_bytes: list[PictureState], report: IndexReport) -> None:
         """A file whose bytes are already indexed: touched, moved, or a copy."""
         for state in same_bytes:
             if state.picture == cand.key:
