@@ -17,7 +17,7 @@ from facerec.db import Database
 from facerec.errors import MetadataError
 from facerec.types import Box
 from facerec.usecases.context import Context
-from facerec.usecases.groups.suggest import answer_near_miss
+from facerec.usecases.groups.suggest import answer_near_miss, near_misses
 from facerec.usecases.journal import redo, undo
 from facerec.usecases.library.index import IndexReport, index_folders
 from facerec.usecases.metadata.export import export_regions
@@ -367,6 +367,27 @@ def test_takeout_and_picasa_folders_import_with_the_right_names_and_a_contradict
     assert tally.source.startswith("Picasa") and (tally.named, tally.refused) == (2, 0)
     assert [n for n, _ in named_faces(db, two)] == ["Barack Obama", "Joe Biden"]
     assert [close(b, want, 2.0) for (_, b), want in zip(named_faces(db, two), (obama, biden))] == [True, True]
+
+
+def test_a_name_that_could_not_be_placed_is_asked_about_as_is_this_x(ctx: Context, faces: FaceSet, tmp_path: Path):
+    """A Takeout name with no face to put it on (two unnamed faces, neither like them) is
+    kept as a hint, and the person's "is this X?" questions ask about that photo."""
+    register_photos(ctx, "Kit Harington", faces.people()["kit_harington"][:1])
+    folder = tmp_path / "Takeout" / "Google Photos" / "Party"
+    folder.mkdir(parents=True)
+    shutil.copyfile(faces.photo(TWO), folder / "IMG_0100.jpg")
+    takeout_json(folder, "IMG_0100.jpg", ["Kit Harington"])
+    assert near_misses(ctx, "Kit Harington").matches == []  # nothing like him in the library
+    (tally,) = import_names(ctx, folder.parent.parent).sources
+    assert (tally.named, tally.hints) == (0, 1)
+    asked = near_misses(ctx, "Kit Harington")
+    assert [Path(m.picture).name for m in asked.matches] == ["IMG_0100.jpg"]
+    assert asked.matches[0].distance > ctx.threshold + ctx.numbers.question_band  # beyond the band: the hint asks
+    # Answering "no" to that face, then asking again: the photo's other face is asked about.
+    first = asked.matches[0].hit.face_id
+    answer_near_miss(ctx, "Kit Harington", [first], False)
+    again = near_misses(ctx, "Kit Harington").matches
+    assert [Path(m.picture).name for m in again] == ["IMG_0100.jpg"] and again[0].hit.face_id != first
 
 
 # -- the edges: the command line and the person page's button ---------------------------------------------

@@ -119,14 +119,26 @@ class RegionStore:
         return None if row is None else int(row[0])
 
     def faces(self, picture_id: int) -> list[StoredFace]:
-        """The picture's faces of this model, left to right."""
+        """The picture's faces of this model that can carry a name (not those too small
+        to recognise), left to right."""
         with self.conn.transaction() as cur:
             cur.execute(
                 "SELECT f.id, f.box, pe.name, f.embedding FROM faces f LEFT JOIN people pe ON pe.id = f.person_id"
-                " WHERE f.picture_id = %s AND f.model = %s ORDER BY f.box[1], f.id",
+                " WHERE f.picture_id = %s AND f.model = %s AND NOT f.small ORDER BY f.box[1], f.id",
                 (picture_id, self.model),
             )
             return [StoredFace(int(i), row_box(b), n, vector(e)) for i, b, n, e in cur.fetchall()]
+
+    def hinted(self, name: str) -> list[tuple[int, str]]:
+        """The library pictures (id, key) a file said show `name` where no face could be
+        given the name (a hint: "is this X?" asks about them)."""
+        with self.conn.transaction() as cur:
+            cur.execute(
+                "SELECT DISTINCT p.id, p.picture FROM region_names r JOIN pictures p ON p.id = r.picture_id"
+                " WHERE r.state = 'hint' AND r.name = %s AND p.indexed_at IS NOT NULL ORDER BY p.picture",
+                (name,),
+            )
+            return [(int(i), pic) for i, pic in cur.fetchall()]
 
     def records(self, picture_id: int, origin_kind: str) -> list[NameRecord]:
         """The names read for a picture before, from files of one kind: 'xmp'

@@ -185,15 +185,16 @@ def near_misses(ctx: Context, name: str, limit: int | None = QUESTIONS_SHOWN, ba
     """The library photos where `name` is not found but likely is: no face of the
     photo is within the threshold of their samples, and its nearest unnamed face
     is at most `band` (default: the embedder's `question_band`) past it and nearer
-    to `name` than to any other registered person. Faces the user said are not
-    `name` are left out; a photo counts once."""
+    to `name` than to any other registered person; and the photos another tool
+    said show them where no face could take the name (hints, see `misses_in`).
+    Faces the user said are not `name` are left out; a photo counts once."""
     band = ctx.numbers.question_band if band is None else band
     person_id = require_person(ctx, name)
     vectors = ctx.db.people.vectors(person_id)
     if not vectors:
         return NearMisses(name, [], 0)
     hits = ctx.db.library.search(vectors, ctx.threshold + band)
-    return misses_in(ctx, name, person_id, hits, ctx.db.said.refusals(), limit)
+    return misses_in(ctx, name, person_id, hits, ctx.db.said.refusals(), limit, vectors)
 
 
 def misses_in(
@@ -203,16 +204,43 @@ def misses_in(
     hits: list[list[FaceHit]],
     refused: set[tuple[int, int]],
     limit: int | None = QUESTIONS_SHOWN,
+    samples: Sequence[np.ndarray] = (),
 ) -> NearMisses:
     """`near_misses` on a search already run out to the threshold plus the band (the
-    person page's one search), with the user's refusals already read."""
+    person page's one search), with the user's refusals already read. With the
+    person's `samples`, the photos another tool said show them where no face could
+    take the name (hints from XMP regions, Takeout, Picasa) are asked about too,
+    however far their nearest face is (a hinted photo first)."""
     found = {m.picture for m in best_per_photo(hits) if m.distance <= ctx.threshold}
     theirs_refused = {face for face, person in refused if person == person_id}
     open_hits = [[h for h in per if h.person is None and h.face_id not in theirs_refused] for per in hits]
     candidates = [m for m in best_per_photo(open_hits) if m.picture not in found]
+    hinted = _hinted(ctx, name, samples, found | {m.picture for m in candidates}, theirs_refused)
+    candidates = hinted + candidates
     nearest = nearest_names(ctx, [m.hit.face_id for m in candidates], refused)
     matches = [m for m, who in zip(candidates, nearest) if who == name]
     return NearMisses(name, matches[:limit], len(matches))
+
+
+def _hinted(
+    ctx: Context, name: str, samples: Sequence[np.ndarray], skip: set[str], refused: set[int]
+) -> list[PhotoMatch]:
+    """In each photo hinted to show `name` (and not in `skip`), its unnamed face nearest their samples."""
+    if not len(samples):
+        return []
+    mine = np.stack(samples)
+    out = []
+    for picture_id, picture in ctx.db.regions.hinted(name):
+        if picture in skip:
+            continue
+        faces = [f for f in ctx.db.regions.faces(picture_id) if f.person is None and f.id not in refused]
+        if not faces:
+            continue
+        distances = [float(1.0 - (mine @ f.embedding).max()) for f in faces]
+        best = int(np.argmin(distances))
+        hit = FaceHit(faces[best].id, picture, faces[best].box, distances[best], None)
+        out.append(PhotoMatch(picture, hit, None))
+    return sorted(out, key=lambda m: m.distance)
 
 
 def nearest_person(ctx: Context, face_id: int) -> str | None:

@@ -62,5 +62,5 @@ def person_detail(ctx: Context, name: str, limit: int | None = None, questions: 
     hits = ctx.db.library.search(vectors, ctx.threshold + ctx.numbers.question_band)
     refused = ctx.db.said.refusals()
     photos = photos_in(ctx, name, person.id, hits, refused, limit)
-    maybe = misses_in(ctx, name, person.id, hits, refused, questions)
+    maybe = misses_in(ctx, name, person.id, hits, refused, questions, vectors)
     return PersonDetail(name, person.faces, photos.matches, total=photos.total, maybe=maybe)
