@@ -158,6 +158,28 @@ def test_two_tracks_of_one_clip_on_screen_together_are_two_people(ctx: Context, 
         assert sorted(r[0] for r in cur.fetchall()) == sorted(r[0] for r in rows)
 
 
+def test_reembed_gives_the_faces_of_a_clip_the_other_model_from_their_frames(
+    ctx: Context, faces: FaceSet, tmp_path: Path, settings, pipeline
+):
+    """Switching models keeps the people of a clip: `reembed` embeds each clip face again
+    from the frame it was found in (not from the clip file as if it were a photo)."""
+    from dataclasses import replace
+
+    from facerec.usecases.library.reembed import reembed
+    from facerec.vision.pipeline import Pipeline
+
+    folder = family_folder(tmp_path, faces)
+    index_folders(ctx, [folder], workers=1)
+    flip = replace(settings, embedder="sface-flip")
+    with Context(flip, db=ctx.database, pipeline=Pipeline.load("yunet", "sface-flip")) as other:
+        done = reembed(other)
+        assert [s for s in done.skipped if "party.mp4" in s] == []
+        register_photos(other, "Barack", [faces.people()[OBAMA][1]])
+        (match,) = [m for m in photos_of(other, "Barack").matches if m.clip is not None]
+    assert Path(match.picture).name == "party.mp4" and match.clip is not None
+    assert LEAD_S <= match.clip.t_seconds <= LEAD_S + 3
+
+
 # -- the web page: range requests, thumbnails, the person page ----------------------------------------
 
 

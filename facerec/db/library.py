@@ -426,8 +426,8 @@ class LibraryStore:
         by id, after `after_id`. Page with the last id returned."""
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT f.id, f.person_id, f.box, f.landmarks, f.score, f.crop, pic.picture, pic.source, pic.sha256"
-                " FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
+                "SELECT f.id, f.person_id, f.box, f.landmarks, f.score, f.crop, pic.picture, pic.source, pic.sha256,"
+                " f.t_seconds FROM faces f JOIN pictures pic ON pic.id = f.picture_id"
                 " WHERE f.model <> %(model)s AND f.id > %(after)s"
                 " AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.picture_id = f.picture_id AND g.box = f.box"
                 "   AND (g.model = %(model)s OR g.id < f.id))"
@@ -444,8 +444,9 @@ class LibraryStore:
                 picture=picture,
                 source=source,
                 sha256=sha256,
+                t_seconds=None if t is None else float(t),
             )
-            for i, pid, box, landmarks, score, crop, picture, source, sha256 in rows
+            for i, pid, box, landmarks, score, crop, picture, source, sha256, t in rows
         ]
 
     def add_reembedded(self, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
@@ -483,3 +484,5 @@ class StoredFace:
     picture: str
     source: str  # 'file' or 'capture' (then `picture` is the crop itself and `face` is in its pixels)
     sha256: str | None
+    t_seconds: float | None = None
+    """A face of a video clip: the time of the frame its box is in."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facerec.db.library import StoredFace
-from facerec.errors import ImageError
+from facerec.errors import FacerecError, ImageError
 from facerec.types import Face
 from facerec.usecases.context import Context
 from facerec.usecases.people.crops import crop_origin
@@ -88,6 +88,9 @@ def _locate(ctx: Context, stored: StoredFace, loaded: dict[Path, LoadedImage | s
         crop = _load(ctx.settings.data_dir / stored.crop, loaded)
         if not isinstance(crop, str):
             return crop, _face_in_crop(ctx, stored, crop)
+    if stored.t_seconds is not None:  # a face of a video clip: the frame it was found in
+        frame = _frame(Path(stored.picture), stored.t_seconds)
+        return frame if isinstance(frame, str) else (frame, stored.face)
     picture = _load(Path(stored.picture), loaded)
     if isinstance(picture, str):
         return picture
@@ -107,6 +110,19 @@ def _load(path: Path, loaded: dict[Path, LoadedImage | str]) -> LoadedImage | st
             except ImageError as exc:
                 loaded[path] = str(exc)
     return loaded[path]
+
+
+def _frame(path: Path, t_seconds: float) -> LoadedImage | str:
+    """The frame of a clip at `t_seconds`, or why not."""
+    if not path.exists():
+        return "no longer exists"
+    from facerec.video.decode import frame_at  # PyAV: only for a clip
+
+    try:
+        frame = frame_at(path, t_seconds)
+    except FacerecError as exc:
+        return str(exc)
+    return LoadedImage(path, frame, "", 0, frame.shape[1], frame.shape[0])
 
 
 def _face_in_crop(ctx: Context, stored: StoredFace, crop: LoadedImage) -> Face:
