@@ -29,6 +29,7 @@ from facerec.usecases.groups.grouping import people_view, update_groups
 from facerec.usecases.library.index import index_folders
 from facerec.usecases.library.recognize import recognize_photo
 from facerec.usecases.library.search import photos_of, search_photo
+from facerec.usecases.library.stats import stats
 from facerec.usecases.library.thumbnails import (
     BOX_COLOR,
     PHOTO_SIDE,
@@ -150,6 +151,8 @@ def test_small_faces_of_a_crowd_are_stored_but_never_grouped_named_or_matched(
     assert count(db, "SELECT count(*) FROM face_groups WHERE face_id = ANY(%s)", others) == len(others)
     grouped = {f.face_id for g in people_view(ctx, min_faces=1, limit=10_000).groups for f in g.faces}
     assert not grouped & set(small)
+    counts = stats(ctx).counts  # `stats` and the Library page say how many
+    assert counts.small_faces == len(small) and counts.faces == len(rows)
 
 
 # -- a photo on its side ------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class Counts:
     groups: int
     size_bytes: int
     last_indexed: datetime | None
+    small_faces: int = 0
+    """Of `unnamed_faces`, those too small to recognise (shown, never grouped or matched)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,15 @@ class StatsStore:
                 "   WHERE f.model = %(m)s AND p.indexed_at IS NOT NULL),"
                 " (SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id"
                 "   WHERE f.model = %(m)s AND p.indexed_at IS NOT NULL AND f.person_id IS NULL),"
+                " (SELECT count(*) FROM faces f JOIN pictures p ON p.id = f.picture_id"
+                "   WHERE f.model = %(m)s AND p.indexed_at IS NOT NULL AND f.small),"
                 " (SELECT count(*) FROM people),"
                 " (SELECT count(*) FROM faces WHERE model = %(m)s AND person_id IS NOT NULL),"
                 " (SELECT count(*) FROM group_sizes WHERE model = %(m)s AND size >= %(min)s),"
                 " pg_database_size(current_database())",
                 {"m": self.model, "min": min_group},
             )
-            photos, last, faces, unnamed, people, samples, groups, size = cur.fetchone()
+            photos, last, faces, unnamed, small, people, samples, groups, size = cur.fetchone()
         return Counts(
             int(photos),
             int(faces),
@@ -86,6 +90,7 @@ class StatsStore:
             int(groups),
             int(size),
             last,
+            int(small),
         )
 
     def folders(self, limit: int) -> list[FolderCounts]:

@@ -174,7 +174,7 @@ def stats(ctx: Context, con: Console) -> int:
     c = s.counts
     rows = [
         ("photos indexed", str(c.photos)),
-        ("faces in them", str(c.faces)),
+        ("faces in them", f"{c.faces} ({c.small_faces} too small to recognise)" if c.small_faces else str(c.faces)),
         ("registered people", f"{c.people} ({c.samples} samples)"),
         ("groups of unnamed faces", f"{c.groups} (as of the last 'people')"),
         ("database size", _size(c.size_bytes)),
