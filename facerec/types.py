@@ -166,6 +166,10 @@ class FaceRow:
     box: Box
     group_id: int | None
     person: str | None
+    t_seconds: float | None = None
+    """A face of a video clip: the time of the frame its box is in (thumbnails show it)."""
+    appears: float | None = None
+    """A face of a video clip: when it first comes on screen (what listings show)."""
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,16 @@ def test_photos_and_clips_index_and_a_person_is_found_in_the_clip_with_the_time(
     assert count(db, "SELECT count(*) FROM faces WHERE t_seconds IS NOT NULL AND cardinality(spans) >= 2") == 2
     assert count(db, "SELECT count(*) FROM faces WHERE t_seconds IS NULL") == 2  # the photos' faces
 
+    listed = cli("people", "--min-faces", "1")  # the People view: the clip's faces with their times
+    assert f"party.mp4 @ {format_time(LEAD_S + 4)}" in listed.stdout, listed.stdout  # Biden, unnamed yet
+    assert f"party.mp4 @ {format_time(LEAD_S)}" in listed.stdout, listed.stdout  # Obama
+    lines = listed.stdout.splitlines()
+    group = next(lines[i - 1].split()[1].rstrip(":") for i, line in enumerate(lines) if "party.mp4" in line)
+    shown = cli("people", "show", group).stdout
+    assert "party.mp4 @ " in shown and " at " in shown, shown
+    sheet = cli("people", "--min-faces", "1", "--export", str(tmp_path / "people-sheets"))
+    assert sheet.returncode == 0 and "unreadable" not in sheet.stdout + sheet.stderr, sheet.stderr
+
     again = cli("--json", "index", str(folder))  # incremental: the unchanged clip is skipped like a photo
     summary = json.loads(again.stdout)
     assert summary["indexed"] == 0 and summary["skipped"] == 3 and len(summary["failed"]) == 1, summary

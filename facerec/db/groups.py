@@ -365,7 +365,8 @@ class GroupStore:
             return {}
         with self.conn.transaction() as cur:
             cur.execute(
-                "SELECT s.face_id, p.picture, f.box, s.group_id FROM ("
+                "SELECT s.face_id, p.picture, f.box, s.group_id, f.t_seconds, coalesce(f.spans[1], f.t_seconds)"
+                " FROM ("
                 "   SELECT face_id, group_id, row_number() OVER (PARTITION BY group_id ORDER BY face_id) AS rn"
                 "   FROM face_groups WHERE model = %(model)s AND group_id = ANY(%(ids)s)) s"
                 " JOIN faces f ON f.id = s.face_id JOIN pictures p ON p.id = f.picture_id"
@@ -373,8 +374,11 @@ class GroupStore:
                 {"model": self.model, "ids": list(group_ids), "n": per_group},
             )
             out: dict[int, list[FaceRow]] = {}
-            for face_id, picture, box, group in cur.fetchall():
-                out.setdefault(int(group), []).append(FaceRow(int(face_id), picture, row_box(box), int(group), None))
+            for face_id, picture, box, group, t, on in cur.fetchall():
+                times = (None, None) if t is None else (float(t), float(on))
+                out.setdefault(int(group), []).append(
+                    FaceRow(int(face_id), picture, row_box(box), int(group), None, *times)
+                )
         return out
 
     def samples_of(self, group_ids: Sequence[int], per_group: int) -> dict[int, list[FaceRow]]:

@@ -18,6 +18,7 @@ from facerec.usecases.context import Context
 from facerec.usecases.groups import changes as people_uc
 from facerec.usecases.groups import grouping
 from facerec.usecases.groups import suggest as suggest_uc
+from facerec.usecases.library.clips import format_time
 from facerec.usecases.library.thumbnails import photo_turns
 from facerec.usecases.people.names import name_order
 
@@ -65,8 +66,8 @@ def people_list(
     for g in view.groups:
         # The faces of a group are in as many photos: two faces of one photo are never one person.
         con.out(f"group {g.id}: {g.size} faces in {g.size} photo{'s' if g.size != 1 else ''}")
-        for picture in [f.picture for f in g.faces][:3]:
-            con.out(f"    {picture}")
+        for f in g.faces[:3]:
+            con.out(f"    {f.picture}{_at(f.appears)}")
         if g.size > 3:
             con.out(f"    ... and {g.size - 3} more")
     shown_to = offset + len(view.groups)
@@ -81,7 +82,10 @@ def people_list(
         sections = [
             Section(
                 f"group {g.id}: {g.size} faces",
-                [Tile(f.picture, f.box, f"face {f.face_id}", crop=True, turn=turns[f.picture]) for f in g.faces[:12]],
+                [
+                    Tile(f.picture, f.box, f"face {f.face_id}", crop=True, turn=turns[f.picture], t_seconds=f.t_seconds)
+                    for f in g.faces[:12]
+                ],
             )
             for g in view.groups
         ]
@@ -116,8 +120,13 @@ def people_show(ctx: Context, con: Console, ref: str) -> int:
     con.emit(g.as_json())
     con.out(f"group {g.id}: {len(g.faces)} faces")
     for f in g.faces:
-        con.out(f"  face {f.face_id}: {f.picture} at {_box(f.box)}")
+        con.out(f"  face {f.face_id}: {f.picture}{_at(f.appears)} at {_box(f.box)}")
     return 0
+
+
+def _at(t_seconds: float | None) -> str:
+    """` @ 0:12` for a face of a video clip (when it comes on screen), else nothing."""
+    return "" if t_seconds is None else f" @ {format_time(t_seconds)}"
 
 
 def people_name(ctx: Context, con: Console, group: int, name: str, force: bool = False) -> int:
