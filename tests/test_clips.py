@@ -1,4 +1,4 @@
-"""Faces in video clips (facerec.video.clips, facerec.video.decode).
+"""Faces in video clips (facerec.video.clips, .facetracks, .clipfiles, .decode).
 
 Real clips, built in tmp_path from the dev photos at run time: behaviour
 clips are encoded with the H.264 encoder in PyAV's wheel; the container and
@@ -21,8 +21,10 @@ import numpy as np
 import pytest
 
 from facerec.errors import VideoError
-from facerec.video.clips import VIDEO_SUFFIXES, analyze_clip, clip_hash, is_video
+from facerec.video.clipfiles import clip_hash, is_video
+from facerec.video.clips import analyze_clip
 from facerec.video.decode import frame_at, open_clip
+from facerec.video.suffixes import VIDEO_SUFFIXES
 from facerec.vision.images import load_image
 from tests.helpers import skip_or_fail
 from tests.media import blank, canvas, pan_zoom, place

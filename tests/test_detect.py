@@ -15,8 +15,10 @@ from facerec.types import Box, Face
 from facerec.vision.detectors import YuNetDetector
 from facerec.vision.embedders import embedder_spec
 from facerec.vision.images import decode, load_image
-from facerec.vision.looks import TILE, Looks, face_upright, tile_grid, turn_image
+from facerec.vision.looks import Looks
 from facerec.vision.pipeline import Pipeline
+from facerec.vision.tiles import TILE, tile_grid
+from facerec.vision.turns import face_upright, turn_image
 from tests.helpers import FaceSet
 
 

@@ -42,8 +42,8 @@ from facerec.usecases.people.register import register_photos
 from facerec.vision.detectors import YuNetDetector
 from facerec.vision.embedders import embedder_spec
 from facerec.vision.images import load_image
-from facerec.vision.looks import face_upright, turn_image
 from facerec.vision.pipeline import Pipeline
+from facerec.vision.turns import face_upright, turn_image
 from tests.helpers import CLI, FaceSet, count, skip_or_fail
 
 CROWD_PEOPLE = ("barack_obama", "joe_biden", "kit_harington", "rose_leslie")

@@ -7,18 +7,8 @@ the upright photo, as `facerec.vision.images` decodes it.
 """
 
 from facerec.metadata.picasa import PicasaPhoto, read_picasa
-from facerec.metadata.regions import (
-    Region,
-    RegionRead,
-    RegionWrite,
-    SidecarState,
-    read_regions,
-    restore,
-    sidecar_for_writing,
-    sidecar_paths,
-    sidecar_states,
-    write_regions,
-)
+from facerec.metadata.region_write import RegionWrite, restore, sidecar_for_writing, write_regions
+from facerec.metadata.regions import Region, RegionRead, SidecarState, read_regions, sidecar_paths, sidecar_states
 from facerec.metadata.takeout import TakeoutPhoto, read_takeout
 
 __all__ = [

@@ -22,7 +22,7 @@ from facerec.paths import key_path
 from facerec.types import Box, Face
 from facerec.video import overlay, text
 from facerec.vision.images import LoadedImage, load_image, save_private_image
-from facerec.vision.looks import face_upright, turn_image
+from facerec.vision.turns import face_upright, turn_image
 
 TILE = 240
 """Thumbnail size in pixels (square)."""

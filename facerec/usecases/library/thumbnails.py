@@ -35,7 +35,7 @@ from facerec.types import Box, Face, Image
 from facerec.usecases.context import Context
 from facerec.video import text
 from facerec.vision.images import LoadedImage, load_image, save_private_image
-from facerec.vision.looks import face_upright, turn_image
+from facerec.vision.turns import face_upright, turn_image
 
 __all__ = [
     "CardSource",

@@ -15,8 +15,8 @@ from facerec.usecases.context import Context
 from facerec.usecases.library.search import PhotoMatch
 from facerec.usecases.library.search import search_face as search_library
 from facerec.vision.images import image_from_bytes
-from facerec.vision.looks import face_upright, turn_image
 from facerec.vision.pipeline import DECODE_SIDE
+from facerec.vision.turns import face_upright, turn_image
 
 __all__ = ["FaceSearch", "PhotoFaces", "Preview", "SearchCache", "analyze_bytes", "preview", "search_face"]
 
