@@ -128,6 +128,19 @@ def test_only_the_database_layer_imports_the_database_driver():
     assert users and all(layer(m) == "db" for m in users), users
 
 
+@pytest.mark.parametrize(
+    ("package", "owners"),
+    [
+        ("av", {"facerec.video.decode"}),  # PyAV: video files
+        ("watchdog", {"facerec.usecases.library.watch"}),  # file system events
+        ("pyexiv2", {"facerec.metadata.xmp"}),  # XMP in and out
+    ],
+)
+def test_each_heavy_library_is_imported_in_one_place(package: str, owners: set[str]):
+    users = {m for m, p in modules().items() if package in _third_party_imports(p)}
+    assert users == owners
+
+
 def test_only_the_config_module_reads_the_environment():
     readers = set()
     for m, path in modules().items():
