@@ -10,8 +10,6 @@ photos are built here (crowds from `bench/detect_cases.py`), never committed.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +42,9 @@ from facerec.vision.embedders import embedder_spec
 from facerec.vision.images import load_image
 from facerec.vision.pipeline import Pipeline
 from facerec.vision.turns import face_upright, turn_image
+from facerec.web.security import new_secrets
 from tests.helpers import CLI, FaceSet, count, skip_or_fail
+from tests.webkit import serving
 
 CROWD_PEOPLE = ("barack_obama", "joe_biden", "kit_harington", "rose_leslie")
 
@@ -263,31 +263,9 @@ def test_faces_too_small_to_recognise_are_on_the_persons_photo_but_never_named(
 @pytest.fixture
 def web(ctx: Context, settings: Settings, pipeline: Pipeline) -> Iterator[tuple[str, str]]:
     """`facerec web`'s app on a free port of 127.0.0.1 over the test database: (base URL, login URL)."""
-    import uvicorn
-
-    from facerec.web.app import create_app
-    from facerec.web.security import new_secrets
-    from facerec.web.server import bind
-
     keys = new_secrets()
-    app_ctx = Context(settings, pipeline=pipeline)
-    sock = bind("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(app_ctx, keys, index_workers=1)
-    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
+    with Context(settings, pipeline=pipeline) as app_ctx, serving(app_ctx, keys) as base:
         yield base, f"{base}/?token={keys.token}"
-    finally:
-        running.should_exit = True
-        thread.join(30)
-        sock.close()
         app_ctx.close()
 
 

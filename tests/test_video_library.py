@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,13 +30,11 @@ from facerec.usecases.people.register import register_photos
 from facerec.video.clips import analyze_clip
 from facerec.video.decode import frame_at
 from facerec.vision.images import load_image
-from facerec.web.app import create_app
 from facerec.web.security import new_secrets
-from facerec.web.server import bind
 from tests.helpers import CLI, FaceSet, count, skip_or_fail
 from tests.media import blank, pan_zoom, place
 from tests.test_clips import FPS, encode
-from tests.webkit import Library, client, csrf, indexed_library, reset, state
+from tests.webkit import Library, client, csrf, indexed_library, reset, serving, state
 
 LEAD_S = 5.0
 """Seconds of empty picture before Obama comes on screen in the clip."""
@@ -269,25 +265,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.fixture
 def server(lib: Library) -> Iterator[str]:
     """The app on a free port of 127.0.0.1 (uvicorn), logged in through the returned address."""
-    import uvicorn
-
     keys = new_secrets()
-    ctx = Context(lib.ctx.settings, pipeline=lib.ctx.pipeline)
-    sock = bind("127.0.0.1", 0)
-    app = create_app(ctx, keys, index_workers=1)
-    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/?token={keys.token}"
-    running.should_exit = True
-    thread.join(30)
-    sock.close()
-    ctx.close()
+    with Context(lib.ctx.settings, pipeline=lib.ctx.pipeline) as ctx, serving(ctx, keys) as base:
+        yield f"{base}/?token={keys.token}"
 
 
 @pytest.mark.slow

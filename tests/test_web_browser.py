@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +28,10 @@ from facerec.usecases.context import Context
 from facerec.usecases.groups.grouping import people_view
 from facerec.usecases.library.index import index_folders
 from facerec.usecases.people.register import register_photos
-from facerec.web.app import create_app
 from facerec.web.security import Secrets, new_secrets
-from facerec.web.server import bind
 from tests.helpers import FaceSet, skip_or_fail
 from tests.media import near_miss
-from tests.webkit import Library, indexed_library, reset
+from tests.webkit import Library, indexed_library, reset, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -80,26 +76,9 @@ def library(faces: FaceSet, pipeline, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def server(library: Library) -> Iterator[Server]:
     """The app on a free port of 127.0.0.1, with a database connection of its own."""
-    import uvicorn
-
     keys = new_secrets()
-    ctx = Context(library.ctx.settings, pipeline=library.ctx.pipeline)
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    app = create_app(ctx, keys, index_workers=1)
-    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", keys)
-    running.should_exit = True
-    thread.join(30)
-    sock.close()
-    ctx.close()
+    with Context(library.ctx.settings, pipeline=library.ctx.pipeline) as ctx, serving(ctx, keys) as base:
+        yield Server(base, keys)
 
 
 @pytest.fixture(scope="module")

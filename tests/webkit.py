@@ -124,3 +124,33 @@ def client(library: Library, keys: Secrets | None = None, logged_in: bool = True
 def csrf(c: TestClient) -> str:
     token: str = c.app.state.web.keys.csrf  # type: ignore[attr-defined]
     return token
+
+
+@contextmanager
+def serving(ctx: Context, keys: Secrets) -> Iterator[str]:
+    """`facerec web`'s app served by uvicorn on a free port of 127.0.0.1 (for a real
+    browser), over `ctx`; yields the base URL ('http://127.0.0.1:PORT'). The server
+    stops when the block ends."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from facerec.web.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    app = create_app(ctx, keys, index_workers=1)
+    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        running.should_exit = True
+        thread.join(30)
+        sock.close()
