@@ -106,7 +106,7 @@ class IndexJobs:
             self._status = replace(
                 self._status, done=p.done, total=p.total, faces=p.faces, seconds=p.elapsed, message="indexing"
             )
-        if self._stop.is_set():
+        if self._stop.is_set() and p.done < p.total:  # after the last photo there is nothing left to stop
             raise _Stop
 
     def _grouping(self, p: GroupingProgress) -> None:
