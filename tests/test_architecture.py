@@ -219,3 +219,24 @@ def test_every_use_case_takes_the_context_and_returns_a_dataclass(name: str):
         assert hints.get(first) is Context, f"{name}.{fn.__name__}: first parameter must be a Context"
         result = hints.get("return")
         assert isinstance(result, type) and dataclasses.is_dataclass(result), f"{name}.{fn.__name__} -> {result}"
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_module_over_500_lines_and_no_function_over_80_without_a_reason():
+    """A module that grows past 500 lines holds more than one subject: split it by
+    responsibility. A longer function says why in its docstring ("Long because ...")."""
+    too_long = []
+    for m, path in modules().items():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{m}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                reason = "long because" in (ast.get_docstring(node) or "").lower()
+                if length > MAX_FUNCTION_LINES and not reason:
+                    too_long.append(f"{m}.{node.name}: {length} lines")
+    assert too_long == []
