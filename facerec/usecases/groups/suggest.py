@@ -245,13 +245,7 @@ def _hinted(
 
 def nearest_person(ctx: Context, face_id: int) -> str | None:
     """The registered person nearest a stored face, however far (None if nobody is registered)."""
-    return nearest_people_of(ctx, [face_id])[0]
-
-
-def nearest_people_of(ctx: Context, face_ids: Sequence[int]) -> list[str | None]:
-    """For each stored face, the nearest registered person, however far, skipping
-    the people the user said it is not."""
-    return nearest_names(ctx, face_ids)
+    return nearest_names(ctx, [face_id])[0]
 
 
 def answer_near_miss(ctx: Context, name: str, face_ids: Sequence[int], yes: bool, force: bool = False) -> Answer:
