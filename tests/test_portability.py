@@ -230,6 +230,51 @@ def test_openvino_faiss_and_the_jpeg_decoders_give_the_same_answers_on_a_cpu_wit
     assert emulated["faiss"] == native["faiss"]
 
 
+MEDIA_SCRIPT = textwrap.dedent(
+    """
+    import io, json, sys
+    import av, numpy as np, pyexiv2
+    import watchdog.observers  # noqa: F401 (its native inotify part loads)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 40, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as clip:
+        means = [round(float(f.to_ndarray(format="rgb24").mean()), 1) for f in clip.decode(video=0)]
+    image = pyexiv2.ImageData(open(sys.argv[1], "rb").read())
+    image.modify_xmp({"Xmp.dc.subject": ["Barack Obama"]})
+    subject = image.read_xmp().get("Xmp.dc.subject")
+    image.close()
+    print(json.dumps({"frames": means, "xmp": subject}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_video_decoding_and_xmp_give_the_same_answers_on_a_cpu_without_avx512(faces: FaceSet):
+    """PyAV (FFmpeg), pyexiv2 (libexiv2) and watchdog ship native code in their wheels:
+    they run on the older CPU and give the answers they give natively."""
+    photo = str(faces.people()["barack_obama"][0])
+    answers = []
+    for cpu in (None, OLDER_CPU):
+        argv = [sys.executable, "-c", MEDIA_SCRIPT, photo]
+        if cpu is not None:
+            argv = [qemu(), "-cpu", cpu, *argv]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=PROJECT)
+        assert result.returncode == 0, emulation_failure(result)
+        answers.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    native, emulated = answers
+    assert len(native["frames"]) == 5 and native["xmp"] == ["Barack Obama"]
+    assert emulated == native
+
+
 # -- a data directory made by the previous release ------------------------------------------
 
 OLD_DRIVER = textwrap.dedent(
